@@ -1,0 +1,91 @@
+"""
+C{twistd netsuite-echo}: the echo service's options and service.
+
+Defaults: TCP and UDP on 127.0.0.1:7007. Add C{nstls:7443:cert=...} for TLS.
+"""
+
+from __future__ import annotations
+
+from twisted.application import service
+from twisted.python import usage
+
+from netsuite.echo.protocol import EchoFactory
+from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
+from netsuite.limits import ConnectionGate
+from netsuite.metrics import Counters
+from netsuite.options import ServiceOptions
+from netsuite.service import ListenerService
+
+__all__ = ["Options", "makeService"]
+
+
+class Options(ServiceOptions):
+    """Options of C{twistd netsuite-echo}."""
+
+    synopsis = "[options]"
+    default_listen = ("tcp:7007:interface=127.0.0.1", "udp:7007:interface=127.0.0.1")
+    longdesc = (
+        "Echo (RFC 862) every byte back over TCP/TLS and every datagram back over UDP.\n"
+        "Default: tcp and udp on 127.0.0.1:7007."
+    )
+    optParameters = [
+        *ServiceOptions.optParameters,
+        ["udp-rate", None, 2_000_000.0, "UDP bytes a second echoed to one source IP.", float],
+        ["udp-burst", None, 262_144.0, "UDP bytes one source IP may get at once.", float],
+        ["udp-max-sources", None, 4096, "Source IPs whose rate state is kept (LRU).", int],
+        [
+            "udp-deny-ports",
+            None,
+            ",".join(str(p) for p in sorted(DEFAULT_DENIED_PORTS)),
+            "Source ports never answered over UDP (comma-separated; '' for none).",
+        ],
+    ]
+    optFlags = [
+        ["udp-deny-privileged", None, "Also never answer UDP source ports below 1024."],
+    ]
+
+    def postOptions(self) -> None:
+        super().postOptions()
+        try:
+            ports = {int(p) for p in self["udp-deny-ports"].split(",") if p.strip()}
+        except ValueError:
+            raise usage.UsageError(
+                f"--udp-deny-ports {self['udp-deny-ports']!r}: expected port numbers "
+                "separated by commas"
+            ) from None
+        self["udp-deny-ports"] = ports
+        for name in ("udp-rate", "udp-burst", "udp-max-sources"):
+            if self[name] <= 0:
+                raise usage.UsageError(f"--{name} must be more than 0, not {self[name]}")
+
+
+def makeService(options: Options) -> service.MultiService:
+    """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
+    reactor = options.reactor
+    top = service.MultiService()
+    counters = Counters("echo")
+    factory = EchoFactory(
+        "echo",
+        gate=ConnectionGate(options["max-connections"], options["max-per-ip"]),
+        idle_timeout=options["idle-timeout"],
+        clock=reactor,
+        counters=counters,
+    )
+    guard = DatagramGuard(
+        denied_ports=options["udp-deny-ports"],
+        deny_privileged=options["udp-deny-privileged"],
+        rate=options["udp-rate"],
+        burst=options["udp-burst"],
+        max_sources=options["udp-max-sources"],
+        counters=Counters("echo/udp"),
+    )
+    top.factory = factory  # type: ignore[attr-defined]
+    top.guard = guard  # type: ignore[attr-defined]
+    for description, endpoint, datagram in options["endpoints"]:
+        if datagram:
+            label, target = "echo/udp", UDPEcho(guard, reactor)
+        else:
+            tls = getattr(endpoint, "certificates", None) or description.startswith(("ssl:", "tls:"))
+            label, target = ("echo/tls" if tls else "echo/tcp"), factory
+        ListenerService(label, description, endpoint, target).setServiceParent(top)
+    return top

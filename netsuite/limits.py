@@ -1,0 +1,117 @@
+"""
+Limits every netsuite service enforces: connection caps and token buckets.
+
+These are plain objects with no Twisted import (time comes in as a number), so each
+limit is tested at its boundary without a reactor: n admitted, n+1 refused.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+__all__ = ["ConnectionGate", "SourceBuckets", "TokenBucket"]
+
+
+class ConnectionGate:
+    """
+    Counts open connections, in total and per peer, and refuses those over a cap.
+
+    Twisted's C{LimitConnectionsByPeer} never decrements its count (its C{connectionLost}
+    hook is not wired to the factory), so it locks peers out for good; this one is told
+    of every close by the door that admitted the connection.
+
+    @ivar max_total: the most connections open at once (C{0}: no cap).
+    @ivar max_per_peer: the most connections open at once from one peer address.
+    """
+
+    def __init__(self, max_total: int = 1024, max_per_peer: int = 64) -> None:
+        self.max_total = max_total
+        self.max_per_peer = max_per_peer
+        self.total = 0
+        self.per_peer: dict[str, int] = {}
+
+    def admit(self, peer: str) -> str | None:
+        """
+        Count a new connection from C{peer}, or say why it is refused.
+
+        @return: L{None} when admitted (the caller must later call L{release}), else a
+            reason for the log and the peer.
+        """
+        if self.max_total and self.total >= self.max_total:
+            return f"too many connections ({self.max_total} open)"
+        count = self.per_peer.get(peer, 0)
+        if self.max_per_peer and count >= self.max_per_peer:
+            return f"too many connections from {peer} ({self.max_per_peer} open)"
+        self.total += 1
+        self.per_peer[peer] = count + 1
+        return None
+
+    def release(self, peer: str) -> None:
+        """Forget one connection from C{peer}; the map never keeps a zero entry."""
+        count = self.per_peer.get(peer, 0)
+        if count <= 0:
+            return
+        self.total -= 1
+        if count == 1:
+            del self.per_peer[peer]
+        else:
+            self.per_peer[peer] = count - 1
+
+
+@dataclass
+class TokenBucket:
+    """
+    A token bucket: C{rate} tokens a second, at most C{burst} stored.
+
+    C{take(cost, now)} spends C{cost} tokens if the bucket holds them. Time is passed in,
+    so the bucket works with any clock (the reactor's, a test's L{task.Clock}).
+    """
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.burst
+
+    def take(self, cost: float, now: float) -> bool:
+        """Spend C{cost} tokens if there are enough; refill first by the time elapsed."""
+        elapsed = now - self.stamp
+        if elapsed > 0:
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+            self.stamp = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+class SourceBuckets:
+    """
+    One L{TokenBucket} per source, for at most C{max_sources} sources (least recently
+    seen forgotten first), so a flood from spoofed addresses cannot grow memory.
+    """
+
+    def __init__(self, rate: float, burst: float, max_sources: int = 4096) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_sources = max_sources
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, source: str, cost: float, now: float) -> bool:
+        """Spend C{cost} from C{source}'s bucket; a new source starts with a full one."""
+        buckets = self._buckets
+        bucket = buckets.get(source)
+        if bucket is None:
+            bucket = buckets[source] = TokenBucket(self.rate, self.burst, stamp=now)
+            if len(buckets) > self.max_sources:
+                buckets.popitem(last=False)
+        else:
+            buckets.move_to_end(source)
+        return bucket.take(cost, now)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

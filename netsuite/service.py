@@ -1,0 +1,86 @@
+"""
+Listening services: one L{twisted.application.service.Service} per listen description.
+
+A listener binds in C{privilegedStartService} (before twistd drops privileges, so ports
+below 1024 work) and a failure to bind stops the process with a message that names the
+description, before anything else listens. Once bound it logs the real address (the port
+actually chosen for C{:0}) and, for TLS, each certificate's fingerprint and expiry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from netsuite.stream import describe_address
+
+__all__ = ["ListenError", "ListenerService"]
+
+
+class ListenError(SystemExit):
+    """
+    A listener could not bind. A L{SystemExit}, so twistd stops with this message and a
+    non-zero exit status instead of a traceback.
+    """
+
+
+class ListenerService(service.Service):
+    """
+    Listen on C{endpoint} with C{target} (a protocol factory, or a datagram protocol).
+
+    @ivar label: what the log calls this listener (C{"echo/tcp"}).
+    @ivar port: the listening port once bound, else L{None}.
+    """
+
+    log = Logger()
+
+    def __init__(self, label: str, description: str, endpoint: Any, target: Any) -> None:
+        self.label = label
+        self.description = description
+        self.endpoint = endpoint
+        self.target = target
+        self.port: IListeningPort | None = None
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        outcome: list[Any] = []
+        self.endpoint.listen(self.target).addBoth(outcome.append)
+        if not outcome:  # an endpoint that binds later (systemd, custom): log when it does
+            return
+        if isinstance(outcome[0], Failure):
+            raise ListenError(
+                f"{self.label}: cannot listen on {self.description!r}: "
+                f"{outcome[0].getErrorMessage()}"
+            )
+        self._listening(outcome[0])
+
+    def startService(self) -> None:
+        if not self.running and self.port is None:
+            self.privilegedStartService()
+        super().startService()
+
+    def _listening(self, port: IListeningPort) -> None:
+        self.port = port
+        address = describe_address(port.getHost())
+        certificates = getattr(self.endpoint, "certificates", None)
+        if certificates:
+            address = address.replace("tcp ", "tls ", 1)
+        self.log.info("{label} listening on {address}", label=self.label, address=address)
+        for summary in certificates or ():
+            self.log.info(
+                "{label} TLS certificate {summary}; {days:.0f} days left",
+                label=self.label,
+                summary=str(summary),
+                days=summary.days_left(),
+            )
+
+    def stopService(self) -> Any:
+        super().stopService()
+        port, self.port = self.port, None
+        if port is not None:
+            return port.stopListening()
+        return None

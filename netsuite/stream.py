@@ -1,0 +1,214 @@
+"""
+The shared base of every netsuite stream door: limits, idle timeout, logging, and one
+write path that sends at once when it can.
+
+Why a write path of our own: Twisted's C{transport.write} only queues the bytes and
+sends them on the next reactor turn (C{startWriting}, an epoll registration, C{doWrite}),
+while asyncio sends at once and waits for writability only on C{EAGAIN}. L{StreamDoor.write}
+does what asyncio does when the transport's buffer is empty and hands everything else to
+Twisted, so ordering, buffering and producer backpressure stay Twisted's. Measured on the
+echo door it is worth about 1.4x (see C{bench/}).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from twisted.internet import tcp
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from netsuite.limits import ConnectionGate
+from netsuite.metrics import Counters
+
+__all__ = ["DoorFactory", "StreamDoor", "describe_address", "peer_key"]
+
+
+def peer_key(addr: IAddress) -> str:
+    """The key a peer is counted under: its IP address, or C{"local"} for UNIX sockets."""
+    host = getattr(addr, "host", None)
+    return host if isinstance(host, str) else "local"
+
+
+def describe_address(addr: IAddress) -> str:
+    """C{tcp 127.0.0.1:7007}, C{tcp [::1]:7007}, C{unix /run/x.sock}: for logs and humans."""
+    host = getattr(addr, "host", None)
+    port = getattr(addr, "port", None)
+    kind = getattr(addr, "type", None)
+    if host is not None and port is not None:
+        scheme = "udp" if kind == "UDP" else "tcp"
+        shown = f"[{host}]" if ":" in host else host
+        return f"{scheme} {shown}:{port}"
+    name = getattr(addr, "name", None)
+    if name is not None:
+        return f"unix {name.decode() if isinstance(name, bytes) else name}"
+    return str(addr)
+
+
+class StreamDoor(Protocol, TimeoutMixin):
+    """
+    A connection of a netsuite stream service.
+
+    Subclasses implement L{data_received} and call L{write}. This base keeps the
+    connection's accounting (gate, counters, open set), drops it after
+    C{factory.idle_timeout} seconds without input, sets C{TCP_NODELAY} (Nagle's algorithm
+    costs interactive doors and TLS handshakes tens of milliseconds), and logs one event
+    when the connection starts and one when it ends, with the peer and the reason.
+    """
+
+    factory: DoorFactory
+    peer: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    _direct: tcp.Connection | None = None
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        self.callLater = factory.clock.callLater
+        self.setTimeout(factory.idle_timeout or None)
+        transport = self.transport
+        if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
+            try:
+                transport.setTcpNoDelay(True)
+            except OSError:
+                pass  # not a TCP socket (UNIX), nothing to tune
+        if factory.direct_write and isinstance(transport, tcp.Connection):
+            self._direct = transport
+        factory.opened(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Count, rearm the idle timer, and hand the bytes to L{data_received}."""
+        self.bytes_in += len(data)
+        self.resetTimeout()
+        self.data_received(data)
+
+    def data_received(self, data: bytes) -> None:
+        """What the door does with input: override."""
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        """
+        Send C{data}: straight to the socket when nothing is queued, else through Twisted.
+
+        Only the part the kernel did not take is queued, so the transport's buffer (and
+        so its producer's pause/resume) sees exactly what is really pending.
+        """
+        self.bytes_out += len(data)
+        direct = self._direct
+        if (
+            direct is not None
+            and not direct._tempDataBuffer
+            and not direct.dataBuffer
+            and direct.connected
+            and not direct.disconnecting
+        ):
+            try:
+                sent = direct.socket.send(data)
+            except OSError:
+                # EAGAIN, or an error that Twisted's own write path will meet and report.
+                sent = 0
+            if sent == len(data):
+                return
+            if sent:
+                data = data[sent:]
+        self.transport.write(data)
+
+    def timeoutConnection(self) -> None:
+        """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""
+        self.factory.counters["closed.idle_timeout"] += 1
+        self.factory.log.info(
+            "{service} {peer}: idle for {timeout}s, closing",
+            service=self.factory.name,
+            peer=self.peer,
+            timeout=self.factory.idle_timeout,
+        )
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.setTimeout(None)
+        self.factory.closed(self, reason)
+
+
+class DoorFactory(Factory):
+    """
+    The factory of a netsuite stream door: it owns the door's limits and counters.
+
+    @ivar name: the service's name in logs and stats (C{"echo"}).
+    @ivar gate: the connection caps (total, per peer IP).
+    @ivar idle_timeout: seconds without input before a connection is dropped (0: never).
+    @ivar clock: the reactor (or a test's L{task.Clock}) that times the idle timeout.
+    @ivar open: the connections open now.
+    """
+
+    protocol: ClassVar[type[StreamDoor]]  # type: ignore[misc]
+    log = Logger()
+    noisy = False  # we log each listener ourselves (netsuite.service)
+    nodelay = True
+    direct_write = True
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        gate: ConnectionGate | None = None,
+        idle_timeout: float = 300.0,
+        clock: IReactorTime | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor as clock  # type: ignore[assignment]
+        self.name = name
+        self.gate = gate if gate is not None else ConnectionGate()
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+        self.counters = counters if counters is not None else Counters(name)
+        self.open: set[StreamDoor] = set()
+
+    def buildProtocol(self, addr: IAddress) -> StreamDoor | None:  # type: ignore[override]
+        """
+        Admit the connection through the gate, or refuse it (closed at once, logged).
+
+        Returning L{None} makes Twisted close the socket without reading from it.
+        """
+        peer = peer_key(addr)
+        reason = self.gate.admit(peer)
+        if reason is not None:
+            self.counters["refused"] += 1
+            self.log.warn(
+                "{service} refused {peer}: {reason}",
+                service=self.name,
+                peer=describe_address(addr),
+                reason=reason,
+            )
+            return None
+        proto = self.protocol()
+        proto.factory = self
+        proto.peer = describe_address(addr)
+        proto.gate_key = peer  # type: ignore[attr-defined]
+        return proto
+
+    def opened(self, door: StreamDoor) -> None:
+        """A door's connection started: count and log it."""
+        self.open.add(door)
+        self.counters["accepted"] += 1
+        self.log.info("{service} {peer}: connected", service=self.name, peer=door.peer)
+
+    def closed(self, door: StreamDoor, reason: Failure) -> None:
+        """A door's connection ended: release its gate slot, count and log it."""
+        if door not in self.open:
+            return
+        self.open.discard(door)
+        self.gate.release(door.gate_key)  # type: ignore[attr-defined]
+        self.counters["bytes_in"] += door.bytes_in
+        self.counters["bytes_out"] += door.bytes_out
+        self.log.info(
+            "{service} {peer}: closed ({why}); {bytes_in} bytes in, {bytes_out} out",
+            service=self.name,
+            peer=door.peer,
+            why=reason.getErrorMessage(),
+            bytes_in=door.bytes_in,
+            bytes_out=door.bytes_out,
+        )

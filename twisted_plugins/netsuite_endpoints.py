@@ -1,0 +1,12 @@
+"""
+netsuite's listen-description parsers, registered with Twisted's plugin system.
+
+C{nstls:} (hardened TLS, stream), C{udp:} and C{systemd:...:type=dgram} (datagram).
+Each is a lazy stand-in: the real parser is imported on first use.
+"""
+
+from netsuite.lazy_plugins import LazyDatagramParser, LazyStreamParser
+
+nstls = LazyStreamParser("nstls", "netsuite.endpoints:parse_nstls")
+udp = LazyDatagramParser("udp", "netsuite.endpoints:parse_udp")
+systemdDatagram = LazyDatagramParser("systemd", "netsuite.endpoints:parse_systemd_datagram")

@@ -1,0 +1,15 @@
+"""
+netsuite's twistd plugins: declarations only.
+
+Each L{ServiceMaker} names the module holding the service's C{Options} and
+C{makeService} (its C{tap.py}); Twisted imports that module only when the plugin runs.
+"""
+
+from twisted.application.service import ServiceMaker
+
+netsuiteEcho = ServiceMaker(
+    "netsuite echo",
+    "netsuite.echo.tap",
+    "RFC 862 echo over TCP, UDP and hardened TLS, with limits and backpressure",
+    "netsuite-echo",
+)
