@@ -12,6 +12,7 @@ echo door it is worth about 1.4x (see C{bench/}).
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from twisted.internet import tcp
@@ -71,10 +72,8 @@ class StreamDoor(Protocol, TimeoutMixin):
         self.setTimeout(factory.idle_timeout or None)
         transport = self.transport
         if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
-            try:
+            with contextlib.suppress(OSError):  # not a TCP socket (UNIX): nothing to tune
                 transport.setTcpNoDelay(True)
-            except OSError:
-                pass  # not a TCP socket (UNIX), nothing to tune
         if factory.direct_write and isinstance(transport, tcp.Connection):
             self._direct = transport
         factory.opened(self)

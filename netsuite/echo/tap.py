@@ -85,7 +85,9 @@ def makeService(options: Options) -> service.MultiService:
         if datagram:
             label, target = "echo/udp", UDPEcho(guard, reactor)
         else:
-            tls = getattr(endpoint, "certificates", None) or description.startswith(("ssl:", "tls:"))
+            tls = getattr(endpoint, "certificates", None) or description.startswith(
+                ("ssl:", "tls:")
+            )
             label, target = ("echo/tls" if tls else "echo/tcp"), factory
         ListenerService(label, description, endpoint, target).setServiceParent(top)
     return top
