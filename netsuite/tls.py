@@ -135,9 +135,9 @@ def load_chain(cert_path: str, key_path: str | None = None) -> tuple[
             f"key: {key_path or cert_path!r} holds no unencrypted PEM private key"
         ) from None
     ctx = SSL.Context(SSL.TLS_METHOD)
-    ctx.use_certificate(certs[0])
-    ctx.use_privatekey(key)
     try:
+        ctx.use_certificate(certs[0])
+        ctx.use_privatekey(key)
         ctx.check_privatekey()
     except SSL.Error:
         raise TLSConfigError(
@@ -266,23 +266,23 @@ def _options(
     client_cas: list[crypto.X509] | None,
     for_server_name=None,
 ) -> HardenedCertificateOptions:
+    verify = settings.verify_client != "none"
     try:
         ciphers = ssl.AcceptableCiphers.fromOpenSSLCipherString(settings.ciphers)
-    except Exception as e:  # pyOpenSSL raises its own Error for an empty match
-        raise TLSConfigError(f"nstls: ciphers={settings.ciphers!r} is not usable: {e}") from None
-    verify = settings.verify_client != "none"
-    return HardenedCertificateOptions(
-        privateKey=key,
-        certificate=chain[0],
-        extraCertChain=list(chain[1:]),
-        raiseMinimumTo=_VERSIONS[settings.min_version],
-        acceptableCiphers=ciphers,
-        acceptableProtocols=[p.encode("ascii") for p in settings.alpn] or None,
-        verify=verify,
-        caCerts=client_cas if verify else None,
-        requireCertificate=settings.verify_client == "required",
-        contextForServerName=for_server_name,
-    )
+        return HardenedCertificateOptions(
+            privateKey=key,
+            certificate=chain[0],
+            extraCertChain=list(chain[1:]),
+            raiseMinimumTo=_VERSIONS[settings.min_version],
+            acceptableCiphers=ciphers,
+            acceptableProtocols=[p.encode("ascii") for p in settings.alpn] or None,
+            verify=verify,
+            caCerts=client_cas if verify else None,
+            requireCertificate=settings.verify_client == "required",
+            contextForServerName=for_server_name,
+        )
+    except (ValueError, SSL.Error) as e:
+        raise TLSConfigError(f"nstls: ciphers={settings.ciphers!r}: {e}") from None
 
 
 class _SNIChooser:
@@ -365,12 +365,10 @@ def client_tls_options(
         k, chain = load_chain(cert, key)
         client_cert = ssl.PrivateCertificate(chain[0])
         client_cert._setPrivateKey(ssl.KeyPair(k))
-    extra: dict[str, object] = {"raiseMinimumTo": ssl.TLSVersion.TLSv1_2}
-    if alpn:
-        extra["acceptableProtocols"] = [p.encode("ascii") for p in alpn]
     return ssl.optionsForClientTLS(
         hostname,
         trustRoot=trust,
         clientCertificate=client_cert,
-        extraCertificateOptions=extra,
+        acceptableProtocols=[p.encode("ascii") for p in alpn] or None,
+        extraCertificateOptions={"raiseMinimumTo": ssl.TLSVersion.TLSv1_2},
     )

@@ -1,0 +1,275 @@
+"""
+netsuite's test kit, for our tests and for yours.
+
+  - L{TwistdProcess}: start a real C{twistd -n <plugin>} in a subprocess, wait (on its
+    log, never on the clock) until every listener is bound, talk to it, stop it with
+    SIGTERM and get its exit status.
+  - L{TLSFiles}: a throw-away CA and leaf certificates on disk, for TLS listeners.
+  - L{require_tool}: find an external client (C{openssl}, C{nc}, C{curl} ...) or skip;
+    with C{NETSUITE_REQUIRE_TOOLS=1} (set by CI) a missing tool fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netsuite.pki import Issued, create_ca, issue
+
+__all__ = ["Listener", "TLSFiles", "TwistdProcess", "require_tool", "twistd_command"]
+
+#: What L{netsuite.service.ListenerService} logs once a listener is bound.
+LISTENING = re.compile(
+    r"(?P<label>\S+) listening on (?P<scheme>tcp|udp|tls|unix) (?P<address>\S+)$"
+)
+
+
+class StartError(AssertionError):
+    """The process exited, or did not report its listeners in time; carries its log."""
+
+
+def require_tool(name: str) -> str:
+    """
+    The path of the external program C{name}, or skip the test when it is missing.
+
+    CI sets C{NETSUITE_REQUIRE_TOOLS=1} so that a missing tool is a failure there: a
+    green CI run has then really run every test.
+    """
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed"
+    if os.environ.get("NETSUITE_REQUIRE_TOOLS"):
+        raise AssertionError(message + " (NETSUITE_REQUIRE_TOOLS is set)")
+    import unittest
+
+    raise unittest.SkipTest(message)
+
+
+def twistd_command() -> list[str]:
+    """C{twistd} of the running interpreter's environment (the venv's, in tests)."""
+    beside = Path(sys.executable).with_name("twistd")
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One bound listener as the process logged it."""
+
+    label: str
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+
+def _parse_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+@dataclass
+class TwistdProcess:
+    """
+    A C{twistd -n} process running one plugin, read line by line from its log.
+
+    Use as a context manager, or call L{start} and L{stop}. C{listeners} maps each label
+    (C{"echo/tcp"}) to the listeners logged under it, in order.
+    """
+
+    plugin: str
+    args: Sequence[str] = ()
+    expect: int = 1
+    timeout: float = 20.0
+    env: dict[str, str] | None = None
+    twistd_args: Sequence[str] = ()
+    listeners: dict[str, list[Listener]] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    pass_fds: Sequence[int] = ()
+    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    def start(self) -> TwistdProcess:
+        """Start the process and return once C{expect} listeners are logged."""
+        command = [
+            *twistd_command(),
+            "-n",
+            "--pidfile=",
+            "--logfile=-",
+            *self.twistd_args,
+            self.plugin,
+            *self.args,
+        ]
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            pass_fds=tuple(self.pass_fds),
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.wait_for(lambda: sum(map(len, self.listeners.values())) >= self.expect)
+        return self
+
+    def _pump(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def _take(self, line: str) -> None:
+        self.lines.append(line)
+        m = LISTENING.search(line)
+        if m:
+            host, port = _parse_address(m["address"]) if m["scheme"] != "unix" else (
+                m["address"],
+                0,
+            )
+            listener = Listener(m["label"], m["scheme"], host, port)
+            self.listeners.setdefault(m["label"], []).append(listener)
+
+    def wait_for(self, condition, timeout: float | None = None) -> None:  # type: ignore[no-untyped-def]
+        """Read log lines until C{condition()} holds; fail with the log if it never does."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StartError(f"{self.plugin}: timed out waiting\n" + self.log())
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                self._queue.put(None)
+                raise StartError(
+                    f"{self.plugin} exited with {self.process.wait() if self.process else '?'}\n"
+                    + self.log()
+                )
+            self._take(line)
+
+    def wait_for_line(self, pattern: str, timeout: float | None = None) -> re.Match[str]:
+        """Wait for a log line matching the regular expression C{pattern}; return the match."""
+        rx = re.compile(pattern)
+        seen = len(self.lines)
+        found: list[re.Match[str]] = []
+
+        def matched() -> bool:
+            nonlocal seen
+            for line in self.lines[seen:]:
+                m = rx.search(line)
+                if m:
+                    found.append(m)
+                    return True
+            seen = len(self.lines)
+            return False
+
+        self.wait_for(matched, timeout)
+        return found[0]
+
+    def address(self, label: str, index: int = 0) -> tuple[str, int]:
+        """C{(host, port)} of the C{index}th listener logged under C{label}."""
+        return self.listeners[label][index].address
+
+    def log(self) -> str:
+        """Everything the process logged so far (what has been read of it)."""
+        return "\n".join(self.lines)
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory now (Linux C{/proc})."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS in /proc status")
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM, wait for the exit, drain the log; return the exit status."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        while True:
+            try:
+                line = self._queue.get(timeout=5)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self._take(line)
+        return code
+
+    def __enter__(self) -> TwistdProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class TLSFiles:
+    """
+    A throw-away CA and a server leaf in C{directory}: C{ca.pem}, C{server.pem},
+    C{server.key}; L{leaf} issues more (client certificates for mutual TLS, other names).
+    """
+
+    directory: Path
+    names: Sequence[str] = ("localhost", "127.0.0.1", "::1")
+    ca: Issued = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.ca = create_ca("netsuite test CA")
+        (self.directory / "ca.pem").write_bytes(self.ca.cert_pem)
+        self.leaf("server", self.names)
+
+    @property
+    def ca_path(self) -> str:
+        return str(self.directory / "ca.pem")
+
+    @property
+    def cert_path(self) -> str:
+        return str(self.directory / "server.pem")
+
+    @property
+    def key_path(self) -> str:
+        return str(self.directory / "server.key")
+
+    def leaf(self, stem: str, names: Sequence[str]) -> tuple[str, str]:
+        """Issue a leaf for C{names}; return the paths of C{stem}.pem and C{stem}.key."""
+        issued = issue(self.ca, list(names))
+        cert, key = self.directory / f"{stem}.pem", self.directory / f"{stem}.key"
+        issued.write(cert, key)
+        return str(cert), str(key)
+
+    def nstls(self, port: int | str = 0, interface: str = "127.0.0.1", **extra: str) -> str:
+        """An C{nstls:} description serving the server leaf."""
+        iface = interface.replace(":", "\\:")
+        parts = [f"nstls:{port}", f"interface={iface}", f"cert={self.cert_path}",
+                 f"key={self.key_path}"]
+        parts += [f"{k}={v}" for k, v in extra.items()]
+        return ":".join(parts)
