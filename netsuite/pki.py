@@ -116,7 +116,9 @@ def issue(ca: Issued, names: Sequence[str], days: int = 825, client: bool = True
         raise ValueError("a certificate needs at least one name")
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
-    usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] + (
+        [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
+    )
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(names[0]))

@@ -140,9 +140,13 @@ class TwistdProcess:
         self.lines.append(line)
         m = LISTENING.search(line)
         if m:
-            host, port = _parse_address(m["address"]) if m["scheme"] != "unix" else (
-                m["address"],
-                0,
+            host, port = (
+                _parse_address(m["address"])
+                if m["scheme"] != "unix"
+                else (
+                    m["address"],
+                    0,
+                )
             )
             listener = Listener(m["label"], m["scheme"], host, port)
             self.listeners.setdefault(m["label"], []).append(listener)
@@ -269,7 +273,11 @@ class TLSFiles:
     def nstls(self, port: int | str = 0, interface: str = "127.0.0.1", **extra: str) -> str:
         """An C{nstls:} description serving the server leaf."""
         iface = interface.replace(":", "\\:")
-        parts = [f"nstls:{port}", f"interface={iface}", f"cert={self.cert_path}",
-                 f"key={self.key_path}"]
+        parts = [
+            f"nstls:{port}",
+            f"interface={iface}",
+            f"cert={self.cert_path}",
+            f"key={self.key_path}",
+        ]
         parts += [f"{k}={v}" for k, v in extra.items()]
         return ":".join(parts)

@@ -116,9 +116,9 @@ def _read(path: str, what: str) -> bytes:
         raise TLSConfigError(f"{what}: cannot read {path!r}: {e.strerror}") from None
 
 
-def load_chain(cert_path: str, key_path: str | None = None) -> tuple[
-    crypto.PKey, list[crypto.X509]
-]:
+def load_chain(
+    cert_path: str, key_path: str | None = None
+) -> tuple[crypto.PKey, list[crypto.X509]]:
     """
     Load a private key and a certificate chain (leaf first) from PEM files.
 

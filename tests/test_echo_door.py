@@ -43,7 +43,7 @@ class EchoDoorTests(SynchronousTestCase):
 
     def test_backpressure_registered(self) -> None:
         """The connection is its own streaming producer: a full buffer pauses reading."""
-        proto, transport = self.connect()
+        _proto, transport = self.connect()
         self.assertIs(transport.producer, transport)
         self.assertTrue(transport.streaming)
 
@@ -92,13 +92,13 @@ class EchoDoorTests(SynchronousTestCase):
 
     def test_idle_timeout_zero_never(self) -> None:
         self.factory.idle_timeout = 0
-        proto, transport = self.connect()
+        _proto, transport = self.connect()
         self.clock.advance(10**6)
         self.assertFalse(transport.disconnecting)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_close_accounting(self) -> None:
-        proto, transport = self.connect()
+        proto, _transport = self.connect()
         proto.dataReceived(b"abc")
         proto.connectionLost(Failure(Exception("gone")))
         proto.connectionLost(Failure(Exception("twice")))  # counted once

@@ -66,7 +66,9 @@ class ServerContextTests(TLSTestCase):
     def test_verified_handshake(self) -> None:
         """A client that trusts the CA and checks the name talks; TLS 1.2 or newer."""
         options, summaries = server_context_factory(self.settings())
-        s, c, server, client = handshake(options, client_tls_options("localhost", self.files.ca_path))
+        _s, c, server, client = handshake(
+            options, client_tls_options("localhost", self.files.ca_path)
+        )
         self.assertEqual((server.data, client.data), (b"ping", b"pong"))
         self.assertIn(c.getHandle().get_protocol_version_name(), ("TLSv1.2", "TLSv1.3"))
         self.assertEqual(summaries[0].subject, "CN=localhost")
@@ -80,7 +82,9 @@ class ServerContextTests(TLSTestCase):
 
     def test_name_mismatch_fails(self) -> None:
         options, _ = server_context_factory(self.settings())
-        _, _, server, client = handshake(options, client_tls_options("example.org", self.files.ca_path))
+        _, _, server, client = handshake(
+            options, client_tls_options("example.org", self.files.ca_path)
+        )
         self.assertEqual(server.data, b"")
         self.assertIsNotNone(client.lost)
 
@@ -124,7 +128,7 @@ class ServerContextTests(TLSTestCase):
     def test_alpn(self) -> None:
         options, _ = server_context_factory(self.settings(alpn=("h2", "http/1.1")))
         client = client_tls_options("localhost", self.files.ca_path, alpn=["http/1.1"])
-        s, c, server, _ = handshake(options, client)
+        _s, c, _server, _ = handshake(options, client)
         self.assertEqual(c.negotiatedProtocol, b"http/1.1")
 
 
@@ -133,7 +137,9 @@ class ClientCertificateTests(TLSTestCase):
         options, _ = server_context_factory(
             self.settings(client_ca=self.files.ca_path, verify_client="required")
         )
-        _, _, server, client = handshake(options, client_tls_options("localhost", self.files.ca_path))
+        _, _, server, _client = handshake(
+            options, client_tls_options("localhost", self.files.ca_path)
+        )
         self.assertEqual(server.data, b"")
         self.assertIsNotNone(server.lost)
 
@@ -176,9 +182,12 @@ class SNITests(TLSTestCase):
             (sni / f"{stem}.pem").write_bytes(Path(key).read_bytes() + Path(cert).read_bytes())
         options, summaries = server_context_factory(self.settings(sni=str(sni)))
         self.assertEqual(len(summaries), 3)
-        for name, expected in (("a.example", "a.example"), ("x.b.example", "*.b.example"),
-                               ("localhost", "localhost")):
-            s, c, server, _ = handshake(options, client_tls_options(name, self.files.ca_path))
+        for name, expected in (
+            ("a.example", "a.example"),
+            ("x.b.example", "*.b.example"),
+            ("localhost", "localhost"),
+        ):
+            _s, c, server, _ = handshake(options, client_tls_options(name, self.files.ca_path))
             self.assertEqual(server.data, b"ping", name)
             self.assertEqual(c.getPeerCertificate().get_subject().CN, expected)
 
@@ -207,7 +216,7 @@ class SettingsTests(TLSTestCase):
         with self.assertRaises(TLSConfigError) as e:
             load_chain("/nonexistent.pem")
         self.assertIn("cannot read", str(e.exception))
-        other_cert, other_key = self.files.leaf("other", ["other"])
+        _other_cert, other_key = self.files.leaf("other", ["other"])
         with self.assertRaises(TLSConfigError) as e:
             load_chain(self.files.cert_path, other_key)
         self.assertIn("does not match", str(e.exception))
