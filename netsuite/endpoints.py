@@ -22,7 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from twisted.internet import defer
-from twisted.internet.endpoints import SSL4ServerEndpoint, _parse, serverFromString
+from twisted.internet.endpoints import (
+    SSL4ServerEndpoint,
+    _parse,
+    _SystemdParser,
+    serverFromString,
+)
 from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
 from twisted.internet.protocol import DatagramProtocol
 from twisted.plugin import getPlugins
@@ -183,7 +188,9 @@ def parse_systemd_datagram(
     families = {"INET": socket.AF_INET, "INET6": socket.AF_INET6}
     if domain not in families:
         raise DescriptionError(f"systemd: domain={domain!r}; expected INET or INET6 for datagrams")
-    fds = ListenFDs.fromEnvironment(environ)
+    # Twisted reads (and then deletes) LISTEN_FDS once, when twisted.internet.endpoints
+    # is imported; share what it read, so stream and datagram sockets can be mixed.
+    fds = _SystemdParser._sddaemon if environ is None else ListenFDs.fromEnvironment(environ)
     if name is not None:
         named = fds.inheritedNamedDescriptors()
         if name not in named:
