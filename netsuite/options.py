@@ -47,6 +47,11 @@ class GlobalReactor:
 
         return getattr(reactor, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        from twisted.internet import reactor
+
+        setattr(reactor, name, value)
+
 
 class ServiceOptions(usage.Options):
     """

@@ -9,6 +9,7 @@ actually chosen for C{:0}) and, for TLS, each certificate's fingerprint and expi
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from twisted.application import service
@@ -18,7 +19,7 @@ from twisted.python.failure import Failure
 
 from netsuite.stream import describe_address
 
-__all__ = ["ListenError", "ListenerService"]
+__all__ = ["ListenError", "ListenerService", "ServiceRoot"]
 
 
 class ListenError(SystemExit):
@@ -84,3 +85,26 @@ class ListenerService(service.Service):
         if port is not None:
             return port.stopListening()
         return None
+
+
+class ServiceRoot(service.MultiService):
+    """
+    The top service of a netsuite process: its listeners, and a clean exit on SIGTERM.
+
+    SIGTERM and SIGINT are how operators and supervisors stop a server. Twisted re-raises
+    the signal after shutting down, so the process dies "killed by SIGTERM" (status 143
+    from a shell), which systemd and CI read as a failure. Once shutdown has completed,
+    this root clears that, and twistd exits 0.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        super().__init__()
+        self.reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        self.reactor.addSystemEventTrigger("after", "shutdown", self._exit_cleanly)
+
+    def _exit_cleanly(self) -> None:
+        if getattr(self.reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):
+            self.reactor._exitSignal = None

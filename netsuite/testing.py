@@ -102,11 +102,13 @@ class TwistdProcess:
     lines: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
     pass_fds: Sequence[int] = ()
+    launcher: Sequence[str] = ()
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
     def start(self) -> TwistdProcess:
         """Start the process and return once C{expect} listeners are logged."""
         command = [
+            *self.launcher,
             *twistd_command(),
             "-n",
             "--pidfile=",
@@ -170,10 +172,15 @@ class TwistdProcess:
                 )
             self._take(line)
 
-    def wait_for_line(self, pattern: str, timeout: float | None = None) -> re.Match[str]:
-        """Wait for a log line matching the regular expression C{pattern}; return the match."""
+    def wait_for_line(
+        self, pattern: str, timeout: float | None = None, since: int = 0
+    ) -> re.Match[str]:
+        """
+        Wait for a log line matching the regular expression C{pattern} (looking at lines
+        from number C{since} on, so at the whole log by default); return the match.
+        """
         rx = re.compile(pattern)
-        seen = len(self.lines)
+        seen = since
         found: list[re.Match[str]] = []
 
         def matched() -> bool:

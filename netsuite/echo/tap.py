@@ -6,7 +6,6 @@ Defaults: TCP and UDP on 127.0.0.1:7007. Add C{nstls:7443:cert=...} for TLS.
 
 from __future__ import annotations
 
-from twisted.application import service
 from twisted.python import usage
 
 from netsuite.echo.protocol import EchoFactory
@@ -14,7 +13,7 @@ from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
 from netsuite.limits import ConnectionGate
 from netsuite.metrics import Counters
 from netsuite.options import ServiceOptions
-from netsuite.service import ListenerService
+from netsuite.service import ListenerService, ServiceRoot
 
 __all__ = ["Options", "makeService"]
 
@@ -59,10 +58,10 @@ class Options(ServiceOptions):
                 raise usage.UsageError(f"--{name} must be more than 0, not {self[name]}")
 
 
-def makeService(options: Options) -> service.MultiService:
+def makeService(options: Options) -> ServiceRoot:
     """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
     reactor = options.reactor
-    top = service.MultiService()
+    top = ServiceRoot(reactor)
     counters = Counters("echo")
     factory = EchoFactory(
         "echo",

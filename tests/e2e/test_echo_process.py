@@ -1,0 +1,277 @@
+"""
+End to end: the real `twistd -n netsuite-echo` process, real sockets on 127.0.0.1, real
+clients (Python's socket and ssl modules, nc, openssl s_client).
+"""
+
+import contextlib
+import os
+import select
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from netsuite.testing import TLSFiles, TwistdProcess, require_tool, twistd_command
+
+#: What systemd does before starting a socket-activated service: the socket as fd 3,
+#: LISTEN_PID the service's own pid (kept across exec).
+SYSTEMD_LIKE = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.close(int(sys.argv[1]));"
+    " os.environ['LISTEN_PID'] = str(os.getpid()); os.execv(sys.argv[2], sys.argv[2:])"
+)
+TCP = "tcp:0:interface=127.0.0.1"
+UDP = "udp:0:interface=127.0.0.1"
+
+
+def echo_tcp(address: tuple[str, int], payload: bytes) -> bytes:
+    with socket.create_connection(address, timeout=10) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        return _read_all(s)
+
+
+def _read_all(s: socket.socket) -> bytes:
+    chunks = []
+    while chunk := s.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def converse(command: list[str], stdin: bytes, until: bytes, timeout: float = 20) -> bytes:
+    """
+    Run an interactive client: write C{stdin}, read its output until C{until} shows up
+    (or C{timeout} passes), then end it. Returns everything it printed.
+    """
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(stdin)
+    process.stdin.flush()
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while until not in output and (left := deadline - time.monotonic()) > 0:
+            if select.select([process.stdout], [], [], left)[0]:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                output += chunk
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+    if until not in output:
+        raise AssertionError(f"{until!r} never came from {command[0]}:\n{output.decode()}")
+    return output
+
+
+def udp_socket(port: int = 0) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    s.settimeout(10)
+    return s
+
+
+class EchoProcessTests(SynchronousTestCase):
+    """One server for the tests that do not change its options."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"netsuite-e2e-{os.getpid()}"
+        cls.tls = TLSFiles(cls.tmp)
+        cls.server = TwistdProcess(
+            "netsuite-echo",
+            ["--listen", TCP, "--listen", UDP, "--listen", cls.tls.nstls(0)],
+            expect=3,
+        ).start()
+        cls.tcp = cls.server.address("echo/tcp")
+        cls.udp = cls.server.address("echo/udp")
+        cls.tls_address = cls.server.address("echo/tls")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        code = cls.server.stop()
+        assert code == 0, f"exit {code}\n{cls.server.log()}"
+
+    def test_tcp(self) -> None:
+        payload = os.urandom(1 << 20)
+        self.assertEqual(echo_tcp(self.tcp, payload), payload)
+
+    def test_tcp_with_nc(self) -> None:
+        nc = require_tool("nc")
+        out = subprocess.run(
+            [nc, "-N", *map(str, self.tcp)],
+            input=b"hello from nc\n",
+            capture_output=True,
+            timeout=20,
+            check=True,
+        )
+        self.assertEqual(out.stdout, b"hello from nc\n")
+
+    def test_udp_and_whole_60000_bytes(self) -> None:
+        with udp_socket() as s:
+            for size in (1, 1400, 60_000, 65_507):
+                payload = os.urandom(size)
+                s.sendto(payload, self.udp)
+                data, sender = s.recvfrom(70_000)
+                self.assertEqual((len(data), data == payload, sender), (size, True, self.udp))
+
+    def test_udp_denied_source_port_gets_nothing(self) -> None:
+        """
+        From a deny-listed source port nothing comes back. Deterministic, no waiting for
+        an absence: the server answers in arrival order, so once a later datagram from
+        an allowed port is echoed, a reply to the first would already be here.
+        """
+        denied = None
+        for port in (19, 1900, 11211, 5353):
+            try:
+                denied = udp_socket(port)
+                break
+            except OSError:
+                continue
+        self.assertIsNotNone(denied, "could not bind any deny-listed port")
+        with denied, udp_socket() as allowed:
+            denied.sendto(b"reflect me", self.udp)
+            allowed.sendto(b"marker", self.udp)
+            self.assertEqual(allowed.recvfrom(100)[0], b"marker")
+            readable, _, _ = select.select([denied], [], [], 0)
+            self.assertEqual(readable, [])
+
+    def test_tls_verified(self) -> None:
+        context = ssl.create_default_context(cafile=self.tls.ca_path)
+        with (
+            socket.create_connection(self.tls_address, timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as s,
+        ):
+            self.assertIn(s.version(), ("TLSv1.2", "TLSv1.3"))
+            s.sendall(b"over tls")
+            self.assertEqual(s.recv(100), b"over tls")
+
+    def test_tls_certificate_logged(self) -> None:
+        line = self.server.wait_for_line(r"echo/tls TLS certificate subject=CN=localhost")
+        self.assertRegex(line.string, r"sha256=([0-9A-F]{2}:){31}[0-9A-F]{2} expires=20\d\d-")
+
+    def s_client(self, *args: str) -> list[str]:
+        host, port = self.tls_address
+        openssl = require_tool("openssl")
+        return [openssl, "s_client", "-connect", f"{host}:{port}", "-CAfile", self.tls.ca_path,
+                *args]  # fmt: skip
+
+    def test_openssl_tls12_echoes(self) -> None:
+        out = converse(
+            self.s_client("-tls1_2", "-verify_return_error", "-servername", "localhost"),
+            b"via s_client\n",
+            until=b"via s_client\n",
+        )
+        self.assertIn(b"Verify return code: 0 (ok)", out)
+
+    def test_openssl_tls11_refused(self) -> None:
+        """A client that offers TLS 1.1 at most (its own floor lowered) gets no session."""
+        out = subprocess.run(
+            self.s_client("-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"),
+            input=b"x\n",
+            capture_output=True,
+            timeout=30,
+        )
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(b"Cipher is (NONE)", out.stdout)
+        self.server.wait_for_line(r"closed \(.*unsupported protocol")
+
+
+class EchoLimitTests(SynchronousTestCase):
+    def test_per_ip_limit(self) -> None:
+        """The third connection from one IP is closed; the first two keep echoing."""
+        with TwistdProcess("netsuite-echo", ["--listen", TCP, "--max-per-ip", "2"]) as server:
+            address = server.address("echo/tcp")
+            first = socket.create_connection(address, timeout=10)
+            second = socket.create_connection(address, timeout=10)
+            for s in (first, second):
+                s.sendall(b"ok")
+                self.assertEqual(s.recv(10), b"ok")
+            with (
+                socket.create_connection(address, timeout=10) as third,
+                contextlib.suppress(ConnectionResetError),
+            ):
+                self.assertEqual(third.recv(10), b"")
+            server.wait_for_line(r"refused .*too many connections from 127\.0\.0\.1")
+            for s in (first, second):
+                s.sendall(b"still")
+                self.assertEqual(s.recv(10), b"still")
+                s.close()
+
+    def test_slow_reader_bounded_memory(self) -> None:
+        """
+        A client that writes without reading is paused by the server (backpressure):
+        server memory stays bounded, and every byte it finally reads back is right.
+        """
+        with TwistdProcess("netsuite-echo", ["--listen", TCP]) as server:
+            baseline = server.rss_bytes()
+            sent = bytearray()
+            block = os.urandom(1 << 16)
+            with socket.create_connection(server.address("echo/tcp"), timeout=10) as s:
+                s.setblocking(False)
+                # Write until the server has stopped reading (our send stalls for 2 s),
+                # at most 256 MiB.
+                while len(sent) < 256 << 20:
+                    _, writable, _ = select.select([], [s], [], 2.0)
+                    if not writable:
+                        break
+                    n = s.send(block)
+                    sent += block[:n]
+                stalled_rss = server.rss_bytes()
+                s.setblocking(True)
+                s.shutdown(socket.SHUT_WR)
+                received = _read_all(s)
+            self.assertLess(len(sent), 256 << 20, "the server never pushed back")
+            self.assertEqual(received, bytes(sent))
+            self.assertLess(stalled_rss - baseline, 32 << 20)
+
+
+class EchoStartupTests(SynchronousTestCase):
+    def run_twistd(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*twistd_command(), "-n", "--pidfile=", "netsuite-echo", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def test_bad_description_exits_nonzero(self) -> None:
+        out = self.run_twistd("--listen", "nstls:0:cert=/nonexistent.pem")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("cannot read '/nonexistent.pem'", out.stdout + out.stderr)
+
+    def test_port_in_use_exits_nonzero(self) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            out = self.run_twistd("--listen", f"tcp:{port}:interface=127.0.0.1")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(
+            f"echo/tcp: cannot listen on 'tcp:{port}:interface=127.0.0.1'", out.stdout + out.stderr
+        )
+
+    def test_systemd_datagram_socket_adopted(self) -> None:
+        """A UDP socket handed over by socket activation (LISTEN_FDS) is echoed on."""
+        sock = udp_socket()
+        self.addCleanup(sock.close)
+        fd = sock.fileno()
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="echo-udp")
+        server = TwistdProcess(
+            "netsuite-echo",
+            ["--listen", "systemd:domain=INET:name=echo-udp:type=dgram"],
+            env=env,
+            pass_fds=[fd],
+            # What systemd does: the socket as fd 3, LISTEN_PID the server's own pid.
+            launcher=[sys.executable, "-c", SYSTEMD_LIKE, str(fd)],
+        )
+        with server, udp_socket() as client:
+            client.sendto(b"activated", sock.getsockname())
+            self.assertEqual(client.recvfrom(100)[0], b"activated")
