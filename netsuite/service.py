@@ -97,13 +97,22 @@ class ServiceRoot(service.MultiService):
     this root clears that, and twistd exits 0.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    log = Logger()
+
+    def __init__(self, name: str, reactor: Any) -> None:
         super().__init__()
+        self.name = name
         self.reactor = reactor
 
     def startService(self) -> None:
         super().startService()
         self.reactor.addSystemEventTrigger("after", "shutdown", self._exit_cleanly)
+        # Signal handlers are installed as the reactor starts, so only from then on does
+        # SIGTERM mean a clean stop: that moment is the one to call "ready".
+        self.reactor.callWhenRunning(self._ready)
+
+    def _ready(self) -> None:
+        self.log.info("{name} ready", name=self.name)
 
     def _exit_cleanly(self) -> None:
         if getattr(self.reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):

@@ -34,6 +34,10 @@ LISTENING = re.compile(
 )
 
 
+#: What L{netsuite.service.ServiceRoot} logs once the reactor runs (signals handled).
+READY = re.compile(r"(?P<name>\S+) ready$")
+
+
 class StartError(AssertionError):
     """The process exited, or did not report its listeners in time; carries its log."""
 
@@ -88,6 +92,9 @@ class TwistdProcess:
     """
     A C{twistd -n} process running one plugin, read line by line from its log.
 
+    It counts as started once it has logged C{expect} listeners and its "ready" line
+    (the reactor runs, so SIGTERM is handled from then on).
+
     Use as a context manager, or call L{start} and L{stop}. C{listeners} maps each label
     (C{"echo/tcp"}) to the listeners logged under it, in order.
     """
@@ -103,6 +110,7 @@ class TwistdProcess:
     process: subprocess.Popen[str] | None = None
     pass_fds: Sequence[int] = ()
     launcher: Sequence[str] = ()
+    ready: bool = False
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
     def start(self) -> TwistdProcess:
@@ -129,7 +137,9 @@ class TwistdProcess:
             pass_fds=tuple(self.pass_fds),
         )
         threading.Thread(target=self._pump, daemon=True).start()
-        self.wait_for(lambda: sum(map(len, self.listeners.values())) >= self.expect)
+        self.wait_for(
+            lambda: self.ready and sum(map(len, self.listeners.values())) >= self.expect
+        )
         return self
 
     def _pump(self) -> None:
@@ -140,6 +150,8 @@ class TwistdProcess:
 
     def _take(self, line: str) -> None:
         self.lines.append(line)
+        if READY.search(line):
+            self.ready = True
         m = LISTENING.search(line)
         if m:
             host, port = (

@@ -61,7 +61,7 @@ class Options(ServiceOptions):
 def makeService(options: Options) -> ServiceRoot:
     """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
     reactor = options.reactor
-    top = ServiceRoot(reactor)
+    top = ServiceRoot("netsuite-echo", reactor)
     counters = Counters("echo")
     factory = EchoFactory(
         "echo",

@@ -81,23 +81,23 @@ def udp_socket(port: int = 0) -> socket.socket:
 class EchoProcessTests(SynchronousTestCase):
     """One server for the tests that do not change its options."""
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"netsuite-e2e-{os.getpid()}"
-        cls.tls = TLSFiles(cls.tmp)
-        cls.server = TwistdProcess(
+    def setUp(self) -> None:
+        # A server per test (trial has no setUpClass): about half a second each.
+        self.tls = TLSFiles(Path(self.mktemp()))
+        self.server = TwistdProcess(
             "netsuite-echo",
-            ["--listen", TCP, "--listen", UDP, "--listen", cls.tls.nstls(0)],
+            ["--listen", TCP, "--listen", UDP, "--listen", self.tls.nstls(0)],
             expect=3,
         ).start()
-        cls.tcp = cls.server.address("echo/tcp")
-        cls.udp = cls.server.address("echo/udp")
-        cls.tls_address = cls.server.address("echo/tls")
+        self.addCleanup(self.stop_cleanly)
+        self.tcp = self.server.address("echo/tcp")
+        self.udp = self.server.address("echo/udp")
+        self.tls_address = self.server.address("echo/tls")
 
-    @classmethod
-    def tearDownClass(cls) -> None:
-        code = cls.server.stop()
-        assert code == 0, f"exit {code}\n{cls.server.log()}"
+    def stop_cleanly(self) -> None:
+        """SIGTERM ends the server with exit status 0, as supervisors expect."""
+        code = self.server.stop()
+        self.assertEqual(code, 0, self.server.log())
 
     def test_tcp(self) -> None:
         payload = os.urandom(1 << 20)
