@@ -107,6 +107,7 @@ class TwistdProcess:
     twistd_args: Sequence[str] = ()
     listeners: dict[str, list[Listener]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    raw_lines: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
     pass_fds: Sequence[int] = ()
     launcher: Sequence[str] = ()
@@ -122,7 +123,7 @@ class TwistdProcess:
             "--pidfile=",
             "--logfile=-",
             *self.twistd_args,
-            self.plugin,
+            *([self.plugin] if self.plugin else []),
             *self.args,
         ]
         env = dict(os.environ if self.env is None else self.env)
@@ -137,9 +138,7 @@ class TwistdProcess:
             pass_fds=tuple(self.pass_fds),
         )
         threading.Thread(target=self._pump, daemon=True).start()
-        self.wait_for(
-            lambda: self.ready and sum(map(len, self.listeners.values())) >= self.expect
-        )
+        self.wait_for(lambda: self.ready and sum(map(len, self.listeners.values())) >= self.expect)
         return self
 
     def _pump(self) -> None:
@@ -149,6 +148,11 @@ class TwistdProcess:
         self._queue.put(None)
 
     def _take(self, line: str) -> None:
+        self.raw_lines.append(line)
+        if line.startswith("\x1e"):  # a JSON log (netsuite.logs.json_observer)
+            from twisted.logger import eventFromJSON, formatEvent
+
+            line = formatEvent(eventFromJSON(line[1:]))
         self.lines.append(line)
         if READY.search(line):
             self.ready = True

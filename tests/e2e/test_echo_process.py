@@ -275,3 +275,25 @@ class EchoStartupTests(SynchronousTestCase):
         with server, udp_socket() as client:
             client.sendto(b"activated", sock.getsockname())
             self.assertEqual(client.recvfrom(100)[0], b"activated")
+
+
+class RunModesTests(SynchronousTestCase):
+    def test_json_log(self) -> None:
+        """--logger netsuite.logs.json_observer: every line is a JSON event."""
+        server = TwistdProcess(
+            "netsuite-echo",
+            ["--listen", TCP],
+            twistd_args=["--logger", "netsuite.logs.json_observer"],
+        )
+        with server:
+            self.assertEqual(echo_tcp(server.address("echo/tcp"), b"json"), b"json")
+        raw = server.raw_lines
+        self.assertTrue(raw and all(line.startswith("\x1e{") for line in raw), raw[:3])
+
+    def test_tac(self) -> None:
+        """twistd -ny tap/netsuite.tac runs the suite on its defaults."""
+        tac = Path(__file__).parents[2] / "tap" / "netsuite.tac"
+        server = TwistdProcess("", twistd_args=["-y", str(tac)], expect=2)
+        with server:
+            self.assertEqual(server.address("echo/tcp"), ("127.0.0.1", 7007))
+            self.assertEqual(echo_tcp(server.address("echo/tcp"), b"tac"), b"tac")
