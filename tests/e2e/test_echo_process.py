@@ -297,3 +297,22 @@ class RunModesTests(SynchronousTestCase):
         with server:
             self.assertEqual(server.address("echo/tcp"), ("127.0.0.1", 7007))
             self.assertEqual(echo_tcp(server.address("echo/tcp"), b"tac"), b"tac")
+
+
+class IPv6Tests(SynchronousTestCase):
+    def test_tcp6_and_udp6(self) -> None:
+        server = TwistdProcess(
+            "netsuite-echo",
+            ["--listen", r"tcp6:0:interface=\:\:1", "--listen", r"udp:0:interface=\:\:1"],
+            expect=2,
+        )
+        with server:
+            host, port = server.address("echo/tcp")
+            self.assertEqual(host, "::1")
+            with socket.create_connection((host, port), timeout=10) as s:
+                s.sendall(b"six")
+                self.assertEqual(s.recv(10), b"six")
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
+                u.settimeout(10)
+                u.sendto(b"udp six", server.address("echo/udp"))
+                self.assertEqual(u.recvfrom(100)[0], b"udp six")
