@@ -45,6 +45,7 @@ __all__ = [
     "UDPServerEndpoint",
     "datagram_from_string",
     "is_datagram",
+    "is_tls",
     "parse_nstls",
     "parse_systemd_datagram",
     "parse_udp",
@@ -248,6 +249,13 @@ def parse_nstls(
     settings = TLSServerSettings.from_description(kwargs)
     return TLSServerEndpoint(
         reactor, _port_number(port, "nstls:"), settings, interface, int(backlog)
+    )
+
+
+def is_tls(description: str, endpoint: object) -> bool:
+    """Whether a stream listener speaks TLS (C{nstls:}, or Twisted's C{ssl:}/C{tls:})."""
+    return bool(getattr(endpoint, "certificates", None)) or description.startswith(
+        ("ssl:", "tls:")
     )
 
 

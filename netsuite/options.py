@@ -59,9 +59,13 @@ class ServiceOptions(usage.Options):
 
     Subclasses set C{default_listen} and may add their own parameters; after parsing,
     C{self["endpoints"]} holds C{(description, endpoint, is_datagram)} for each listener.
+    A service with several doors names the others in C{extra_listens} (option name ->
+    defaults, each with an C{opt_} method appending to C{self[name]}); their endpoints
+    are in C{self["endpoints:" + name]}. The single description C{none} turns a door off.
     """
 
     default_listen: ClassVar[tuple[str, ...]] = ()
+    extra_listens: ClassVar[dict[str, tuple[str, ...]]] = {}
     datagram_allowed: ClassVar[bool] = True
 
     optParameters = [
@@ -73,6 +77,8 @@ class ServiceOptions(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
+        for name in self.extra_listens:
+            self[name] = []
         self.reactor: Any = GlobalReactor()
 
     def getUsage(self, width: int | None = None) -> str:
@@ -89,17 +95,24 @@ class ServiceOptions(usage.Options):
                 raise usage.UsageError(f"--{name} must be 0 or more, not {self[name]}")
         if self["idle-timeout"] < 0:
             raise usage.UsageError("--idle-timeout must be 0 (never) or more seconds")
-        if not self["listen"]:
-            self["listen"] = list(self.default_listen)
+        self["endpoints"] = self._endpoints("listen", self.default_listen)
+        for name, defaults in self.extra_listens.items():
+            self["endpoints:" + name] = self._endpoints(name, defaults)
+
+    def _endpoints(self, name: str, defaults: tuple[str, ...]) -> list[tuple[str, Any, bool]]:
+        if not self[name]:
+            self[name] = list(defaults)
+        if self[name] == ["none"]:
+            return []
         endpoints = []
-        for description in self["listen"]:
+        for description in self[name]:
             datagram = is_datagram(description)
             if datagram and not self.datagram_allowed:
-                raise usage.UsageError(f"--listen {description!r}: this service is stream-only")
+                raise usage.UsageError(f"--{name} {description!r}: this door is stream-only")
             try:
                 parse = datagram_from_string if datagram else stream_from_string
                 endpoint = parse(self.reactor, description)
             except (DescriptionError, TLSConfigError) as e:
-                raise usage.UsageError(f"--listen {e}") from None
+                raise usage.UsageError(f"--{name} {e}") from None
             endpoints.append((description, endpoint, datagram))
-        self["endpoints"] = endpoints
+        return endpoints

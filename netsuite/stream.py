@@ -16,6 +16,7 @@ import contextlib
 from typing import ClassVar
 
 from twisted.internet import tcp
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger
@@ -165,6 +166,7 @@ class DoorFactory(Factory):
         self.clock = clock
         self.counters = counters if counters is not None else Counters(name)
         self.open: set[StreamDoor] = set()
+        self._drained: Deferred[None] | None = None
 
     def buildProtocol(self, addr: IAddress) -> StreamDoor | None:  # type: ignore[override]
         """
@@ -195,6 +197,27 @@ class DoorFactory(Factory):
         self.counters["accepted"] += 1
         self.log.info("{service} {peer}: connected", service=self.name, peer=door.peer)
 
+    def drain(self, timeout: float) -> Deferred[None]:
+        """
+        Close every open connection, letting queued output flush for up to C{timeout}
+        seconds; then abort what is left. Fires once all are closed (for stopService).
+        """
+        done: Deferred[None] = Deferred()
+        if not self.open:
+            done.callback(None)
+            return done
+        self._drained = done
+        for door in list(self.open):
+            door.transport.loseConnection()
+
+        def abort() -> None:
+            for door in list(self.open):
+                door.transport.abortConnection()
+
+        call = self.clock.callLater(timeout, abort)
+        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+        return done
+
     def closed(self, door: StreamDoor, reason: Failure) -> None:
         """A door's connection ended: release its gate slot, count and log it."""
         if door not in self.open:
@@ -211,3 +234,6 @@ class DoorFactory(Factory):
             bytes_in=door.bytes_in,
             bytes_out=door.bytes_out,
         )
+        if not self.open and self._drained is not None:
+            drained, self._drained = self._drained, None
+            drained.callback(None)

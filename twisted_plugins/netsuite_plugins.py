@@ -13,3 +13,10 @@ netsuiteEcho = ServiceMaker(
     "RFC 862 echo over TCP, UDP and hardened TLS, with limits and backpressure",
     "netsuite-echo",
 )
+
+netsuiteChat = ServiceMaker(
+    "netsuite chat",
+    "netsuite.chat.tap",
+    "Chat hub: rooms and nicks shared by a plain-line door (nc) and an IRC door",
+    "netsuite-chat",
+)

@@ -10,6 +10,7 @@ from twisted.python import usage
 
 from netsuite.echo.protocol import EchoFactory
 from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
+from netsuite.endpoints import is_tls
 from netsuite.limits import ConnectionGate
 from netsuite.metrics import Counters
 from netsuite.options import ServiceOptions
@@ -84,9 +85,7 @@ def makeService(options: Options) -> ServiceRoot:
         if datagram:
             label, target = "echo/udp", UDPEcho(guard, reactor)
         else:
-            tls = getattr(endpoint, "certificates", None) or description.startswith(
-                ("ssl:", "tls:")
-            )
-            label, target = ("echo/tls" if tls else "echo/tcp"), factory
+            label = "echo/tls" if is_tls(description, endpoint) else "echo/tcp"
+            target = factory
         ListenerService(label, description, endpoint, target).setServiceParent(top)
     return top

@@ -1,0 +1,13 @@
+"""
+The chat hub and its doors.
+
+L{Hub} is the sans-IO core (rooms, nicks, history, flood limits); L{LineSession} the
+plain-line door's logic; the Twisted adapters live in C{line_door} and C{irc};
+L{netsuite.chat.tap} builds C{twistd netsuite-chat}.
+"""
+
+from netsuite.chat.events import ChatError
+from netsuite.chat.hub import Hub, Member, RoomInfo
+from netsuite.chat.line import LineSession
+
+__all__ = ["ChatError", "Hub", "LineSession", "Member", "RoomInfo"]

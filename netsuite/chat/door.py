@@ -1,0 +1,87 @@
+"""
+What every chat door's Twisted adapter shares: a bounded outbox, and the hub told of
+every way a connection can end.
+
+A subclass builds its session (the door's sans-IO logic, which is the hub's member) in
+L{ChatDoor.make_session} and feeds it bytes; this base wires the session's output
+through an L{Outbox} registered as the transport's producer, so a slow reader is cut off
+at C{send_queue} bytes instead of slowing the room or growing memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.python.failure import Failure
+
+from netsuite.chat.hub import Hub
+from netsuite.outbox import Outbox
+from netsuite.stream import DoorFactory, StreamDoor
+
+__all__ = ["ChatDoor", "ChatDoorFactory"]
+
+
+class ChatDoor(StreamDoor):
+    """A connection on a chat door; C{session} is its member of the hub."""
+
+    factory: ChatDoorFactory
+    session: Any = None
+    outbox: Outbox
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        factory = self.factory
+        self.outbox = Outbox(self.write, factory.send_queue, self.overflow)
+        self.transport.registerProducer(self.outbox, True)
+        self.session = self.make_session()
+
+    def make_session(self) -> Any:
+        raise NotImplementedError
+
+    def data_received(self, data: bytes) -> None:
+        self.session.data_received(data)
+
+    def close(self, reason: str) -> None:
+        """The session is done: flush what it said, then close."""
+        self.transport.loseConnection()
+
+    def overflow(self, reason: str) -> None:
+        """The outbox passed its bound: this reader is too slow. Cut it off now."""
+        self.factory.counters["disconnected.send_queue"] += 1
+        self.factory.log.warn(
+            "{service} {peer}: {reason}, disconnecting", service=self.factory.name,
+            peer=self.peer, reason=reason,
+        )  # fmt: skip
+        self.session.closed = True
+        self.factory.hub.quit(self.session, reason)
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure) -> None:
+        session = self.session
+        if session is not None and not session.closed:
+            session.closed = True
+            self.factory.hub.quit(session, "connection lost")
+        self.outbox.stopProducing()
+        super().connectionLost(reason)
+
+
+class ChatDoorFactory(DoorFactory):
+    """
+    @ivar hub: the hub every connection of this door joins.
+    @ivar send_queue: bytes a member may have waiting before it is cut off.
+    @ivar max_line: longest line accepted, in bytes.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        hub: Hub,
+        *,
+        send_queue: int = 1 << 20,
+        max_line: int = 4096,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, **kwargs)
+        self.hub = hub
+        self.send_queue = send_queue
+        self.max_line = max_line

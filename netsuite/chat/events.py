@@ -1,0 +1,115 @@
+"""
+What the chat hub tells members: small immutable events, rendered once per door format.
+
+A room message is one event object delivered to every member of the room; each door
+renders it to its wire format through L{ChatEvent.encoded}, which caches the bytes per
+format, so a message to 500 members is encoded once per door, not 500 times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ChatError",
+    "ChatEvent",
+    "Joined",
+    "Notice",
+    "Parted",
+    "Quit",
+    "Renamed",
+    "Replayed",
+    "Said",
+    "TopicChanged",
+]
+
+
+class ChatError(Exception):
+    """
+    A request the hub refuses. C{code} names the case (and maps to an IRC numeric in
+    L{IRC_NUMERICS}); the message is fit to show to the person as it is.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, eq=False)
+class ChatEvent:
+    """Base of every event; C{_wire} caches its encodings by door format."""
+
+    _wire: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def encoded(self, fmt: str, render: Callable[[ChatEvent], Any]) -> Any:
+        """C{render(self)}, computed once per C{fmt} however many members receive it."""
+        wire = self._wire
+        data = wire.get(fmt)
+        if data is None:
+            data = wire[fmt] = render(self)
+        return data
+
+
+@dataclass(frozen=True, eq=False)
+class Said(ChatEvent):
+    """
+    A message. C{room} is set for a room message, C{target} (a nick) for a private one.
+    C{kind} is C{"say"}, C{"action"} (/me) or C{"notice"}.
+    """
+
+    sender: str = ""
+    text: str = ""
+    room: str | None = None
+    target: str | None = None
+    kind: str = "say"
+    when: float = 0.0
+    seq: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Replayed(ChatEvent):
+    """A message from a room's history, replayed to someone who just joined."""
+
+    said: Said = field(default_factory=Said)
+
+
+@dataclass(frozen=True, eq=False)
+class Joined(ChatEvent):
+    room: str = ""
+    nick: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Parted(ChatEvent):
+    room: str = ""
+    nick: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Quit(ChatEvent):
+    nick: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Renamed(ChatEvent):
+    old: str = ""
+    new: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class TopicChanged(ChatEvent):
+    room: str = ""
+    nick: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Notice(ChatEvent):
+    """A notice from the server to one member (flood warnings, shutdown)."""
+
+    text: str = ""

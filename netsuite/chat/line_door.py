@@ -1,0 +1,20 @@
+"""The plain-line chat door's Twisted adapter: bytes in and out of a L{LineSession}."""
+
+from __future__ import annotations
+
+from netsuite.chat.door import ChatDoor, ChatDoorFactory
+from netsuite.chat.line import LineSession
+
+__all__ = ["LineChat", "LineChatFactory"]
+
+
+class LineChat(ChatDoor):
+    def make_session(self) -> LineSession:
+        factory = self.factory
+        session = LineSession(factory.hub, self.outbox.send, self.close, max_line=factory.max_line)
+        session.start()
+        return session
+
+
+class LineChatFactory(ChatDoorFactory):
+    protocol = LineChat

@@ -1,0 +1,135 @@
+"""
+C{twistd netsuite-chat}: one hub behind a plain-line door and an IRC door.
+
+Defaults: the line door on 127.0.0.1:7777, the IRC door on 127.0.0.1:6667. TLS is one
+more description per door, e.g. C{--listen nstls:7778:cert=...} and
+C{--irc-listen nstls:6697:cert=...} (the conventional TLS ports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.python import usage
+
+from netsuite.chat.hub import Hub
+from netsuite.chat.line_door import LineChatFactory
+from netsuite.endpoints import is_tls
+from netsuite.limits import ConnectionGate
+from netsuite.metrics import Counters
+from netsuite.options import ServiceOptions
+from netsuite.service import ListenerService, ServiceRoot
+
+__all__ = ["ChatService", "Options", "makeService"]
+
+
+class Options(ServiceOptions):
+    """Options of C{twistd netsuite-chat}."""
+
+    synopsis = "[options]"
+    datagram_allowed = False
+    default_listen = ("tcp:7777:interface=127.0.0.1",)
+    extra_listens = {"irc-listen": ("tcp:6667:interface=127.0.0.1",)}
+    longdesc = (
+        "A chat hub: rooms, nicks unique across doors, history, flood and slow-reader\\n"
+        "limits. --listen is the plain-line door (nc, telnet; default 127.0.0.1:7777),\\n"
+        "--irc-listen the IRC door (default 127.0.0.1:6667); 'none' turns a door off."
+    )
+    optParameters = [
+        ["max-connections", None, 1024, "Most connections open at once (0: no cap).", int],
+        ["max-per-ip", None, 64, "Most connections open at once from one IP (0: no cap).", int],
+        [
+            "idle-timeout", None, 3600.0,
+            "Seconds without input before a line-door peer is dropped (0: never).", float,
+        ],
+        ["history", None, 100, "Messages kept per room and replayed on join.", int],
+        ["flood-rate", None, 5.0, "Messages a second each member may send, sustained.", float],
+        ["flood-burst", None, 20.0, "Messages each member may send at once.", float],
+        ["flood-kick", None, 20, "Messages dropped in a row for flooding before a kick.", int],
+        ["send-queue", None, 1 << 20, "Bytes queued for a slow reader before it is cut off.", int],
+        ["max-line", None, 4096, "Longest line accepted on the line door, in bytes.", int],
+        ["ping-interval", None, 90.0, "IRC: seconds of silence before the server PINGs.", float],
+        ["ping-timeout", None, 60.0, "IRC: seconds to answer a PING before being dropped.", float],
+        ["password", None, None, "IRC: the PASS clients must give (default: none)."],
+        ["server-name", None, "netsuite", "The server's name in greetings and IRC prefixes."],
+        ["drain-timeout", None, 5.0, "Seconds to flush output to members on shutdown.", float],
+    ]  # fmt: skip
+
+    def opt_irc_listen(self, description: str) -> None:
+        """The IRC door listens here (repeatable); same grammar as --listen."""
+        self["irc-listen"].append(description)
+
+    def postOptions(self) -> None:
+        super().postOptions()
+        for name in ("history", "flood-kick", "send-queue", "max-line"):
+            if self[name] < 1:
+                raise usage.UsageError(f"--{name} must be 1 or more, not {self[name]}")
+        for name in ("flood-rate", "flood-burst", "ping-interval", "ping-timeout"):
+            if self[name] <= 0:
+                raise usage.UsageError(f"--{name} must be more than 0, not {self[name]}")
+
+
+class ChatService(ServiceRoot):
+    """The chat root: on stop, every member is told and output is flushed (bounded)."""
+
+    def __init__(self, reactor: Any, hub: Hub, drain_timeout: float) -> None:
+        super().__init__("netsuite-chat", reactor)
+        self.hub = hub
+        self.drain_timeout = drain_timeout
+        self.factories: list[Any] = []
+
+    def stopService(self) -> Any:
+        from twisted.internet.defer import DeferredList
+
+        self.hub.announce("server shutting down")
+        drains = [f.drain(self.drain_timeout) for f in self.factories]
+        listeners = super().stopService()
+        return DeferredList([*drains, *([listeners] if listeners else [])])
+
+
+def make_hub(options: Options, reactor: Any) -> Hub:
+    return Hub(
+        clock=reactor.seconds,
+        history=options["history"],
+        flood_rate=options["flood-rate"],
+        flood_burst=options["flood-burst"],
+        flood_kick=options["flood-kick"],
+        counters=Counters("chat"),
+    )
+
+
+def makeService(options: Options, hub: Hub | None = None) -> ChatService:
+    """The line and IRC doors over one hub (pass C{hub} to share one with other services)."""
+    reactor = options.reactor
+    hub = hub or make_hub(options, reactor)
+    top = ChatService(reactor, hub, options["drain-timeout"])
+    gate = ConnectionGate(options["max-connections"], options["max-per-ip"])
+    common = {
+        "gate": gate, "clock": reactor, "send_queue": options["send-queue"],
+        "counters": hub.counters,
+    }  # fmt: skip
+    line = LineChatFactory(
+        "chat/line", hub, max_line=options["max-line"], idle_timeout=options["idle-timeout"],
+        **common,
+    )  # fmt: skip
+    top.factories.append(line)
+    doors: list[tuple[str, Any, list[tuple[str, Any, bool]]]] = [
+        ("chat/line", line, options["endpoints"])
+    ]
+    irc_endpoints = options["endpoints:irc-listen"]
+    if irc_endpoints:
+        from netsuite.chat.irc import IRCChatFactory
+
+        irc = IRCChatFactory(
+            "chat/irc", hub, server_name=options["server-name"], password=options["password"],
+            ping_interval=options["ping-interval"], ping_timeout=options["ping-timeout"],
+            idle_timeout=0, **common,
+        )  # fmt: skip
+        top.factories.append(irc)
+        doors.append(("chat/irc", irc, irc_endpoints))
+    for label, factory, endpoints in doors:
+        for description, endpoint, _ in endpoints:
+            suffix = "-tls" if is_tls(description, endpoint) else ""
+            ListenerService(label + suffix, description, endpoint, factory).setServiceParent(top)
+    top.hub = hub
+    return top

@@ -1,0 +1,71 @@
+"""
+A bounded send queue for doors that fan out: chat members, WebSocket clients.
+
+The transport's own buffer absorbs short stalls (Twisted pauses us, as a push producer,
+once it holds more than its buffer size); past that, bytes wait here, counted. A peer
+whose queue passes C{limit} bytes is a slow reader: it is cut off with a reason, and the
+sender (a chat room) never waits for it nor grows memory for it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+__all__ = ["Outbox"]
+
+
+@implementer(IPushProducer)
+class Outbox:
+    """
+    Write through C{write} while the consumer keeps up; queue (bounded) while it does not.
+
+    Register it on the transport with C{transport.registerProducer(outbox, True)}.
+    C{overflow(reason)} is called once when the queue passes C{limit} bytes.
+    """
+
+    def __init__(
+        self, write: Callable[[bytes], None], limit: int, overflow: Callable[[str], None]
+    ) -> None:
+        self.write = write
+        self.limit = limit
+        self.overflow = overflow
+        self.paused = False
+        self.queued = 0
+        self.closed = False
+        self._queue: deque[bytes] = deque()
+
+    def send(self, data: bytes) -> None:
+        """Write now if the consumer is keeping up, else queue; overflow past the limit."""
+        if self.closed:
+            return
+        if not self.paused:
+            self.write(data)
+            return
+        self._queue.append(data)
+        self.queued += len(data)
+        if self.queued > self.limit:
+            self.closed = True
+            self._queue.clear()
+            self.queued = 0
+            self.overflow(f"send queue exceeded ({self.limit} bytes)")
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        """Drain the queue while the consumer accepts; it may pause us again midway."""
+        self.paused = False
+        queue = self._queue
+        while queue and not self.paused and not self.closed:
+            data = queue.popleft()
+            self.queued -= len(data)
+            self.write(data)
+
+    def stopProducing(self) -> None:
+        self.closed = True
+        self._queue.clear()
+        self.queued = 0
