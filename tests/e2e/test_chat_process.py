@@ -57,7 +57,7 @@ class ChatProcessTests(SynchronousTestCase):
         clients = [self.client() for _ in range(3)]
         for c in clients:
             c.send("/join #order")
-            c.expect(f"-> {c.nick} joined")
+            c.expect(f"[#order] -> {c.nick} joined")
         for i in range(30):
             clients[i % 3].send(f"m{i}")
         orders = []
