@@ -1,0 +1,199 @@
+"""
+Process plumbing shared by the bench scripts: start a server, learn its port, read its
+CPU time and memory from /proc, stop it.
+
+Why a module: echo.py and slow_reader.py both start servers that announce their port on
+stdout, and both must keep draining that pipe afterwards (twistd -n logs every
+connection there; a full pipe would block the server and skew the measurement).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+LOADGEN_SRC = BENCH / "loadgen.c"
+LOADGEN = OUT / "loadgen"
+
+# "... echo/tcp listening on tcp 127.0.0.1:37053" (netsuite.service.ListenerService)
+TWISTD_PORT = re.compile(rb"echo/tcp listening on tcp 127\.0\.0\.1:(\d+)")
+# The peers print nothing but their port number.
+BARE_PORT = re.compile(rb"^(\d+)\s*$", re.MULTILINE)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def twistd_command() -> list[str]:
+    """The twistd next to this interpreter (the venv's), so the installed netsuite runs."""
+    sibling = Path(sys.executable).with_name("twistd")
+    if sibling.exists():
+        return [str(sibling)]
+    found = shutil.which("twistd")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def netsuite_echo_command() -> list[str]:
+    """netsuite-echo with every default (limits, idle timeout) and an ephemeral port."""
+    return [
+        *twistd_command(),
+        "-n",
+        "--pidfile=",
+        "netsuite-echo",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+    ]
+
+
+def build_loadgen() -> Path:
+    """Compile loadgen.c now, so the binary always matches the source next to it."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["gcc", "-O2", "-Wall", "-o", str(LOADGEN), str(LOADGEN_SRC)],
+        check=True,
+    )
+    return LOADGEN
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of C{pid} from /proc/PID/stat, in seconds (tick resolution)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    # comm (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / CLOCK_TICKS
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """
+    (busy, softirq) CPU-seconds of all CPUs since boot, from /proc/stat.
+
+    Why softirq apart: on loopback the kernel's receive work runs as softirq, which
+    (with IRQ time accounting) is charged to no process, so it is part of a server's
+    cost that /proc/PID/stat does not show.
+    """
+    with open("/proc/stat", "rb") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle, iowait, softirq = fields[3], fields[4], fields[6]
+    total = sum(fields[:8])  # guest time is already counted in user
+    return (total - idle - iowait) / CLOCK_TICKS, softirq / CLOCK_TICKS
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of C{pid} in KiB, from /proc/PID/status."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+class Server:
+    """
+    A server process that announces its port on stdout.
+
+    Its output is read with a deadline (no sleeps) until the port shows, then drained by
+    a thread for the rest of its life; the last lines are kept for error messages.
+    """
+
+    def __init__(self, name: str, argv: list[str], port_pattern: re.Pattern[bytes]) -> None:
+        self.name = name
+        self.argv = argv
+        self.port_pattern = port_pattern
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._drain: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (the twistd process itself: -n does not fork)."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 20.0) -> int:
+        """Start the process and return its port once it says it is listening."""
+        OUT.mkdir(parents=True, exist_ok=True)
+        # cwd=OUT: twistd puts the cwd on sys.path; keep the source tree (edited by others)
+        # off it, so the installed netsuite is what runs.
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=OUT,
+        )
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        seen = b""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.stop()
+                    raise RuntimeError(f"{self.name}: no port within {timeout}s:\n{seen!r}")
+                if not sel.select(left):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} exited before listening:\n{seen.decode()}")
+                seen += chunk
+                match = self.port_pattern.search(seen)
+                if match:
+                    self.port = int(match.group(1))
+                    break
+        self.tail.extend(seen.decode(errors="replace").splitlines())
+        self._drain = threading.Thread(target=self._drain_output, args=(fd,), daemon=True)
+        self._drain.start()
+        return self.port
+
+    def _drain_output(self, fd: int) -> None:
+        """Read the server's output until it exits, keeping only the last lines."""
+        partial = b""
+        while True:  # ends at EOF, when the server exits
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            *lines, partial = (partial + chunk).split(b"\n")
+            self.tail.extend(line.decode(errors="replace") for line in lines)
+
+    def alive(self) -> bool:
+        """Whether the server process is still running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL after C{timeout} seconds; return the exit status."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if self._drain is not None:
+            self._drain.join(timeout)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return proc.returncode
