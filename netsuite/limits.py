@@ -7,10 +7,10 @@ limit is tested at its boundary without a reactor: n admitted, n+1 refused.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
 
-__all__ = ["ConnectionGate", "SourceBuckets", "TokenBucket"]
+__all__ = ["ConnectionGate", "SourceBuckets", "SourceEntry", "TokenBucket"]
 
 
 class ConnectionGate:
@@ -89,29 +89,51 @@ class TokenBucket:
         return False
 
 
+@dataclass
+class SourceEntry:
+    """What is kept per source: its token bucket and its event counts."""
+
+    bucket: TokenBucket
+    counts: Counter[str] = field(default_factory=Counter)
+
+
 class SourceBuckets:
     """
-    One L{TokenBucket} per source, for at most C{max_sources} sources (least recently
-    seen forgotten first), so a flood from spoofed addresses cannot grow memory.
+    One L{TokenBucket} (and a L{Counter} of events) per source, for at most
+    C{max_sources} sources, least recently seen forgotten first, so a flood from spoofed
+    addresses cannot grow memory.
     """
 
     def __init__(self, rate: float, burst: float, max_sources: int = 4096) -> None:
         self.rate = rate
         self.burst = burst
         self.max_sources = max_sources
-        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._entries: OrderedDict[str, SourceEntry] = OrderedDict()
+
+    def entry(self, source: str, now: float) -> SourceEntry:
+        """C{source}'s entry (created with a full bucket), marked as the most recent."""
+        entries = self._entries
+        entry = entries.get(source)
+        if entry is None:
+            entry = entries[source] = SourceEntry(TokenBucket(self.rate, self.burst, stamp=now))
+            if len(entries) > self.max_sources:
+                entries.popitem(last=False)
+        else:
+            entries.move_to_end(source)
+        return entry
 
     def take(self, source: str, cost: float, now: float) -> bool:
         """Spend C{cost} from C{source}'s bucket; a new source starts with a full one."""
-        buckets = self._buckets
-        bucket = buckets.get(source)
-        if bucket is None:
-            bucket = buckets[source] = TokenBucket(self.rate, self.burst, stamp=now)
-            if len(buckets) > self.max_sources:
-                buckets.popitem(last=False)
-        else:
-            buckets.move_to_end(source)
-        return bucket.take(cost, now)
+        return self.entry(source, now).bucket.take(cost, now)
+
+    def snapshot(self, limit: int = 100) -> dict[str, dict[str, int]]:
+        """Counts of the C{limit} most recently seen sources, newest first."""
+        out = {}
+        for source in reversed(self._entries):
+            if len(out) >= limit:
+                break
+            out[source] = dict(self._entries[source].counts)
+        return out
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._entries)

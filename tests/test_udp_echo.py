@@ -86,3 +86,17 @@ class UDPEchoTests(SynchronousTestCase):
         self.transport.fail = BlockingIOError(11, "EAGAIN")
         self.proto.datagramReceived(b"x", ("127.0.0.1", 40000))
         self.assertEqual(self.proto.guard.counters["dropped.send_failed"], 1)
+
+
+class PerSourceCountersTests(SynchronousTestCase):
+    def test_counts_per_source_bounded(self) -> None:
+        guard = DatagramGuard(rate=1000, burst=1, max_sources=2)
+        guard.check("a", 4000, 10, 0.0)
+        guard.check("a", 19, 10, 0.0)
+        guard.check("b", 4000, 10, 0.0)
+        self.assertEqual(
+            guard.sources(),
+            {"b": {"in": 1, "out": 1}, "a": {"in": 2, "out": 1, "dropped.denied_port": 1}},
+        )
+        guard.check("c", 4000, 10, 0.0)
+        self.assertEqual(list(guard.sources()), ["c", "b"])

@@ -10,7 +10,8 @@ L{DatagramGuard} decides, without any I/O, whether a datagram gets its echo:
   - at most C{rate} bytes a second per source IP, C{burst} at once (token bucket), with
     the per-source state bounded to C{max_sources} entries (least recently seen go first).
 
-Every refusal is counted by reason. L{UDPEcho} is the thin Twisted adapter.
+Every refusal is counted by reason, in total and per source (datagrams in, out and
+dropped by reason, for the same bounded set of sources). L{UDPEcho} is the thin Twisted adapter.
 """
 
 from __future__ import annotations
@@ -67,18 +68,27 @@ class DatagramGuard:
         counters = self.counters
         counters["received"] += 1
         counters["bytes_in"] += size
+        source = self.buckets.entry(host, now)
+        mine = source.counts
+        mine["in"] += 1
         if port in self.denied_ports:
             reason = "denied_port"
         elif self.deny_privileged and port < 1024:
             reason = "privileged_port"
-        elif not self.buckets.take(host, size + _HEADER_COST, now):
+        elif not source.bucket.take(size + _HEADER_COST, now):
             reason = "rate_limited"
         else:
             counters["echoed"] += 1
             counters["bytes_out"] += size
+            mine["out"] += 1
             return None
         counters["dropped." + reason] += 1
+        mine["dropped." + reason] += 1
         return reason
+
+    def sources(self, limit: int = 100) -> dict[str, dict[str, int]]:
+        """Per-source counts (in, out, dropped.<reason>) of the most recent sources."""
+        return self.buckets.snapshot(limit)
 
 
 class UDPEcho(DatagramProtocol):
