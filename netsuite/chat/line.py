@@ -70,8 +70,20 @@ def _clock(when: float) -> str:
 
 
 def render(event: ChatEvent) -> bytes:
-    """The line a line-door member sees for C{event}."""
+    """
+    The line a line-door member sees for C{event}. Text from other doors is scrubbed of
+    control characters here too (IRC colour and bold codes would garble a terminal).
+    """
     if isinstance(event, Said):
+        event = Said(
+            sender=event.sender,
+            text=scrub(event.text),
+            room=event.room,
+            target=event.target,
+            kind=event.kind,
+            when=event.when,
+            seq=event.seq,
+        )
         if event.room is None:
             text = f"[private] <{event.sender}> {event.text}"
         elif event.kind == "action":
@@ -82,6 +94,7 @@ def render(event: ChatEvent) -> bytes:
             text = f"[{event.room}] <{event.sender}> {event.text}"
     elif isinstance(event, Replayed):
         s = event.said
+        s = Said(sender=s.sender, text=scrub(s.text), room=s.room, kind=s.kind, when=s.when)
         body = f"* {s.sender} {s.text}" if s.kind == "action" else f"<{s.sender}> {s.text}"
         text = f"[{s.room}] [history {_clock(s.when)}] {body}"
     elif isinstance(event, Joined):

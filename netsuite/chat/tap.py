@@ -51,6 +51,7 @@ class Options(ServiceOptions):
         ["ping-interval", None, 90.0, "IRC: seconds of silence before the server PINGs.", float],
         ["ping-timeout", None, 60.0, "IRC: seconds to answer a PING before being dropped.", float],
         ["password", None, None, "IRC: the PASS clients must give (default: none)."],
+        ["motd", None, None, "IRC: the message of the day (default: a short greeting)."],
         ["server-name", None, "netsuite", "The server's name in greetings and IRC prefixes."],
         ["drain-timeout", None, 5.0, "Seconds to flush output to members on shutdown.", float],
     ]  # fmt: skip
@@ -123,7 +124,7 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
         irc = IRCChatFactory(
             "chat/irc", hub, server_name=options["server-name"], password=options["password"],
             ping_interval=options["ping-interval"], ping_timeout=options["ping-timeout"],
-            idle_timeout=0, **common,
+            motd=options["motd"], idle_timeout=0, **common,
         )  # fmt: skip
         top.factories.append(irc)
         doors.append(("chat/irc", irc, irc_endpoints))
