@@ -742,7 +742,7 @@ class CommandTests(SynchronousTestCase):
         self.say("JOIN #lobby")
         self.b_out.clear()
         self.say(b"PRIVMSG #lobby :caf\xe9 \x1b[31mred\x07 \x02bold\x02")
-        self.assertEqual(text(self.b_out), "[#lobby] <alice> caf\ufffd [31mred \x02bold\x02\r\n")
+        self.assertEqual(text(self.b_out), "[#lobby] <alice> caf\ufffd [31mred bold\r\n")
 
     def test_flood(self) -> None:
         hub = Hub(clock=self.clock, flood_rate=1, flood_burst=2, flood_kick=3)
