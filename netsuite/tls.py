@@ -32,10 +32,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from OpenSSL import SSL, crypto
+from OpenSSL._util import lib as _lib
 from twisted.internet import ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 
 __all__ = [
+    "GROUPS",
     "INTERMEDIATE_CIPHERS",
     "CertificateSummary",
     "TLSConfigError",
@@ -61,6 +63,9 @@ INTERMEDIATE_CIPHERS = ",".join(
         "DHE-RSA-CHACHA20-POLY1305",
     ]
 )
+
+#: Key-exchange groups offered, most preferred first.
+GROUPS = "X25519:P-256:P-384"
 
 _VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
@@ -256,6 +261,10 @@ class HardenedCertificateOptions(ssl.CertificateOptions):
         # No TLS-level compression (CRIME) and no renegotiation initiated by clients.
         ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE)
         ctx.set_options(getattr(SSL, "OP_NO_RENEGOTIATION", 0))
+        # Key-exchange groups: X25519, P-256, P-384 (Mozilla intermediate). pyOpenSSL has
+        # no call for the list (Twisted sets P-256 alone), so use its OpenSSL binding.
+        if _lib.SSL_CTX_set1_curves_list(ctx._context, GROUPS.encode()) != 1:
+            raise TLSConfigError(f"OpenSSL refused the group list {GROUPS!r}")
         return ctx
 
 

@@ -316,3 +316,21 @@ class IPv6Tests(SynchronousTestCase):
                 u.settimeout(10)
                 u.sendto(b"udp six", server.address("echo/udp"))
                 self.assertEqual(u.recvfrom(100)[0], b"udp six")
+
+
+class TLSGroupsTests(SynchronousTestCase):
+    def test_groups_x25519_p256_p384_only(self) -> None:
+        """The key exchange uses X25519, P-256 or P-384; a client offering P-521 only fails."""
+        files = TLSFiles(Path(self.mktemp()))
+        openssl = require_tool("openssl")
+        with TwistdProcess("netsuite-echo", ["--listen", files.nstls(0)]) as server:
+            host, port = server.address("echo/tls")
+            for group, ok in (("X25519", True), ("P-256", True), ("P-384", True),
+                              ("P-521", False), ("ffdhe2048", False)):  # fmt: skip
+                out = subprocess.run(
+                    [openssl, "s_client", "-connect", f"{host}:{port}", "-CAfile",
+                     files.ca_path, "-groups", group, "-tls1_3"],
+                    input=b"", capture_output=True, timeout=30,
+                )  # fmt: skip
+                handshaken = b"Cipher is (NONE)" not in out.stdout and out.returncode == 0
+                self.assertEqual(handshaken, ok, (group, out.stdout[-300:], out.stderr[-300:]))
