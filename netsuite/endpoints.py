@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from twisted.internet import defer
 from twisted.internet.endpoints import (
-    SSL4ServerEndpoint,
     _parse,
     _SystemdParser,
     serverFromString,
@@ -34,8 +33,10 @@ from twisted.plugin import getPlugins
 from twisted.python.systemd import ListenFDs
 from zope.interface import implementer
 
+from netsuite.devca import DevCA
 from netsuite.interfaces import IDatagramServerEndpoint, IDatagramServerEndpointStringParser
-from netsuite.tls import CertificateSummary, TLSConfigError, TLSServerSettings
+from netsuite.tls import TLSConfigError, TLSServerSettings, summarize_certificate
+from netsuite.tls_listener import TLSServerEndpoint, interfaces_are_loopback
 
 __all__ = [
     "MAX_UDP_PAYLOAD",
@@ -210,46 +211,52 @@ def parse_systemd_datagram(
     return AdoptedDatagramEndpoint(reactor, fileno, families[domain])
 
 
-@implementer(IStreamServerEndpoint)
-class TLSServerEndpoint:
-    """
-    A hardened TLS listener: L{SSL4ServerEndpoint} with a context from L{netsuite.tls}.
-
-    @ivar certificates: what it serves (subject, fingerprint, expiry), for the start-up log.
-    """
-
-    def __init__(
-        self,
-        reactor: object,
-        port: int,
-        settings: TLSServerSettings,
-        interface: str = "",
-        backlog: int = 50,
-    ) -> None:
-        from netsuite.tls import server_context_factory
-
-        self.settings = settings
-        self.context_factory, self.certificates = server_context_factory(settings)
-        self._endpoint = SSL4ServerEndpoint(
-            reactor, port, self.context_factory, backlog=backlog, interface=interface
-        )
-
-    @property
-    def certificate_summaries(self) -> list[CertificateSummary]:
-        return self.certificates
-
-    def listen(self, protocolFactory):  # type: ignore[no-untyped-def]
-        return self._endpoint.listen(protocolFactory)
-
-
 def parse_nstls(
-    reactor: object, port: str, interface: str = "", backlog: str = "50", **kwargs: str
+    reactor: object,
+    port: str,
+    interface: str = "",
+    backlog: str = "50",
+    handshakeTimeout: str = "10",
+    reloadInterval: str = "5",
+    **kwargs: str,
 ) -> TLSServerEndpoint:
-    """C{nstls:PORT:...}; see L{netsuite.tls} for every setting."""
+    """
+    C{nstls:PORT:...}; see L{netsuite.tls} for the certificate settings.
+
+    C{handshakeTimeout} (seconds, 0: none) drops peers that do not finish the handshake;
+    C{reloadInterval} (seconds, 0: never) is how often the files are checked for changes.
+    With no C{cert} and no C{sni}, a listener on a loopback interface gets a throw-away
+    certificate from the local development CA; anywhere else that is an error.
+    """
+    if "cert" not in kwargs and "sni" not in kwargs:
+        if not interface or not interfaces_are_loopback([interface]):
+            raise TLSConfigError(
+                "nstls: needs cert=FILE; a throw-away certificate is only made for a "
+                "loopback interface (interface=127.0.0.1 or ::1)"
+            )
+        ca = DevCA()
+        cert, key = ca.throwaway()
+        kwargs = {**kwargs, "cert": str(cert), "key": str(key)}
+        note = (
+            f"throw-away certificate from the netsuite development CA {ca.cert_path} "
+            f"(CA sha256={summarize_certificate(ca.load_x509()).sha256}); "
+            f"clients trust it with --ca {ca.cert_path}"
+        )
+    else:
+        note = None
     settings = TLSServerSettings.from_description(kwargs)
-    return TLSServerEndpoint(
-        reactor, _port_number(port, "nstls:"), settings, interface, int(backlog)
+    try:
+        timeout, interval = float(handshakeTimeout), float(reloadInterval)
+    except ValueError:
+        raise DescriptionError(
+            "nstls: handshakeTimeout and reloadInterval are seconds (numbers)"
+        ) from None
+    endpoint = TLSServerEndpoint(
+        reactor, _port_number(port, "nstls:"), settings, interface, int(backlog), timeout, interval
     )
+    if note:
+        endpoint.notes.append(note)
+    return endpoint
 
 
 def is_tls(description: str, endpoint: object) -> bool:

@@ -71,6 +71,8 @@ class ListenerService(service.Service):
         if certificates:
             address = address.replace("tcp ", "tls ", 1)
         self.log.info("{label} listening on {address}", label=self.label, address=address)
+        for note in getattr(self.endpoint, "notes", ()):
+            self.log.info("{label} {note}", label=self.label, note=note)
         for summary in certificates or ():
             self.log.info(
                 "{label} TLS certificate {summary}; {days:.0f} days left",
@@ -89,7 +91,8 @@ class ListenerService(service.Service):
 
 class ServiceRoot(service.MultiService):
     """
-    The top service of a netsuite process: its listeners, and a clean exit on SIGTERM.
+    The top service of a netsuite process: its listeners, a clean exit on SIGTERM, and
+    SIGHUP reloading every TLS certificate (L{netsuite.tls_listener.reload_all}).
 
     SIGTERM and SIGINT are how operators and supervisors stop a server. Twisted re-raises
     the signal after shutting down, so the process dies "killed by SIGTERM" (status 143
@@ -107,6 +110,10 @@ class ServiceRoot(service.MultiService):
     def startService(self) -> None:
         super().startService()
         self.reactor.addSystemEventTrigger("after", "shutdown", self._exit_cleanly)
+        if hasattr(self.reactor, "callFromThread"):
+            from netsuite.tls_listener import install_sighup
+
+            install_sighup(self.reactor)
         # Signal handlers are installed as the reactor starts, so only from then on does
         # SIGTERM mean a clean stop: that moment is the one to call "ready".
         self.reactor.callWhenRunning(self._ready)

@@ -22,6 +22,7 @@ from netsuite.endpoints import (
 )
 from netsuite.testing import TLSFiles
 from netsuite.tls import TLSConfigError
+from netsuite.tls_listener import DeadlineTLSFactory
 
 
 class DatagramDescriptionTests(SynchronousTestCase):
@@ -105,9 +106,10 @@ class StreamDescriptionTests(SynchronousTestCase):
         files = TLSFiles(Path(self.mktemp()))
         reactor = MemoryReactorClock()
         stream_from_string(reactor, files.nstls(7443, interface="::1")).listen(object())
-        port, _factory, context_factory, _backlog, interface = reactor.sslServers[0]
+        port, factory, _backlog, interface = reactor.tcpServers[0]
         self.assertEqual((port, interface), (7443, "::1"))
-        self.assertIsNotNone(context_factory.getContext())
+        self.assertIsInstance(factory, DeadlineTLSFactory)
+        self.assertEqual(factory.handshake_timeout, 10.0)
 
     def test_errors_quote_the_description(self) -> None:
         for description, error in (

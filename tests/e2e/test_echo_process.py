@@ -334,3 +334,94 @@ class TLSGroupsTests(SynchronousTestCase):
                 )  # fmt: skip
                 handshaken = b"Cipher is (NONE)" not in out.stdout and out.returncode == 0
                 self.assertEqual(handshaken, ok, (group, out.stdout[-300:], out.stderr[-300:]))
+
+
+def tls_fingerprint(address: tuple[str, int], ca: str) -> str:
+    """SHA-256 of the certificate a new TLS connection is served."""
+    import hashlib
+
+    context = ssl.create_default_context(cafile=ca)
+    with (
+        socket.create_connection(address, timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as s,
+    ):
+        return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+
+class TLSOperationsTests(SynchronousTestCase):
+    def test_sighup_reload_keeps_open_connections(self) -> None:
+        """
+        Swap the certificate on disk and send SIGHUP: a new connection gets the new
+        certificate, while a connection opened before keeps echoing.
+        """
+        import shutil
+        import signal
+
+        files = TLSFiles(Path(self.mktemp()))
+        description = files.nstls(0, reloadInterval="0")  # only SIGHUP reloads here
+        with TwistdProcess("netsuite-echo", ["--listen", description]) as server:
+            address = server.address("echo/tls")
+            before = tls_fingerprint(address, files.ca_path)
+            context = ssl.create_default_context(cafile=files.ca_path)
+            old = context.wrap_socket(
+                socket.create_connection(address, timeout=10), server_hostname="localhost"
+            )
+            self.addCleanup(old.close)
+            old.sendall(b"before")
+            self.assertEqual(old.recv(100), b"before")
+            cert, key = files.leaf("next", ["localhost", "127.0.0.1"])
+            shutil.copy(cert, files.cert_path)
+            shutil.copy(key, files.key_path)
+            server.process.send_signal(signal.SIGHUP)
+            server.wait_for_line(r"SIGHUP: 1 TLS listener\(s\) reloaded")
+            self.assertNotEqual(tls_fingerprint(address, files.ca_path), before)
+            old.sendall(b"after")
+            self.assertEqual(old.recv(100), b"after")
+
+    def test_polled_reload_and_broken_file_refused(self) -> None:
+        import shutil
+
+        files = TLSFiles(Path(self.mktemp()))
+        with TwistdProcess(
+            "netsuite-echo", ["--listen", files.nstls(0, reloadInterval="0.2")]
+        ) as server:
+            address = server.address("echo/tls")
+            before = tls_fingerprint(address, files.ca_path)
+            Path(files.key_path).write_text("garbage")
+            server.wait_for_line(r"TLS reload refused, keeping the old certificate")
+            self.assertEqual(tls_fingerprint(address, files.ca_path), before)
+            cert, key = files.leaf("next", ["localhost"])
+            shutil.copy(cert, files.cert_path)
+            shutil.copy(key, files.key_path)
+            server.wait_for_line(r"TLS certificate reloaded")
+            self.assertNotEqual(tls_fingerprint(address, files.ca_path), before)
+
+    def test_handshake_deadline(self) -> None:
+        """A peer that connects over TLS and says nothing is dropped at the deadline."""
+        files = TLSFiles(Path(self.mktemp()))
+        with TwistdProcess(
+            "netsuite-echo", ["--listen", files.nstls(0, handshakeTimeout="1")]
+        ) as server:
+            with socket.create_connection(server.address("echo/tls"), timeout=10) as silent:
+                started = time.monotonic()
+                with contextlib.suppress(ConnectionResetError):  # an abort resets: fine too
+                    self.assertEqual(silent.recv(10), b"")
+                self.assertLess(time.monotonic() - started, 9)
+            server.wait_for_line(r"no TLS handshake within 1\.0s")
+
+    def test_throwaway_certificate_on_loopback(self) -> None:
+        state = Path(self.mktemp())
+        env = dict(os.environ, NETSUITE_STATE_DIR=str(state))
+        server = TwistdProcess(
+            "netsuite-echo", ["--listen", "nstls:0:interface=127.0.0.1"], env=env
+        )
+        with server:
+            self.assertTrue((state / "ca.pem").exists())
+            context = ssl.create_default_context(cafile=str(state / "ca.pem"))
+            with (
+                socket.create_connection(server.address("echo/tls"), timeout=10) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as s,
+            ):
+                s.sendall(b"throwaway")
+                self.assertEqual(s.recv(100), b"throwaway")
+            server.wait_for_line(r"development CA")
