@@ -44,6 +44,7 @@ __all__ = [
     "TLSServerSettings",
     "client_tls_options",
     "load_chain",
+    "peer_identity",
     "server_context_factory",
     "summarize_certificate",
 ]
@@ -177,6 +178,21 @@ def _names_of(cert: crypto.X509) -> list[str]:
     names = [n.lower() for n in san.get_values_for_type(x509.DNSName)]
     names += [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
     return names
+
+
+def peer_identity(cert: crypto.X509 | None) -> str | None:
+    """
+    The identity a verified client certificate stands for: its first DNS name, else its
+    common name. (Only certificates the handshake verified reach here: with
+    C{verifyClient=optional|required} an untrusted one fails the handshake.)
+    """
+    if cert is None:
+        return None
+    names = [n for n in _names_of(cert) if not n[:1].isdigit() and ":" not in n]
+    if names:
+        return names[0]
+    cn = cert.get_subject().CN
+    return cn or None
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.interfaces import IHandshakeListener, INegotiated
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from netsuite.chat.hub import Hub
 from netsuite.outbox import Outbox
 from netsuite.stream import DoorFactory, StreamDoor
+from netsuite.tls import peer_identity
 
 __all__ = ["ChatDoor", "ChatDoorFactory"]
 
 
+@implementer(IHandshakeListener)
 class ChatDoor(StreamDoor):
     """A connection on a chat door; C{session} is its member of the hub."""
 
@@ -34,9 +38,31 @@ class ChatDoor(StreamDoor):
         self.outbox = Outbox(self.write, factory.send_queue, self.overflow)
         self.transport.registerProducer(self.outbox, True)
         self.session = self.make_session()
+        if not INegotiated.providedBy(self.transport):  # TLS (Twisted marks it so) waits
+            self.begin(None)
+
+    def handshakeCompleted(self) -> None:
+        """
+        TLS is up: a verified client certificate's name becomes this member's identity
+        (its nick, held for it alone); then the session begins.
+        """
+        identity = peer_identity(self.transport.getPeerCertificate())
+        if identity is not None and self.factory.hub.reserve(identity):
+            self.session.identity = identity
+            self.factory.log.info(
+                "{service} {peer}: certificate identity {identity}",
+                service=self.factory.name, peer=self.peer, identity=identity,
+            )  # fmt: skip
+        else:
+            identity = None
+        self.begin(identity)
 
     def make_session(self) -> Any:
+        """The door's session (the hub member), not yet started."""
         raise NotImplementedError
+
+    def begin(self, identity: str | None) -> None:
+        """Start the session: at once over plain TCP, after the handshake over TLS."""
 
     def data_received(self, data: bytes) -> None:
         self.session.data_received(data)

@@ -113,7 +113,9 @@ class Hub:
         self._states: dict[int, _State] = {}  # id(member) -> state
         self._seq = itertools.count(1)
         self._guests = itertools.count(1)
-        self.reserved: dict[str, int] = {}  # folded nick -> id(member) allowed to take it
+        #: Nicks held for certificate identities: folded nick -> identity. Only a member
+        #: whose verified identity it is may take one, for as long as this hub runs.
+        self.reserved: dict[str, str] = {}
 
     # --- members -------------------------------------------------------------------
 
@@ -158,8 +160,18 @@ class Hub:
         if holder is not None and holder.member is not member:
             raise ChatError("nick_in_use", f"nick {nick} is taken")
         owner = self.reserved.get(key)
-        if owner is not None and owner != id(member):
-            raise ChatError("nick_in_use", f"nick {nick} is reserved")
+        if owner is not None and getattr(member, "identity", None) != owner:
+            raise ChatError("nick_in_use", f"nick {nick} is reserved for a certificate holder")
+
+    def reserve(self, identity: str) -> bool:
+        """
+        Hold C{identity} (a verified certificate name) as a nick no one else may take.
+        False when it is not a valid nick (the member then keeps a guest nick).
+        """
+        if not valid_nick(identity):
+            return False
+        self.reserved[fold(identity)] = identity
+        return True
 
     def rename(self, member: Member, nick: str) -> None:
         """Change C{member}'s nick; everyone sharing a room with them is told."""
@@ -167,6 +179,8 @@ class Hub:
         old = member.nick
         if nick == old:
             return
+        if getattr(member, "identity", None):
+            raise ChatError("nick_locked", f"your nick is your certificate's name, {old}")
         self._check_nick(nick, member)
         del self._nicks[fold(old)]
         self._nicks[fold(nick)] = state

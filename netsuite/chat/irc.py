@@ -83,6 +83,7 @@ IRC_NUMERICS: dict[str, str] = {
     "not_on_room": irc.ERR_NOTONCHANNEL,  # 442
     "not_registered": irc.ERR_NOTREGISTERED,  # 451
     "already_registered": irc.ERR_ALREADYREGISTRED,  # 462
+    "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812)
 }
 #: Numerics whose first parameter names what the error is about (a nick or a room).
 _WITH_SUBJECT = {"401", "403", "404", "432", "433", "442"}
@@ -309,6 +310,7 @@ class IRCSession(irc.IRC):
         self.realname = ""
         self.registered = False
         self.closed = False
+        self.identity: str | None = None  # a verified client certificate's name (mutual TLS)
         self.caps: set[str] = set()
         self._wanted_nick = ""
         self._given_password: str | None = None
@@ -545,6 +547,7 @@ class IRCSession(irc.IRC):
             self.end("Bad password")
             return
         nick, self._wanted_nick = self._wanted_nick, ""
+        nick = self.identity or nick  # a certificate holder is its certificate's name
         try:
             self.hub.connect(self, nick)
         except ChatError as e:  # taken since NICK, or reserved: the client picks another
@@ -815,6 +818,9 @@ class IRCSession(irc.IRC):
             self.reply(irc.RPL_WHOISUSER, who, who, host, "*", _wire(self._realname(member)))
             self._listing(irc.RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
             self.reply(irc.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
+            identity = getattr(member, "identity", None)
+            if identity:
+                self.reply("330", who, identity, "is logged in as (verified TLS certificate)")
             away = self.hub.away(member)
             if away:
                 self.reply(irc.RPL_AWAY, who, away)
@@ -895,6 +901,9 @@ class IRCChat(ChatDoor):
             password=factory.password, motd=factory.motd, max_line=factory.max_line,
             created=factory.created, renderer=factory.renderer,
         )  # fmt: skip
+
+    def begin(self, identity: str | None) -> None:
+        """Nothing to send first: IRC clients speak first (CAP, NICK, USER)."""
 
     def connectionMade(self) -> None:
         super().connectionMade()

@@ -147,6 +147,8 @@ class LineSession:
         self.overlong = 0
         self.server_name = server_name
         self.closed = False
+        self.identity: str | None = None
+        self.started = False
 
     # --- the hub's side (Member) --------------------------------------------------------
 
@@ -174,6 +176,7 @@ class LineSession:
     def start(self, nick: str | None = None, room: str | None = None) -> None:
         """Greet, register with the hub (a guest nick by default), join the default room."""
         self.hub.connect(self, nick)
+        self.started = True
         self.info(f"welcome to {self.server_name} chat, {self.nick}. /help lists commands.")
         self.join(room or self.hub.default_room)
 
@@ -187,6 +190,8 @@ class LineSession:
         self.close(reason)
 
     def data_received(self, data: bytes) -> None:
+        if not self.started:  # TLS not yet up: nothing to act on yet
+            return
         for item in self.splitter.feed(data):
             if self.closed:
                 return

@@ -11,9 +11,11 @@ __all__ = ["LineChat", "LineChatFactory"]
 class LineChat(ChatDoor):
     def make_session(self) -> LineSession:
         factory = self.factory
-        session = LineSession(factory.hub, self.outbox.send, self.close, max_line=factory.max_line)
-        session.start()
-        return session
+        return LineSession(factory.hub, self.outbox.send, self.close, max_line=factory.max_line)
+
+    def begin(self, identity: str | None) -> None:
+        """Greet and join: a certificate holder under its certificate's name."""
+        self.session.start(identity)
 
 
 class LineChatFactory(ChatDoorFactory):

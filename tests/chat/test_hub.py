@@ -60,9 +60,12 @@ class NickTests(HubTestCase):
     def test_reserved(self) -> None:
         """A reserved nick (a certificate identity) is refused to anyone else."""
         owner = Recorder()
-        self.hub.reserved[fold("Cert")] = id(owner)
+        owner.identity = "Cert"
+        self.assertTrue(self.hub.reserve("Cert"))
+        self.assertFalse(self.hub.reserve("not a nick"))
         self.assertCode("nick_in_use", self.hub.connect, Recorder(), "cert")
         self.hub.connect(owner, "Cert")
+        self.assertIn(fold("Cert"), self.hub.reserved)
 
 
 class RoomTests(HubTestCase):

@@ -117,6 +117,7 @@ class HelperTests(SynchronousTestCase):
             "too_long",
             "not_registered",
             "already_registered",
+            "nick_locked",
         }
         self.assertEqual(set(IRC_NUMERICS), codes)
 
