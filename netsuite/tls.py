@@ -305,6 +305,9 @@ def _options(
             caCerts=client_cas if verify else None,
             requireCertificate=settings.verify_client == "required",
             contextForServerName=for_server_name,
+            # Resumption by session tickets (TLS 1.2 and 1.3): a returning client skips
+            # the full handshake. Keys are per process, rotated by OpenSSL.
+            enableSessionTickets=True,
         )
     except (ValueError, SSL.Error) as e:
         raise TLSConfigError(f"nstls: ciphers={settings.ciphers!r}: {e}") from None

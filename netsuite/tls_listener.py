@@ -21,10 +21,12 @@ from typing import Any
 from OpenSSL import SSL
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.interfaces import (
+    IListeningPort,
     IOpenSSLServerConnectionCreator,
     IReactorTime,
     IStreamServerEndpoint,
 )
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
 from zope.interface import implementer
@@ -185,6 +187,27 @@ class DeadlineTLSFactory(TLSMemoryBIOFactory):
         self.label = label
 
 
+@implementer(IListeningPort)
+class _TimedPort:
+    """A listening port whose timers (reload poll, expiry check) stop with it."""
+
+    def __init__(self, port: Any, timers: list[LoopingCall]) -> None:
+        self._port = port
+        self._timers = timers
+
+    def startListening(self) -> Any:
+        return self._port.startListening()
+
+    def stopListening(self) -> Any:
+        for timer in self._timers:
+            if timer.running:
+                timer.stop()
+        return self._port.stopListening()
+
+    def getHost(self) -> Any:
+        return self._port.getHost()
+
+
 @implementer(IStreamServerEndpoint)
 class TLSServerEndpoint:
     """
@@ -209,7 +232,6 @@ class TLSServerEndpoint:
         self.reload_interval = reload_interval
         tcp = TCP6ServerEndpoint if ":" in interface else TCP4ServerEndpoint
         self._tcp = tcp(reactor, port, backlog=backlog, interface=interface or "")
-        self._poller: Any = None
         #: Lines for the start-up log (where a throw-away certificate came from).
         self.notes: list[str] = []
 
@@ -217,30 +239,24 @@ class TLSServerEndpoint:
     def certificates(self) -> list[CertificateSummary]:
         return self.tls.certificates
 
+    def _every(self, seconds: float, f: Any, now: bool) -> LoopingCall:
+        call = LoopingCall(f)
+        call.clock = self.reactor
+        call.start(seconds, now=now)
+        return call
+
     def listen(self, protocolFactory: Any) -> Any:
         factory = DeadlineTLSFactory(
             self.tls, protocolFactory, self.reactor, self.handshake_timeout, self.tls.label
         )
         d = self._tcp.listen(factory)
 
-        def started(port: Any) -> Any:
+        def started(port: Any) -> _TimedPort:
             self.tls.label = f"nstls:{port.getHost().port}"
-            self.tls.warn_if_expiring()
+            timers = [self._every(86400, self.tls.warn_if_expiring, now=True)]  # start, daily
             if self.reload_interval:
-                from twisted.internet.task import LoopingCall
-
-                self._poller = LoopingCall(self.tls.poll)
-                self._poller.clock = self.reactor
-                self._poller.start(self.reload_interval, now=False)
-                original = port.stopListening
-
-                def stop() -> Any:
-                    if self._poller is not None and self._poller.running:
-                        self._poller.stop()
-                    return original()
-
-                port.stopListening = stop
-            return port
+                timers.append(self._every(self.reload_interval, self.tls.poll, now=False))
+            return _TimedPort(port, timers)
 
         return d.addCallback(started)
 

@@ -425,3 +425,22 @@ class TLSOperationsTests(SynchronousTestCase):
                 s.sendall(b"throwaway")
                 self.assertEqual(s.recv(100), b"throwaway")
             server.wait_for_line(r"development CA")
+
+
+class TLSResumptionTests(SynchronousTestCase):
+    def test_session_tickets_resume(self) -> None:
+        """A returning client resumes its session (tickets are on by default)."""
+        files = TLSFiles(Path(self.mktemp()))
+        openssl = require_tool("openssl")
+        session = str(Path(self.mktemp()))
+        with TwistdProcess("netsuite-echo", ["--listen", files.nstls(0)]) as server:
+            host, port = server.address("echo/tls")
+            base = [openssl, "s_client", "-connect", f"{host}:{port}", "-CAfile",
+                    files.ca_path, "-tls1_2"]  # fmt: skip
+            first = subprocess.run([*base, "-sess_out", session], input=b"",
+                                   capture_output=True, timeout=30)  # fmt: skip
+            self.assertIn(b"New, TLSv1.2", first.stdout)
+            self.assertIn(b"TLS session ticket", first.stdout)
+            second = subprocess.run([*base, "-sess_in", session], input=b"",
+                                    capture_output=True, timeout=30)  # fmt: skip
+            self.assertIn(b"Reused, TLSv1.2", second.stdout)
