@@ -105,7 +105,7 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
-def issue(ca: Issued, names: Sequence[str], days: int = 825, client: bool = True) -> Issued:
+def issue(ca: Issued, names: Sequence[str], days: int = 397, client: bool = True) -> Issued:
     """
     A leaf certificate for C{names} (DNS names and IP addresses), signed by C{ca}.
 

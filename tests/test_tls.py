@@ -73,7 +73,7 @@ class ServerContextTests(TLSTestCase):
         self.assertIn(c.getHandle().get_protocol_version_name(), ("TLSv1.2", "TLSv1.3"))
         self.assertEqual(summaries[0].subject, "CN=localhost")
         self.assertEqual(len(summaries[0].sha256.split(":")), 32)
-        self.assertGreater(summaries[0].days_left(), 800)
+        self.assertGreater(summaries[0].days_left(), 390)
 
     def test_ip_address_verified(self) -> None:
         options, _ = server_context_factory(self.settings())
