@@ -81,6 +81,25 @@ class ListenerService(service.Service):
                 days=summary.days_left(),
             )
 
+    #: URL schemes by the kind of door a label names (the part after the "/").
+    SCHEMES = {"tcp": "tcp", "tls": "tls", "udp": "udp", "dtls": "dtls", "line": "tcp",
+               "line-tls": "tls", "irc": "irc", "irc-tls": "ircs", "http": "http",
+               "https": "https"}  # fmt: skip
+
+    def url(self) -> str | None:
+        """C{irc://127.0.0.1:6667}, C{http://[::1]:8080/}: for the start-up summary."""
+        if self.port is None:
+            return None
+        host = self.port.getHost()
+        address = getattr(host, "host", None)
+        if address is None:
+            return f"{self.label} at {describe_address(host)}"
+        kind = self.label.rpartition("/")[2]
+        scheme = self.SCHEMES.get(kind, kind)
+        shown = f"[{address}]" if ":" in address else address
+        tail = "/" if scheme in ("http", "https") else ""
+        return f"{self.label} {scheme}://{shown}:{host.port}{tail}"
+
     def stopService(self) -> Any:
         super().stopService()
         port, self.port = self.port, None
@@ -109,6 +128,8 @@ class ServiceRoot(service.MultiService):
 
     def startService(self) -> None:
         super().startService()
+        if isinstance(self.parent, ServiceRoot):
+            return  # part of a suite: the suite's root does the process-wide things
         self.reactor.addSystemEventTrigger("after", "shutdown", self._exit_cleanly)
         if hasattr(self.reactor, "callFromThread"):
             from netsuite.tls_listener import install_sighup
@@ -119,7 +140,21 @@ class ServiceRoot(service.MultiService):
         self.reactor.callWhenRunning(self._ready)
 
     def _ready(self) -> None:
+        for url in self.urls():
+            self.log.info("{name}: {url}", name=self.name, url=url)
         self.log.info("{name} ready", name=self.name)
+
+    def urls(self) -> list[str]:
+        """Where to point a client at each listener of this root and its sub-roots."""
+        out: list[str] = []
+        for child in self:
+            if isinstance(child, ListenerService):
+                url = child.url()
+                if url:
+                    out.append(url)
+            elif isinstance(child, ServiceRoot):
+                out += child.urls()
+        return out
 
     def _exit_cleanly(self) -> None:
         if getattr(self.reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):

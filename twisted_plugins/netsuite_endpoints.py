@@ -10,3 +10,4 @@ from netsuite.lazy_plugins import LazyDatagramParser, LazyStreamParser
 nstls = LazyStreamParser("nstls", "netsuite.endpoints:parse_nstls")
 udp = LazyDatagramParser("udp", "netsuite.endpoints:parse_udp")
 systemdDatagram = LazyDatagramParser("systemd", "netsuite.endpoints:parse_systemd_datagram")
+dtls = LazyDatagramParser("dtls", "netsuite.datagram.dtls:parse_dtls")

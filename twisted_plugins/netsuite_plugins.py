@@ -20,3 +20,10 @@ netsuiteChat = ServiceMaker(
     "Chat hub: rooms and nicks shared by a plain-line door (nc) and an IRC door",
     "netsuite-chat",
 )
+
+netsuite = ServiceMaker(
+    "netsuite",
+    "netsuite.suite.tap",
+    "The whole suite in one process: echo, chat (line and IRC doors), sharing one hub",
+    "netsuite",
+)

@@ -1,0 +1,108 @@
+"""
+C{twistd netsuite}: every netsuite service in one process, on its default loopback
+ports, sharing one chat hub, so a message typed on the line door reaches IRC (and,
+with the web service, the browser page).
+
+Each service is built by its own C{tap.py} from its own defaults; C{--SERVICE-args}
+passes a service extra options exactly as its own plugin takes them, e.g.
+C{--echo-args="--listen tcp:7007 --max-per-ip 8"}; C{--no-SERVICE} leaves one out.
+"""
+
+from __future__ import annotations
+
+import shlex
+from importlib import import_module
+from typing import Any
+
+from twisted.logger import Logger
+from twisted.python import usage
+
+from netsuite.options import GlobalReactor
+from netsuite.service import ServiceRoot
+
+__all__ = ["SERVICES", "Options", "makeService"]
+
+#: The services of the suite, in start order: name -> module holding Options/makeService.
+SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap"}
+
+log = Logger()
+
+
+class Options(usage.Options):
+    """Options of C{twistd netsuite}."""
+
+    synopsis = "[options]"
+    longdesc = (
+        "Run every netsuite service in one process on its default loopback ports, with "
+        "one chat hub shared by every chat door. --SERVICE-args passes options to one "
+        "service as its own plugin takes them (see twistd netsuite-SERVICE --help)."
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reactor: Any = GlobalReactor()
+        for name in SERVICES:
+            self[f"no-{name}"] = False
+            self[f"{name}-args"] = ""
+
+    def parseArgs(self, *args: str) -> None:
+        if args:
+            raise usage.UsageError(f"unexpected arguments: {' '.join(args)}")
+
+    def postOptions(self) -> None:
+        self.services: dict[str, Any] = {}
+        for name, module in SERVICES.items():
+            if self[f"no-{name}"]:
+                continue
+            sub = import_module(module).Options()
+            sub.reactor = self.reactor
+            try:
+                sub.parseOptions(shlex.split(self[f"{name}-args"]))
+            except usage.UsageError as e:
+                raise usage.UsageError(f"--{name}-args: {e}") from None
+            self.services[name] = sub
+        if not self.services:
+            raise usage.UsageError("every service is turned off: nothing to run")
+
+
+def _add_service_options() -> None:
+    """--no-echo, --echo-args ... for every service (generated, so adding one is one line)."""
+    for name in SERVICES:
+        setattr(Options, f"opt_no_{name}", _flag(name))
+        setattr(Options, f"opt_{name}_args", _args(name))
+
+
+def _flag(name: str) -> Any:
+    def flag(self: Options) -> None:
+        self[f"no-{name}"] = True
+
+    flag.__doc__ = f"Leave the {name} service out."
+    return flag
+
+
+def _args(name: str) -> Any:
+    def args(self: Options, value: str) -> None:
+        self[f"{name}-args"] = value
+
+    args.__doc__ = f"Options for the {name} service, as twistd netsuite-{name} takes them."
+    return args
+
+
+_add_service_options()
+
+
+def makeService(options: Options) -> ServiceRoot:
+    """One root over every service; the chat hub is made once and shared."""
+    reactor = options.reactor
+    top = ServiceRoot("netsuite", reactor)
+    hub = None
+    if "chat" in options.services:
+        from netsuite.chat.tap import make_hub
+
+        hub = make_hub(options.services["chat"], reactor)
+    for name, sub in options.services.items():
+        module = import_module(SERVICES[name])
+        service = module.makeService(sub, hub=hub) if name != "echo" else module.makeService(sub)
+        service.setServiceParent(top)
+    top.hub = hub  # type: ignore[attr-defined]
+    return top
