@@ -1,18 +1,18 @@
 """
-`twistd -ny tap/netsuite.tac`: the netsuite suite on its built-in defaults (loopback only).
+`twistd -ny tap/netsuite.tac`: the whole netsuite suite on its built-in defaults
+(loopback only), the same as `twistd -n netsuite`.
 
-For now the suite is the echo service (TCP and UDP on 127.0.0.1:7007); each service added
-later joins it here. Edit ARGS to change listeners or limits, with the same options as
-`twistd netsuite-echo --help`.
+Edit ARGS to change it, with the options of `twistd netsuite --help`, e.g.
+ARGS = ["--no-echo", "--chat-args", "--listen tcp:7777:interface=127.0.0.1 --history 500"].
 """
 
 from twisted.application import service
 
-from netsuite.echo import tap as echo_tap
+from netsuite.suite import tap as suite_tap
 
 ARGS: list[str] = []
 
 application = service.Application("netsuite")
-options = echo_tap.Options()
+options = suite_tap.Options()
 options.parseOptions(ARGS)
-echo_tap.makeService(options).setServiceParent(application)
+suite_tap.makeService(options).setServiceParent(application)
