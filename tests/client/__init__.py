@@ -1,0 +1,1 @@
+"""Tests of netsuite.client: the C{netsuite} console script and its sub-commands."""
