@@ -83,7 +83,9 @@ def makeService(options: Options) -> ServiceRoot:
     top.guard = guard  # type: ignore[attr-defined]
     for description, endpoint, datagram in options["endpoints"]:
         if datagram:
-            label, target = "echo/udp", UDPEcho(guard, reactor)
+            # dtls: listeners carry certificates; the echo runs unchanged under DTLS.
+            label = "echo/dtls" if is_tls(description, endpoint) else "echo/udp"
+            target = UDPEcho(guard, reactor, name=label)
         else:
             label = "echo/tls" if is_tls(description, endpoint) else "echo/tcp"
             target = factory
