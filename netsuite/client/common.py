@@ -23,7 +23,7 @@ from cryptography import x509
 from OpenSSL import SSL
 from service_identity import VerificationError
 from twisted.internet import error as net_error
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 
@@ -283,8 +283,15 @@ def react_command(prog: str, main: Callable[[Any], Coroutine[Any, Any, int]]) ->
                 # drops are not reported as failures after "interrupted".
                 work.cancel()
 
-        work = ensureDeferred(main(reactor))
-        work.addBoth(done)
+        def begin() -> None:
+            nonlocal work
+            work = ensureDeferred(main(reactor))
+            work.addBoth(done)
+
+        # Only once the reactor runs: its SIGINT handler is installed by then, so Ctrl-C
+        # is a clean shutdown (130), never a KeyboardInterrupt inside the command.
+        work: Deferred[int] = succeed(0)  # stands in until begin(); cancelling it is a no-op
+        reactor.callWhenRunning(begin)
         reactor.addSystemEventTrigger("before", "shutdown", interrupted)
         return outcome
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Protocol, cast
@@ -29,7 +30,10 @@ from typing import Protocol, cast
 __all__ = ["SUBCOMMANDS", "CommandLineError", "SubCommand", "build_parser", "main"]
 
 #: Dotted names of the sub-command modules, in the order C{--help} lists them.
-SUBCOMMANDS: tuple[str, ...] = ("netsuite.client.echo",)
+SUBCOMMANDS: tuple[str, ...] = (
+    "netsuite.client.echo",
+    # A new sub-command is one more line here, e.g. "netsuite.client.chat",
+)
 
 
 class CommandLineError(Exception):
@@ -88,9 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns the exit status (the console-script wrapper passes it to C{sys.exit}); usage
     errors leave through argparse's C{SystemExit(2)}.
     """
-    args = build_parser().parse_args(argv)
-    command: SubCommand = args._command
     try:
-        return command.run(args)
-    except CommandLineError as e:
-        args._parser.error(str(e))  # exits with status 2
+        args = build_parser().parse_args(argv)
+        command: SubCommand = args._command
+        try:
+            return command.run(args)
+        except CommandLineError as e:
+            args._parser.error(str(e))  # exits with status 2
+    except KeyboardInterrupt:
+        # Ctrl-C before a sub-command's reactor handles it (while importing, parsing).
+        print("netsuite: interrupted", file=sys.stderr)
+        return 130

@@ -2,9 +2,9 @@
 C{netsuite echo} as a user runs it: real processes, a real C{twistd netsuite-echo}, real
 sockets on 127.0.0.1.
 
-The server and the certificates come from L{tests.client._interim_helpers} until the
-shared C{netsuite/testing.py} exists. Nothing here sleeps: the server's ports are read
-from its log, and every process has a deadline.
+The server and the certificates come from the shared test kit, L{netsuite.testing}.
+Nothing here sleeps: the server's ports and events are read from its log, and every
+process has a deadline.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
-from tests.client._interim_helpers import (
-    RunningServer,
-    find_script,
-    interim_make_pki,
-    interim_start_server,
-    run_script,
-)
+from netsuite.testing import TLSFiles, TwistdProcess
 
 LOCAL = "interface=127.0.0.1"
 
 
 def _netsuite() -> list[str]:
-    """The installed console script, else the package run as a module."""
-    return find_script("netsuite") or [sys.executable, "-m", "netsuite.client"]
+    """
+    The C{netsuite} console script of the running interpreter's environment (what a user
+    runs), else the package run as a module.
+    """
+    beside = Path(sys.executable).with_name("netsuite")
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-m", "netsuite.client"]
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
@@ -43,23 +43,26 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
 class EchoProcessTests(SynchronousTestCase):
     """End to end: exit statuses, summaries and failure messages of the real command."""
 
-    def start(self, listens: list[str], expect: list[str]) -> RunningServer:
-        try:
-            server = interim_start_server("netsuite-echo", listens, expect)
-        except FileNotFoundError:
-            raise SkipTest("no twistd script next to this Python") from None
-        self.addCleanup(self._kill, server)
-        return server
-
-    @staticmethod
-    def _kill(server: RunningServer) -> None:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+    def start(self, listens: list[str]) -> TwistdProcess:
+        args = [a for description in listens for a in ("--listen", description)]
+        server = TwistdProcess("netsuite-echo", args, expect=len(listens))
+        self.addCleanup(server.stop)
+        return server.start()
 
     def echo(self, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
-        result = run_script([*_netsuite(), "echo", *args], stdin=stdin)
-        return result.returncode, result.stdout, result.stderr
+        """Run C{netsuite echo ARGS} to its end; its status, stdout and stderr."""
+        result = subprocess.run(
+            [*_netsuite(), "echo", *args],
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        return (
+            result.returncode,
+            result.stdout.decode("utf-8", "replace"),
+            result.stderr.decode("utf-8", "replace"),
+        )
 
     def assertOneLineError(self, stderr: str, starts: str) -> None:
         """Exactly one line on stderr, starting with C{starts}: no traceback."""
@@ -68,11 +71,12 @@ class EchoProcessTests(SynchronousTestCase):
         self.assertTrue(stderr.startswith(starts), stderr)
 
     def test_tcp_and_udp(self) -> None:
-        server = self.start([f"tcp:0:{LOCAL}", f"udp:0:{LOCAL}"], ["echo/tcp", "echo/udp"])
-        tcp, udp = str(server.ports["echo/tcp"][0]), str(server.ports["echo/udp"][0])
+        server = self.start([f"tcp:0:{LOCAL}", f"udp:0:{LOCAL}"])
+        tcp, udp = str(server.address("echo/tcp")[1]), str(server.address("echo/udp")[1])
 
-        # First, so that the server's first "connected" line is this client's: Ctrl-C
-        # while waiting on stdin exits 130, with a word, not a traceback.
+        # Ctrl-C while waiting on stdin exits 130, with a word, not a traceback. The
+        # server's log says when the client is connected (and so its reactor runs).
+        since = len(server.lines)
         waiting = subprocess.Popen(
             [*_netsuite(), "echo", "127.0.0.1", tcp],
             stdin=subprocess.PIPE,
@@ -80,7 +84,7 @@ class EchoProcessTests(SynchronousTestCase):
             stderr=subprocess.PIPE,
         )
         self.addCleanup(_reap, waiting)
-        server.wait_for(lambda line: "echo tcp 127.0.0.1:" in line and "connected" in line)
+        server.wait_for_line(r"echo tcp 127\.0\.0\.1:\d+: connected", since=since)
         waiting.send_signal(signal.SIGINT)
         out_bytes, err_bytes = waiting.communicate(timeout=30)
         self.assertEqual(
@@ -125,36 +129,36 @@ class EchoProcessTests(SynchronousTestCase):
         # Not self.mktemp(): under pytest that would write into the working tree.
         scratch = tempfile.TemporaryDirectory(prefix="netsuite-echo-test-")
         self.addCleanup(scratch.cleanup)
-        pki = interim_make_pki(Path(scratch.name))
+        tls = TLSFiles(Path(scratch.name), names=("127.0.0.1", "localhost"))
+        other_cert, other_key = tls.leaf("other", ["other.invalid"])
+        client_cert, client_key = tls.leaf("client", ["client.invalid"])
         server = self.start(
             [
-                f"nstls:0:{LOCAL}:cert={pki.leaf}:key={pki.leaf_key}",
-                f"nstls:0:{LOCAL}:cert={pki.other}:key={pki.other_key}",
-                f"nstls:0:{LOCAL}:cert={pki.leaf}:key={pki.leaf_key}"
-                f":clientCA={pki.ca}:verifyClient=required",
-            ],
-            ["echo/tls", "echo/tls", "echo/tls"],
+                tls.nstls(),
+                f"nstls:0:{LOCAL}:cert={other_cert}:key={other_key}",
+                tls.nstls(clientCA=tls.ca_path, verifyClient="required"),
+            ]
         )
-        good, other, mutual = (str(p) for p in server.ports["echo/tls"])
+        good, other, mutual = (str(server.address("echo/tls", i)[1]) for i in range(3))
 
         code, out, err = self.echo(
-            "127.0.0.1", good, "--tls", "--ca", str(pki.ca), "--count", "50", "--size", "1000"
+            "127.0.0.1", good, "--tls", "--ca", tls.ca_path, "--count", "50", "--size", "1000"
         )
         self.assertEqual((code, err), (0, ""), out + err)
         self.assertRegex(out, rf"^echo tls 127\.0\.0\.1:{good}: 50 of 50 messages verified ")
 
-        code, out, err = self.echo("localhost", good, "--tls", "--ca", str(pki.ca), stdin=b"hi\n")
+        code, out, err = self.echo("localhost", good, "--tls", "--ca", tls.ca_path, stdin=b"hi\n")
         self.assertEqual((code, out, err), (0, "hi\n", ""))
 
         # Untrusted: the platform's trust store knows nothing of the test CA.
         code, out, err = self.echo("127.0.0.1", good, "--tls", "--count", "5")
         self.assertEqual((code, out), (1, ""))
         self.assertOneLineError(err, "netsuite echo: TLS verification failed for 127.0.0.1: ")
-        self.assertIn("CN=netsuite test CA does not chain to a system-trusted CA", err)
+        self.assertIn("does not chain to a system-trusted CA", err)
 
         # Trusted CA, but the certificate is for another name.
         code, out, err = self.echo(
-            "127.0.0.1", other, "--tls", "--ca", str(pki.ca), "--count", "5"
+            "127.0.0.1", other, "--tls", "--ca", tls.ca_path, "--count", "5"
         )
         self.assertEqual((code, out), (1, ""))
         self.assertOneLineError(
@@ -164,19 +168,19 @@ class EchoProcessTests(SynchronousTestCase):
         )
 
         # The same, interactively.
-        code, out, err = self.echo("127.0.0.1", other, "--tls", "--ca", str(pki.ca), stdin=b"x")
+        code, out, err = self.echo("127.0.0.1", other, "--tls", "--ca", tls.ca_path, stdin=b"x")
         self.assertEqual((code, out), (1, ""))
         self.assertOneLineError(err, "netsuite echo: TLS verification failed for 127.0.0.1: ")
 
         # Mutual TLS: with the client certificate, and without.
-        client = ["--cert", str(pki.client), "--key", str(pki.client_key)]
+        client = ["--cert", client_cert, "--key", client_key]
         code, out, err = self.echo(
-            "127.0.0.1", mutual, "--tls", "--ca", str(pki.ca), *client, "--count", "20"
+            "127.0.0.1", mutual, "--tls", "--ca", tls.ca_path, *client, "--count", "20"
         )
         self.assertEqual((code, err), (0, ""), out + err)
         self.assertIn("20 of 20 messages verified", out)
         code, out, err = self.echo(
-            "127.0.0.1", mutual, "--tls", "--ca", str(pki.ca), "--count", "2"
+            "127.0.0.1", mutual, "--tls", "--ca", tls.ca_path, "--count", "2"
         )
         self.assertEqual((code, out), (1, ""))
         self.assertOneLineError(
