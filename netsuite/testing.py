@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,14 @@ from pathlib import Path
 
 from netsuite.pki import Issued, create_ca, issue
 
-__all__ = ["Listener", "TLSFiles", "TwistdProcess", "require_tool", "twistd_command"]
+__all__ = [
+    "Listener",
+    "TLSFiles",
+    "TwistdProcess",
+    "converse",
+    "require_tool",
+    "twistd_command",
+]
 
 #: What L{netsuite.service.ListenerService} logs once a listener is bound.
 LISTENING = re.compile(
@@ -58,6 +66,36 @@ def require_tool(name: str) -> str:
     import unittest
 
     raise unittest.SkipTest(message)
+
+
+def converse(command: list[str], stdin: bytes, until: bytes, timeout: float = 20) -> bytes:
+    """
+    Run an interactive client: write C{stdin}, read its output until C{until} shows up
+    (or C{timeout} passes), then end it. Returns everything it printed.
+    """
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(stdin)
+    process.stdin.flush()
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while until not in output and (left := deadline - time.monotonic()) > 0:
+            if select.select([process.stdout], [], [], left)[0]:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                output += chunk
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+    if until not in output:
+        raise AssertionError(f"{until!r} never came from {command[0]}:\n{output.decode()}")
+    return output
 
 
 def twistd_command() -> list[str]:

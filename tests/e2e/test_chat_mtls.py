@@ -5,11 +5,12 @@ held for it alone, and IRC's WHOIS shows it.
 
 import socket
 import ssl
+import subprocess
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.testing import TLSFiles, TwistdProcess
+from netsuite.testing import TLSFiles, TwistdProcess, converse, require_tool
 
 from .chatclient import LineClient
 
@@ -73,3 +74,23 @@ class ChatMutualTLSTests(SynchronousTestCase):
         context.load_cert_chain(cert, key)
         with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
             TLSLineClient(self.server.address("chat/line-tls"), context)
+
+
+class RequiredClientCertificateTests(SynchronousTestCase):
+    """openssl s_client against verifyClient=required: refused without, accepted with."""
+
+    def test_openssl_with_and_without_certificate(self) -> None:
+        openssl = require_tool("openssl")
+        files = TLSFiles(Path(self.mktemp()))
+        tls = files.nstls(0, clientCA=files.ca_path, verifyClient="required")
+        with TwistdProcess("netsuite-echo", ["--listen", tls]) as server:
+            host, port = server.address("echo/tls")
+            base = [openssl, "s_client", "-connect", f"{host}:{port}", "-CAfile", files.ca_path,
+                    "-servername", "localhost", "-tls1_2"]  # fmt: skip
+            refused = subprocess.run(base, input=b"hello\n", capture_output=True, timeout=30)
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertNotIn(b"hello", refused.stdout.split(b"---")[-1])
+            server.wait_for_line(r"closed \(.*(peer did not return a certificate|certificate)")
+            cert, key = files.leaf("carol", ["carol"])
+            out = converse([*base, "-cert", cert, "-key", key], b"hello\n", until=b"hello\n")
+            self.assertIn(b"Verify return code: 0 (ok)", out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.testing import TLSFiles, TwistdProcess, require_tool, twistd_command
+from netsuite.testing import TLSFiles, TwistdProcess, converse, require_tool, twistd_command
 
 #: What systemd does before starting a socket-activated service: the socket as fd 3,
 #: LISTEN_PID the service's own pid (kept across exec).
@@ -39,36 +39,6 @@ def _read_all(s: socket.socket) -> bytes:
     while chunk := s.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def converse(command: list[str], stdin: bytes, until: bytes, timeout: float = 20) -> bytes:
-    """
-    Run an interactive client: write C{stdin}, read its output until C{until} shows up
-    (or C{timeout} passes), then end it. Returns everything it printed.
-    """
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(stdin)
-    process.stdin.flush()
-    output = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while until not in output and (left := deadline - time.monotonic()) > 0:
-            if select.select([process.stdout], [], [], left)[0]:
-                chunk = os.read(process.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                output += chunk
-    finally:
-        process.kill()
-        process.wait()
-        process.stdin.close()
-        process.stdout.close()
-    if until not in output:
-        raise AssertionError(f"{until!r} never came from {command[0]}:\n{output.decode()}")
-    return output
 
 
 def udp_socket(port: int = 0) -> socket.socket:
