@@ -170,3 +170,40 @@ class AddressTests(SynchronousTestCase):
     def test_peer_key(self) -> None:
         self.assertEqual(peer_key(address("10.1.2.3")), "10.1.2.3")
         self.assertEqual(peer_key(UNIXAddress(None)), "local")
+
+
+class CorkTests(SynchronousTestCase):
+    """Inside corked(), a door's writes are gathered and sent as one when it pops."""
+
+    def setUp(self) -> None:
+        factory = EchoFactory("echo", clock=Clock())
+        self.proto = factory.buildProtocol(address())
+        self.transport = StringTransport()
+        self.proto.makeConnection(self.transport)
+        self.writes: list[bytes] = []
+        self.proto._send = self.writes.append  # type: ignore[method-assign]
+
+    def test_gathered_then_one_write(self) -> None:
+        from netsuite.stream import corked
+
+        with corked():
+            self.proto.write(b"a")
+            with corked():  # nested: only the outermost pops
+                self.proto.write(b"b")
+            self.assertEqual(self.writes, [])
+        self.assertEqual(self.writes, [b"ab"])
+
+    def test_limit_sends_early(self) -> None:
+        from netsuite.stream import CORK_LIMIT, corked
+
+        with corked():
+            self.proto.write(b"x" * (CORK_LIMIT - 1))
+            self.assertEqual(self.writes, [])
+            self.proto.write(b"y")
+            self.assertEqual(len(self.writes), 1)
+            self.proto.write(b"z")
+        self.assertEqual(self.writes[1:], [b"z"])
+
+    def test_not_corked_sends_at_once(self) -> None:
+        self.proto.write(b"now")
+        self.assertEqual(self.writes, [b"now"])

@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from netsuite.chat.hub import Hub
 from netsuite.outbox import Outbox
-from netsuite.stream import DoorFactory, StreamDoor
+from netsuite.stream import DoorFactory, StreamDoor, corked
 from netsuite.tls import peer_identity
 
 __all__ = ["ChatDoor", "ChatDoorFactory"]
@@ -65,7 +65,8 @@ class ChatDoor(StreamDoor):
         """Start the session: at once over plain TCP, after the handshake over TLS."""
 
     def data_received(self, data: bytes) -> None:
-        self.session.data_received(data)
+        with corked():  # one write per member for everything this chunk makes them get
+            self.session.data_received(data)
 
     def close(self, reason: str) -> None:
         """The session is done: flush what it said, then close."""

@@ -915,7 +915,7 @@ class IRCChat(ChatDoor):
     def data_received(self, data: bytes) -> None:
         self._last_input = self.factory.clock.seconds()
         self._pinged = False
-        self.session.data_received(data)
+        super().data_received(data)
 
     def _tick(self) -> None:
         self._timer = None
