@@ -10,6 +10,7 @@ connection there; a full pipe would block the server and skew the measurement).
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import selectors
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -57,14 +59,16 @@ def netsuite_echo_command() -> list[str]:
     ]
 
 
+def build_c(source: Path, binary: Path) -> Path:
+    """Compile C{source} now, so the binary always matches the source next to it."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
 def build_loadgen() -> Path:
     """Compile loadgen.c now, so the binary always matches the source next to it."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["gcc", "-O2", "-Wall", "-o", str(LOADGEN), str(LOADGEN_SRC)],
-        check=True,
-    )
-    return LOADGEN
+    return build_c(LOADGEN_SRC, LOADGEN)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -197,3 +201,64 @@ class Server:
         if proc.stdout is not None:
             proc.stdout.close()
         return proc.returncode
+
+
+def run_windowed(
+    argv: list[str], server_pid: int, timeout: float, pin_cpu: int | None = None
+) -> tuple[dict[str, Any] | None, int | None]:
+    """
+    Run a load generator that prints C{{"event":"measuring"}} when its window starts,
+    optionally C{{"event":"window_end"}} when it ends, and one JSON result last; return
+    (result, exit status).
+
+    Why here: the server's CPU (/proc) and the machine's busy and softirq time must be
+    sampled at the instants the generator's own window starts and ends, so every CPU
+    figure covers the same seconds. Adds C{server_cpu_s}, C{machine_busy_s},
+    C{softirq_s} to the result. Bounded by C{timeout} (the generator is then killed).
+    """
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if pin_cpu is not None:
+        os.sched_setaffinity(proc.pid, {pin_cpu})
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    buffered = b""
+    start: tuple[float, float, float] | None = None
+    end: tuple[float, float, float] | None = None
+    result: dict[str, Any] | None = None
+
+    def sample() -> tuple[float, float, float]:
+        return (cpu_seconds(server_pid), *machine_cpu_seconds())
+
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while result is None:  # bounded by the deadline and by the generator's EOF
+            left = deadline - time.monotonic()
+            if left <= 0:
+                proc.kill()
+                break
+            if not sel.select(left):
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            *lines, buffered = (buffered + chunk).split(b"\n")
+            for line in lines:
+                message = json.loads(line)
+                event = message.get("event")
+                if event == "measuring":
+                    start = sample()
+                elif event == "window_end":
+                    end = sample()
+                elif event is None:
+                    end = end or sample()
+                    result = message
+    proc.wait(10)
+    proc.stdout.close()
+    if result is not None:
+        begun = start or end
+        assert begun is not None and end is not None
+        result["server_cpu_s"] = end[0] - begun[0]
+        result["machine_busy_s"] = end[1] - begun[1]
+        result["softirq_s"] = end[2] - begun[2]
+    return result, proc.returncode
