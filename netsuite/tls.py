@@ -40,10 +40,15 @@ __all__ = [
     "GROUPS",
     "INTERMEDIATE_CIPHERS",
     "CertificateSummary",
+    "SNIChooser",
+    "ServedCertificates",
     "TLSConfigError",
     "TLSServerSettings",
+    "certificate_names",
     "client_tls_options",
+    "load_certificates",
     "load_chain",
+    "load_served",
     "peer_identity",
     "server_context_factory",
     "summarize_certificate",
@@ -166,6 +171,16 @@ def _certificates_in(pem: bytes, path: str, what: str) -> list[crypto.X509]:
     if not out:
         raise TLSConfigError(f"{what}: {path!r} holds no PEM certificate")
     return out
+
+
+def load_certificates(path: str, what: str) -> list[crypto.X509]:
+    """Every PEM certificate in the file C{path}; errors name the setting C{what}."""
+    return _certificates_in(_read(path, what), path, what)
+
+
+def certificate_names(cert: crypto.X509) -> list[str]:
+    """DNS and IP subject-alternative names of C{cert}, lower-cased."""
+    return _names_of(cert)
 
 
 def _names_of(cert: crypto.X509) -> list[str]:
@@ -313,7 +328,7 @@ def _options(
         raise TLSConfigError(f"nstls: ciphers={settings.ciphers!r}: {e}") from None
 
 
-class _SNIChooser:
+class SNIChooser:
     """Picks the context for the server name a client sends (exact, then wildcard)."""
 
     def __init__(self, by_name: dict[str, SSL.Context]) -> None:
@@ -329,6 +344,49 @@ class _SNIChooser:
         return ctx
 
 
+@dataclass
+class ServedCertificates:
+    """
+    What a server's settings serve, read and checked: the default key and chain, each
+    SNI file's key, chain and names, the client CAs, and summaries for the log.
+    """
+
+    key: crypto.PKey
+    chain: list[crypto.X509]
+    sni: list[tuple[list[str], crypto.PKey, list[crypto.X509]]]
+    client_cas: list[crypto.X509] | None
+    summaries: list[CertificateSummary]
+
+
+def load_served(settings: TLSServerSettings, prefix: str = "nstls") -> ServedCertificates:
+    """
+    Read every file C{settings} names, for any TLS-speaking listener (C{nstls:},
+    C{dtls:}). Errors name the setting, under C{prefix}.
+    """
+    settings.validate()
+    client_cas = None
+    if settings.client_ca:
+        client_cas = load_certificates(settings.client_ca, "clientCA")
+    summaries: list[CertificateSummary] = []
+    sni: list[tuple[list[str], crypto.PKey, list[crypto.X509]]] = []
+    if settings.sni:
+        directory = Path(settings.sni)
+        if not directory.is_dir():
+            raise TLSConfigError(f"{prefix}: sni={settings.sni!r} is not a directory")
+        for pem in sorted(directory.glob("*.pem")):
+            key, chain = load_chain(str(pem))
+            sni.append((_names_of(chain[0]), key, chain))
+            summaries.append(summarize_certificate(chain[0]))
+        if not sni:
+            raise TLSConfigError(f"{prefix}: sni={settings.sni!r} holds no *.pem file")
+    if settings.cert:
+        key, chain = load_chain(settings.cert, settings.key)
+        summaries.insert(0, summarize_certificate(chain[0]))
+    else:
+        _, key, chain = sni[0]
+    return ServedCertificates(key, chain, sni, client_cas, summaries)
+
+
 def server_context_factory(
     settings: TLSServerSettings,
 ) -> tuple[ssl.CertificateOptions, list[CertificateSummary]]:
@@ -338,35 +396,15 @@ def server_context_factory(
     Every file is read and checked now, so that a broken certificate stops the process
     before it listens rather than failing the first client.
     """
-    settings.validate()
-    client_cas = None
-    if settings.client_ca:
-        ca_pem = _read(settings.client_ca, "clientCA")
-        client_cas = _certificates_in(ca_pem, settings.client_ca, "clientCA")
-    summaries: list[CertificateSummary] = []
+    served = load_served(settings)
     by_name: dict[str, SSL.Context] = {}
-    sni_default: tuple[crypto.PKey, list[crypto.X509]] | None = None
-    if settings.sni:
-        directory = Path(settings.sni)
-        if not directory.is_dir():
-            raise TLSConfigError(f"nstls: sni={settings.sni!r} is not a directory")
-        for pem in sorted(directory.glob("*.pem")):
-            key, chain = load_chain(str(pem))
-            ctx = _options(key, chain, settings, client_cas).getContext()
-            for name in _names_of(chain[0]):
-                by_name.setdefault(name, ctx)
-            summaries.append(summarize_certificate(chain[0]))
-            sni_default = sni_default or (key, chain)
-        if sni_default is None:
-            raise TLSConfigError(f"nstls: sni={settings.sni!r} holds no *.pem file")
-    if settings.cert:
-        key, chain = load_chain(settings.cert, settings.key)
-        summaries.insert(0, summarize_certificate(chain[0]))
-    else:
-        assert sni_default is not None
-        key, chain = sni_default
-    chooser = _SNIChooser(by_name) if by_name else None
-    return _options(key, chain, settings, client_cas, chooser), summaries
+    for names, key, chain in served.sni:
+        ctx = _options(key, chain, settings, served.client_cas).getContext()
+        for name in names:
+            by_name.setdefault(name, ctx)
+    chooser = SNIChooser(by_name) if by_name else None
+    options = _options(served.key, served.chain, settings, served.client_cas, chooser)
+    return options, served.summaries
 
 
 def client_tls_options(
@@ -386,7 +424,7 @@ def client_tls_options(
     """
     trust = None
     if ca:
-        certs = _certificates_in(_read(ca, "ca"), ca, "ca")
+        certs = load_certificates(ca, "ca")
         trust = ssl.trustRootFromCertificates([ssl.Certificate(c) for c in certs])
     client_cert = None
     if cert:

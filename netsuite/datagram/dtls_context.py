@@ -19,7 +19,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography import x509
 from OpenSSL import SSL, crypto
@@ -32,10 +31,13 @@ from service_identity.cryptography import (
 from netsuite.datagram.dtls_session import DEFAULT_MTU, CookieJar, DTLSSession
 from netsuite.tls import (
     CertificateSummary,
+    SNIChooser,
     TLSConfigError,
     TLSServerSettings,
+    certificate_names,
+    load_certificates,
     load_chain,
-    summarize_certificate,
+    load_served,
 )
 
 __all__ = [
@@ -55,28 +57,6 @@ def _dtls_error(e: TLSConfigError) -> TLSConfigError:
     """The same message, naming the description it came from (C{dtls:}, not C{nstls:})."""
     text = str(e)
     return TLSConfigError("dtls:" + text[len("nstls:") :] if text.startswith("nstls:") else text)
-
-
-def _certificates(path: str, what: str) -> list[x509.Certificate]:
-    """Every PEM certificate in C{path}; errors name the setting C{what}."""
-    try:
-        pem = Path(path).read_bytes()
-    except OSError as e:
-        raise TLSConfigError(f"{what}: cannot read {path!r}: {e.strerror}") from None
-    try:
-        return x509.load_pem_x509_certificates(pem)
-    except ValueError:
-        raise TLSConfigError(f"{what}: {path!r} holds no readable PEM certificate") from None
-
-
-def _names(cert: x509.Certificate) -> list[str]:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    return [n.lower() for n in san.get_values_for_type(x509.DNSName)] + [
-        str(ip) for ip in san.get_values_for_type(x509.IPAddress)
-    ]
 
 
 def _base_context(method: int) -> SSL.Context:
@@ -159,45 +139,27 @@ def server_context(
             f"dtls: minVersion={settings.min_version!r}; DTLS 1.2 is the only version "
             "offered (expected 1.2)"
         )
-    client_cas = _certificates(settings.client_ca, "clientCA") if settings.client_ca else []
-    summaries: list[CertificateSummary] = []
+    try:
+        served = load_served(settings, prefix="dtls")
+    except TLSConfigError as e:
+        raise _dtls_error(e) from None
+    client_cas = [c.to_cryptography() for c in served.client_cas or []]
     by_name: dict[str, SSL.Context] = {}
-    first: tuple[crypto.PKey, list[crypto.X509]] | None = None
-    if settings.sni:
-        directory = Path(settings.sni)
-        if not directory.is_dir():
-            raise TLSConfigError(f"dtls: sni={settings.sni!r} is not a directory")
-        for pem in sorted(directory.glob("*.pem")):
-            key, chain = load_chain(str(pem))
-            ctx = _one_server_context(key, chain, settings, client_cas, cookies)
-            for name in _names(chain[0].to_cryptography()):
-                by_name.setdefault(name, ctx)
-            summaries.append(summarize_certificate(chain[0]))
-            first = first or (key, chain)
-        if first is None:
-            raise TLSConfigError(f"dtls: sni={settings.sni!r} holds no *.pem file")
-    if settings.cert:
-        key, chain = load_chain(settings.cert, settings.key)
-        summaries.insert(0, summarize_certificate(chain[0]))
-    else:
-        assert first is not None
-        key, chain = first
-    default = _one_server_context(key, chain, settings, client_cas, cookies)
+    for names, key, chain in served.sni:
+        ctx = _one_server_context(key, chain, settings, client_cas, cookies)
+        for name in names:
+            by_name.setdefault(name, ctx)
+    default = _one_server_context(served.key, served.chain, settings, client_cas, cookies)
     if by_name:
+        chooser = SNIChooser(by_name)
 
         def choose(conn: SSL.Connection) -> None:
-            name = conn.get_servername()
-            if not name:
-                return
-            host = name.decode("ascii", "replace").lower().rstrip(".")
-            ctx = by_name.get(host)
-            if ctx is None and "." in host:
-                ctx = by_name.get("*." + host.split(".", 1)[1])
+            ctx = chooser(conn.get_servername())
             if ctx is not None:
                 conn.set_context(ctx)
 
         default.set_tlsext_servername_callback(choose)
-    return default, summaries
+    return default, served.summaries
 
 
 @dataclass
@@ -242,7 +204,7 @@ class DTLSClientOptions:
             else:
                 verify_certificate_hostname(cert, self.hostname)
         except (VerificationError, CertificateError):
-            names = ", ".join(_names(cert)) or "none"
+            names = ", ".join(certificate_names(crypto.X509.from_cryptography(cert))) or "none"
             raise VerificationError(
                 f"certificate does not match {self.hostname} (it names: {names})"
             ) from None
@@ -269,8 +231,8 @@ def client_options(
     if ca:
         store = ctx.get_cert_store()
         assert store is not None
-        for c in _certificates(ca, "ca"):
-            store.add_cert(crypto.X509.from_cryptography(c))
+        for c in load_certificates(ca, "ca"):
+            store.add_cert(c)
     else:
         ctx.set_default_verify_paths()
     if cert:
