@@ -27,9 +27,15 @@ Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
   nstls:PORT:cert=CHAIN.pem[:key=KEY.pem][:interface=ADDR][:minVersion=1.2|1.3]
         [:ciphers=A,B,C][:alpn=h2,http/1.1][:clientCA=CA.pem]
         [:verifyClient=none|optional|required][:sni=DIR]
+        [:handshakeTimeout=10][:reloadInterval=5]
                                      hardened TLS: TLS 1.2+, Mozilla intermediate
-                                     ciphers, no compression or renegotiation
+                                     ciphers, no compression or renegotiation;
+                                     no cert on a loopback interface: a throw-away
+                                     certificate from the development CA
   udp:PORT[:interface=ADDR]          UDP (IPv6: interface=\\:\\:1)
+  dtls:PORT:cert=CHAIN.pem[:key=KEY.pem][:interface=ADDR][:clientCA=...]
+        [:verifyClient=...][:mtu=1200][:maxSessions=1024][:idleTimeout=300]
+                                     DTLS 1.2 over UDP, stateless cookie exchange
   systemd:domain=INET:index=N:type=dgram
                                      a UDP socket from systemd socket activation
 Twisted's ssl: and tls: prefixes still work, with Twisted's defaults.
