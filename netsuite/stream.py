@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
@@ -28,7 +28,16 @@ from twisted.python.failure import Failure
 from netsuite.limits import ConnectionGate
 from netsuite.metrics import Counters
 
-__all__ = ["CORK_LIMIT", "DoorFactory", "StreamDoor", "corked", "describe_address", "peer_key"]
+__all__ = [
+    "CORK_LIMIT",
+    "DoorFactory",
+    "StreamDoor",
+    "corked",
+    "describe_address",
+    "direct_transport",
+    "peer_key",
+    "send_now",
+]
 
 #: Bytes a door gathers while corked before it sends them anyway.
 CORK_LIMIT = 1 << 16
@@ -89,6 +98,37 @@ def describe_address(addr: IAddress) -> str:
     return str(addr)
 
 
+def send_now(direct: tcp.Connection | None, transport: Any, data: bytes) -> None:
+    """
+    The one write path of every netsuite door: C{data} goes straight to the socket of
+    C{direct} (the transport, when it is a plain TCP/UNIX connection) if nothing is
+    queued before it, and whatever the kernel does not take goes through C{transport}'s
+    own buffer, so ordering and producer backpressure stay Twisted's.
+    """
+    if (
+        direct is not None
+        and not direct._tempDataBuffer
+        and not direct.dataBuffer
+        and direct.connected
+        and not direct.disconnecting
+    ):
+        try:
+            sent = direct.socket.send(data)
+        except OSError:
+            # EAGAIN, or an error that Twisted's own write path will meet and report.
+            sent = 0
+        if sent == len(data):
+            return
+        if sent:
+            data = data[sent:]
+    transport.write(data)
+
+
+def direct_transport(transport: Any) -> tcp.Connection | None:
+    """C{transport} if L{send_now} may write to its socket directly, else L{None}."""
+    return transport if isinstance(transport, tcp.Connection) else None
+
+
 class StreamDoor(Protocol, TimeoutMixin):
     """
     A connection of a netsuite stream service.
@@ -116,8 +156,8 @@ class StreamDoor(Protocol, TimeoutMixin):
         if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
             with contextlib.suppress(OSError):  # not a TCP socket (UNIX): nothing to tune
                 transport.setTcpNoDelay(True)
-        if factory.direct_write and isinstance(transport, tcp.Connection):
-            self._direct = transport
+        if factory.direct_write:
+            self._direct = direct_transport(transport)
         factory.opened(self)
 
     def dataReceived(self, data: bytes) -> None:
@@ -160,24 +200,7 @@ class StreamDoor(Protocol, TimeoutMixin):
             self._send(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def _send(self, data: bytes) -> None:
-        direct = self._direct
-        if (
-            direct is not None
-            and not direct._tempDataBuffer
-            and not direct.dataBuffer
-            and direct.connected
-            and not direct.disconnecting
-        ):
-            try:
-                sent = direct.socket.send(data)
-            except OSError:
-                # EAGAIN, or an error that Twisted's own write path will meet and report.
-                sent = 0
-            if sent == len(data):
-                return
-            if sent:
-                data = data[sent:]
-        self.transport.write(data)
+        send_now(self._direct, self.transport, data)
 
     def timeoutConnection(self) -> None:
         """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""

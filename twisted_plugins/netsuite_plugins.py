@@ -27,3 +27,10 @@ netsuite = ServiceMaker(
     "The whole suite in one process: echo, chat (line and IRC doors), sharing one hub",
     "netsuite",
 )
+
+netsuiteWeb = ServiceMaker(
+    "netsuite web",
+    "netsuite.web.tap",
+    "HTTP/1.1 and HTTP/2: hardened static files, JSON API, /metrics",
+    "netsuite-web",
+)

@@ -1,0 +1,99 @@
+"""
+What a netsuite web site is configured with: its limits and its policies, as plain
+frozen values with safe defaults, so the site, the tap and tests share one description.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["HeaderError", "WebConfig", "WebLimits", "parse_header_line"]
+
+
+@dataclass(frozen=True)
+class WebLimits:
+    """
+    What one client may make the web service spend. Each limit is tested at its edge.
+
+    @ivar max_body: largest request body, in bytes; more is answered 413 and the
+        connection closed (HTTP/1.1) or the stream refused (HTTP/2).
+    @ivar max_headers: most header fields in one request (431 beyond).
+    @ivar max_header_bytes: most bytes of request line plus header fields, and so also
+        the longest single line (431 beyond; 414 for a request line).
+    @ivar header_timeout: seconds from a request's first byte (or from connecting) to
+        the end of its header, however slowly bytes trickle in (408, then closed).
+    @ivar body_timeout: seconds from the end of the header to the end of the body.
+    @ivar idle_timeout: seconds a kept-alive connection may sit with no request.
+    @ivar abort_timeout: seconds a closing connection gets to flush before it is
+        aborted (a client that never reads must not hold its socket).
+    """
+
+    max_body: int = 1 << 20
+    max_headers: int = 100
+    max_header_bytes: int = 16384
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    idle_timeout: float = 60.0
+    abort_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """
+    A web site's configuration.
+
+    @ivar static_root: the directory served, or L{None} for the API and pages only.
+    @ivar listings: whether a directory without C{index.html} is listed.
+    @ivar cache_bytes: bytes of small files kept in memory (bodies and gzipped copies).
+    @ivar cache_file_max: files up to this size are cached; larger ones are streamed.
+    @ivar gzip_min: compressible files larger than this are gzipped for clients that
+        accept it (0: never gzip on the fly).
+    @ivar charset: the charset named in text types (empty: none named).
+    @ivar cors_origins: origins allowed cross-origin reads (C{"*"}: any).
+    @ivar extra_headers: C{(name, value)} pairs added to every response.
+    @ivar hsts_max_age: C{Strict-Transport-Security} max-age on TLS responses (0: off).
+    @ivar api_token: the bearer token of the write API (L{None}: writes are off).
+    @ivar api_nick: the nick messages posted through the API are said under.
+    @ivar access_log: whether each request is logged (combined log format).
+    """
+
+    static_root: str | None = None
+    listings: bool = True
+    limits: WebLimits = field(default_factory=WebLimits)
+    cache_bytes: int = 64 << 20
+    cache_file_max: int = 1 << 20
+    gzip_min: int = 1024
+    charset: str = "utf-8"
+    cors_origins: tuple[str, ...] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    hsts_max_age: int = 31_536_000
+    api_token: str | None = None
+    api_nick: str = "api"
+    access_log: bool = True
+
+
+class HeaderError(ValueError):
+    """An C{--add-header} value is not C{Name: value} with a valid name and value."""
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def parse_header_line(line: str) -> tuple[str, str]:
+    """
+    C{"Name: value"} as C{(name, value)}, or L{HeaderError}. The name must be an HTTP
+    token and the value printable with no line breaks, so an operator's typo cannot split
+    a response.
+    """
+    name, sep, value = line.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _TOKEN.match(name):
+        raise HeaderError(f"{line!r}: expected 'Name: value' with a token as the name")
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+        raise HeaderError(f"{line!r}: the value holds control characters")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise HeaderError(f"{line!r}: the value must be Latin-1 (ASCII is safest)") from None
+    return name, value

@@ -1,0 +1,231 @@
+"""
+C{twistd netsuite-web}: static files, the JSON API and C{/metrics} over HTTP/1.1, and
+HTTP/2 over TLS.
+
+Defaults: HTTP on 127.0.0.1:8080, no directory served (the API and pages only). Add
+C{--path DIR} to serve files, and C{--tls-cert chain.pem} (or an C{nstls:} listen
+description) for HTTPS on 127.0.0.1:8443. TLS listeners offer HTTP/2 by ALPN
+(C{h2}, then C{http/1.1}) unless their description names its own C{alpn=}.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from twisted.internet.endpoints import _parse
+from twisted.python import usage
+from twisted.web.http import H2_ENABLED
+
+from netsuite.chat.hub import Hub
+from netsuite.chat.names import valid_nick
+from netsuite.endpoints import is_tls
+from netsuite.limits import ConnectionGate
+from netsuite.options import GlobalReactor, ServiceOptions
+from netsuite.service import ListenerService, ServiceRoot
+from netsuite.web.config import HeaderError, WebConfig, WebLimits, parse_header_line
+from netsuite.web.site import WebSite, build_site
+from netsuite.web.stats import StatsRegistry
+
+__all__ = ["DEFAULT_ALPN", "Options", "WebService", "makeService", "with_default_alpn"]
+
+#: What TLS listeners offer when their description does not say.
+DEFAULT_ALPN = "h2,http/1.1" if H2_ENABLED else "http/1.1"
+DEFAULT_TLS_PORT = 8443
+_ORIGIN = re.compile(r"^https?://[^/\s]+$", re.IGNORECASE)
+MIN_TOKEN = 16
+
+
+def with_default_alpn(description: str) -> str:
+    """An C{nstls:} description with C{alpn=h2,http/1.1} added when it names none."""
+    try:
+        args, kwargs = _parse(description)
+    except (ValueError, IndexError):
+        return description  # the parser proper reports it, quoting the description
+    if args and args[0] == "nstls" and "alpn" not in kwargs:
+        return f"{description}:alpn={DEFAULT_ALPN}"
+    return description
+
+
+def _escape(path: str) -> str:
+    """A file name as a value in a listen description (colons and backslashes escaped)."""
+    return path.replace("\\", "\\\\").replace(":", "\\:")
+
+
+class Options(ServiceOptions):
+    """Options of C{twistd netsuite-web}."""
+
+    synopsis = "[options]"
+    datagram_allowed = False
+    default_listen = ("tcp:8080:interface=127.0.0.1",)
+    longdesc = (
+        "HTTP/1.1 and HTTP/2 (over TLS): static files (--path), the JSON API under /api/\n"
+        "(health, stats, chat rooms), and /metrics for Prometheus. Default: http on\n"
+        "127.0.0.1:8080; --tls-cert adds https on 127.0.0.1:8443."
+    )
+    optParameters = [
+        ["max-connections", None, 1024, "Most connections open at once (0: no cap).", int],
+        ["max-per-ip", None, 64, "Most connections open at once from one IP (0: no cap).", int],
+        ["idle-timeout", None, 60.0,
+         "Seconds a kept-alive connection may wait for its next request (0: never).", float],
+        ["path", None, None, "Directory to serve (default: none; only the API and pages)."],
+        ["header-timeout", None, 10.0,
+         "Seconds a client gets to send a request's whole header (0: no limit).", float],
+        ["body-timeout", None, 60.0,
+         "Seconds a client gets to send a request's whole body (0: no limit).", float],
+        ["max-body", None, 1 << 20, "Largest request body, in bytes (413 beyond).", int],
+        ["max-headers", None, 100, "Most header fields in one request (431 beyond).", int],
+        ["max-header-bytes", None, 16384,
+         "Most bytes of request line and header fields (431 beyond).", int],
+        ["cache-size", None, 64 << 20, "Bytes of small files kept in memory.", int],
+        ["cache-file-max", None, 1 << 20, "Largest file kept in memory, in bytes.", int],
+        ["gzip-min", None, 1024,
+         "Compressible files larger than this are gzipped on the fly (0: never).", int],
+        ["charset", None, "utf-8", "Charset named in text types ('' for none)."],
+        ["hsts-max-age", None, 31_536_000,
+         "Strict-Transport-Security max-age on HTTPS responses (0: no header).", int],
+        ["api-token", None, None,
+         "Bearer token for POST /api/chat/rooms/ROOM/messages (default: posting is off)."],
+        ["api-token-file", None, None, "Read the API token from this file instead."],
+        ["api-nick", None, "api", "Nick that messages posted through the API are said as."],
+        ["tls-cert", None, None,
+         f"Also serve HTTPS on 127.0.0.1:{DEFAULT_TLS_PORT} with this PEM chain."],
+        ["tls-key", None, None, "Private key of --tls-cert (default: in the same file)."],
+        ["drain-timeout", None, 5.0, "Seconds responses in flight get on shutdown.", float],
+    ]  # fmt: skip
+    optFlags = [
+        ["no-listing", None, "Do not list directories that have no index.html (404)."],
+        ["no-access-log", None, "Do not log each request (combined log format)."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["cors"] = []
+        self["add-header"] = []
+
+    def opt_cors(self, origin: str) -> None:
+        """Let pages from ORIGIN (https://host[:port], or *) read responses (repeatable)."""
+        if origin != "*" and not _ORIGIN.match(origin.rstrip("/")):
+            raise usage.UsageError(f"--cors {origin!r}: expected https://host[:port] or *")
+        self["cors"].append(origin)
+
+    def opt_add_header(self, line: str) -> None:
+        """Add 'Name: value' to every response (repeatable)."""
+        try:
+            self["add-header"].append(parse_header_line(line))
+        except HeaderError as e:
+            raise usage.UsageError(f"--add-header {e}") from None
+
+    def postOptions(self) -> None:
+        if self["tls-cert"]:
+            if not self["listen"]:
+                self["listen"] = list(self.default_listen)
+            tls = f"nstls:{DEFAULT_TLS_PORT}:interface=127.0.0.1:cert={_escape(self['tls-cert'])}"
+            if self["tls-key"]:
+                tls += f":key={_escape(self['tls-key'])}"
+            self["listen"].append(tls)
+        elif self["tls-key"]:
+            raise usage.UsageError("--tls-key needs --tls-cert")
+        self["listen"] = [with_default_alpn(d) for d in self["listen"]]
+        super().postOptions()
+        for name in ("max-body", "cache-size", "cache-file-max", "gzip-min", "hsts-max-age"):
+            if self[name] < 0:
+                raise usage.UsageError(f"--{name} must be 0 or more, not {self[name]}")
+        for name in ("header-timeout", "body-timeout", "drain-timeout"):
+            if self[name] < 0:
+                raise usage.UsageError(f"--{name} must be 0 or more seconds")
+        if self["max-headers"] < 1:
+            raise usage.UsageError("--max-headers must be 1 or more")
+        if self["max-header-bytes"] < 256:
+            raise usage.UsageError("--max-header-bytes must be 256 or more")
+        path = self["path"]
+        if path is not None and not os.path.isdir(path):
+            raise usage.UsageError(f"--path {path!r}: not a directory")
+        if not valid_nick(self["api-nick"]):
+            raise usage.UsageError(f"--api-nick {self['api-nick']!r}: not a valid nick")
+        self["config"] = WebConfig(
+            static_root=path,
+            listings=not self["no-listing"],
+            limits=WebLimits(
+                max_body=self["max-body"],
+                max_headers=self["max-headers"],
+                max_header_bytes=self["max-header-bytes"],
+                header_timeout=self["header-timeout"],
+                body_timeout=self["body-timeout"],
+                idle_timeout=self["idle-timeout"],
+            ),
+            cache_bytes=self["cache-size"],
+            cache_file_max=self["cache-file-max"],
+            gzip_min=self["gzip-min"],
+            charset=self["charset"],
+            cors_origins=tuple(self["cors"]),
+            extra_headers=tuple(self["add-header"]),
+            hsts_max_age=self["hsts-max-age"],
+            api_token=self._token(),
+            api_nick=self["api-nick"],
+            access_log=not self["no-access-log"],
+        )
+
+    def _token(self) -> str | None:
+        token, path = self["api-token"], self["api-token-file"]
+        if token and path:
+            raise usage.UsageError("give --api-token or --api-token-file, not both")
+        if path:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    token = f.read().strip()
+            except (OSError, UnicodeDecodeError) as e:
+                raise usage.UsageError(f"--api-token-file {path!r}: {e}") from None
+        if token is None:
+            return None
+        if len(token) < MIN_TOKEN or any(c.isspace() for c in token):
+            raise usage.UsageError(
+                f"the API token must be at least {MIN_TOKEN} characters with no spaces"
+            )
+        return token
+
+
+class WebService(ServiceRoot):
+    """The web root: on stop, responses in flight get C{drain_timeout} seconds."""
+
+    def __init__(self, reactor: Any, site: WebSite, drain_timeout: float) -> None:
+        super().__init__("netsuite-web", reactor)
+        self.site = site
+        self.drain_timeout = drain_timeout
+
+    def stopService(self) -> Any:
+        from twisted.internet.defer import DeferredList
+
+        drained = self.site.drain(self.drain_timeout)
+        listeners = super().stopService()
+        return DeferredList([drained, *([listeners] if listeners else [])])
+
+
+def makeService(
+    options: Options, hub: Hub | None = None, stats: StatsRegistry | None = None
+) -> WebService:
+    """
+    One listener per description, all serving one site. Pass C{hub} to serve its rooms
+    under C{/api/chat} and C{stats} to report into a registry shared with other services
+    (the site registers itself in it as C{"web"}).
+    """
+    reactor = options.reactor
+    if isinstance(reactor, GlobalReactor):
+        # Resolved now that twistd has installed it: a lookup per call (every request
+        # asks the time) is measurable.
+        from twisted.internet import reactor as installed
+
+        reactor = installed
+    site = build_site(
+        options["config"],
+        reactor=reactor,
+        hub=hub,
+        stats=stats,
+        gate=ConnectionGate(options["max-connections"], options["max-per-ip"]),
+    )
+    top = WebService(reactor, site, options["drain-timeout"])
+    for description, endpoint, _ in options["endpoints"]:
+        label = "web/https" if is_tls(description, endpoint) else "web/http"
+        ListenerService(label, description, endpoint, site).setServiceParent(top)
+    return top

@@ -1,0 +1,1 @@
+"""Tests of netsuite.web: the site, static files, limits, the API and metrics."""
