@@ -24,7 +24,7 @@ netsuiteChat = ServiceMaker(
 netsuite = ServiceMaker(
     "netsuite",
     "netsuite.suite.tap",
-    "The whole suite in one process: echo, chat (line and IRC doors), sharing one hub",
+    "The whole suite in one process: echo, chat (line and IRC doors) and web, one hub",
     "netsuite",
 )
 

@@ -23,7 +23,7 @@ from netsuite.service import ServiceRoot
 __all__ = ["SERVICES", "Options", "makeService"]
 
 #: The services of the suite, in start order: name -> module holding Options/makeService.
-SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap"}
+SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap", "web": "netsuite.web.tap"}
 
 log = Logger()
 
@@ -92,9 +92,16 @@ _add_service_options()
 
 
 def makeService(options: Options) -> ServiceRoot:
-    """One root over every service; the chat hub is made once and shared."""
+    """
+    One root over every service. The chat hub is made once and shared by every chat
+    door (line, IRC, the web's WebSocket and API); one stats registry holds every
+    service's counters, which the web service reports at /api/stats and /metrics.
+    """
+    from netsuite.web.stats import StatsRegistry
+
     reactor = options.reactor
     top = ServiceRoot("netsuite", reactor)
+    stats = StatsRegistry(reactor.seconds)
     hub = None
     if "chat" in options.services:
         from netsuite.chat.tap import make_hub
@@ -102,7 +109,21 @@ def makeService(options: Options) -> ServiceRoot:
         hub = make_hub(options.services["chat"], reactor)
     for name, sub in options.services.items():
         module = import_module(SERVICES[name])
-        service = module.makeService(sub, hub=hub) if name != "echo" else module.makeService(sub)
+        if name == "echo":
+            service = module.makeService(sub)
+            stats.register_factory(service.factory, "echo")
+            stats.register(service.guard.counters, name="echo/udp")
+        elif name == "chat":
+            service = module.makeService(sub, hub=hub)
+            doors = service.factories
+            stats.register(
+                hub.counters,
+                name="chat",
+                gauges={"open": lambda d=doors: sum(len(f.open) for f in d)},
+            )
+        else:
+            service = module.makeService(sub, hub=hub, stats=stats)
         service.setServiceParent(top)
     top.hub = hub  # type: ignore[attr-defined]
+    top.stats = stats  # type: ignore[attr-defined]
     return top

@@ -26,7 +26,7 @@ from twisted.web.resource import Resource
 
 from netsuite.web.conditions import accepted_codings
 from netsuite.web.responses import error_body, finish_response
-from netsuite.web.stats import DROP_PREFIXES, MESSAGE_COUNTERS, StatsRegistry
+from netsuite.web.stats import DROP_PREFIXES, MESSAGE_COUNTERS, StatsRegistry, tls_certificates
 
 __all__ = ["MetricsPage", "StatsCollector", "metrics_registry"]
 
@@ -101,8 +101,17 @@ class StatsCollector(Collector):
             "netsuite_uptime_seconds", "Seconds since the stats registry was made.",
             value=self.stats.uptime(),
         )  # fmt: skip
+        expiry = GaugeMetricFamily(
+            "netsuite_tls_certificate_expiry_days",
+            "Days until each served TLS certificate expires (negative: expired).",
+            labels=["listener", "subject", "sha256"],
+        )
+        for cert in tls_certificates():
+            expiry.add_metric(
+                [cert["listener"], cert["subject"], cert["sha256"]], cert["days_left"]
+            )
         yield from (accepted, refused, open_now, received, sent, messages, drops, events,
-                    gauges, uptime)  # fmt: skip
+                    gauges, uptime, expiry)  # fmt: skip
 
 
 def metrics_registry(stats: StatsRegistry, process: bool = True) -> CollectorRegistry:

@@ -16,7 +16,13 @@ from typing import Any, Protocol
 
 from netsuite.metrics import Counters
 
-__all__ = ["DROP_PREFIXES", "MESSAGE_COUNTERS", "ServiceStats", "StatsRegistry"]
+__all__ = [
+    "DROP_PREFIXES",
+    "MESSAGE_COUNTERS",
+    "ServiceStats",
+    "StatsRegistry",
+    "tls_certificates",
+]
 
 #: Counter names that are drops, by reason: refusals, closes the server decided,
 #: disconnections, discarded input. Plus the plain C{"refused"} of the connection gate.
@@ -136,8 +142,28 @@ class StatsRegistry:
         return max(0.0, self.clock() - self.started)
 
     def snapshot(self) -> dict[str, Any]:
-        """What C{/api/stats} answers: uptime and every service's summary, by name."""
+        """
+        What C{/api/stats} answers: uptime, every service's summary by name, and every
+        certificate this process serves over TLS with its days to expiry.
+        """
         return {
             "uptime_s": round(self.uptime(), 3),
             "services": {s.name: s.summary() for s in self},
+            "tls": tls_certificates(),
         }
+
+
+def tls_certificates() -> list[dict[str, Any]]:
+    """Each served certificate: listener, subject, SHA-256, expiry and days left."""
+    from netsuite.tls_listener import served_certificates
+
+    return [
+        {
+            "listener": label,
+            "subject": summary.subject,
+            "sha256": summary.sha256,
+            "not_after": summary.not_after.isoformat(),
+            "days_left": round(summary.days_left(), 3),
+        }
+        for label, summary in served_certificates()
+    ]

@@ -263,7 +263,7 @@ class RunModesTests(SynchronousTestCase):
     def test_tac(self) -> None:
         """twistd -ny tap/netsuite.tac runs the suite on its defaults."""
         tac = Path(__file__).parents[2] / "tap" / "netsuite.tac"
-        server = TwistdProcess("", twistd_args=["-y", str(tac)], expect=4)
+        server = TwistdProcess("", twistd_args=["-y", str(tac)], expect=5)
         with server:
             self.assertEqual(server.address("echo/tcp"), ("127.0.0.1", 7007))
             self.assertEqual(echo_tcp(server.address("echo/tcp"), b"tac"), b"tac")

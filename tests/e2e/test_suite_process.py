@@ -1,6 +1,8 @@
 """End to end: `twistd -n netsuite`, every service in one process, one chat hub."""
 
+import json
 import socket
+import urllib.request
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -18,8 +20,9 @@ class SuiteProcessTests(SynchronousTestCase):
             [
                 "--echo-args", f"--listen {LOOPBACK} --listen udp:0:interface=127.0.0.1",
                 "--chat-args", f"--listen {LOOPBACK} --irc-listen {LOOPBACK}",
+                "--web-args", f"--listen {LOOPBACK}",
             ],
-            expect=4,
+            expect=5,
         )  # fmt: skip
         with server:
             with socket.create_connection(server.address("echo/tcp"), timeout=10) as s:
@@ -41,4 +44,14 @@ class SuiteProcessTests(SynchronousTestCase):
                 self.assertTrue(chunk, seen)
                 seen += chunk
             server.wait_for_line(r"netsuite: chat/irc irc://127\.0\.0\.1:\d+")
+            host, port = server.address("web/http")
+            with urllib.request.urlopen(f"http://{host}:{port}/api/stats", timeout=10) as r:
+                stats = json.load(r)
+            self.assertLessEqual({"echo", "echo/udp", "chat", "web"}, set(stats["services"]))
+            self.assertEqual(stats["services"]["chat"]["connections"]["open"], 2)
+            with urllib.request.urlopen(
+                f"http://{host}:{port}/api/chat/rooms/%23lobby/history", timeout=10
+            ) as r:
+                history = json.load(r)
+            self.assertIn("across doors", json.dumps(history))
         self.assertEqual(server.process.returncode, 0)

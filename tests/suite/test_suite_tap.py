@@ -22,7 +22,7 @@ class SuiteOptionsTests(SynchronousTestCase):
         self.assertEqual(options.services["echo"]["listen"][0], "tcp:7007:interface=127.0.0.1")
 
     def test_service_args_and_no(self) -> None:
-        options = parse("--no-echo", "--chat-args", "--max-per-ip 3 --irc-listen none")
+        options = parse("--no-echo", "--no-web", "--chat-args", "--max-per-ip 3 --irc-listen none")
         self.assertEqual(list(options.services), ["chat"])
         self.assertEqual(options.services["chat"]["max-per-ip"], 3)
 
@@ -40,6 +40,14 @@ class SuiteServiceTests(SynchronousTestCase):
         root = tap.makeService(options)
         listeners = [s for sub in root for s in sub if isinstance(s, ListenerService)]
         labels = sorted(s.label for s in listeners)
-        self.assertEqual(labels, ["chat/irc", "chat/line", "echo/tcp", "echo/udp"])
+        self.assertEqual(labels, ["chat/irc", "chat/line", "echo/tcp", "echo/udp", "web/http"])
         hubs = {id(s.target.hub) for s in listeners if s.label.startswith("chat/")}
         self.assertEqual(hubs, {id(root.hub)})
+        web = next(s for s in listeners if s.label == "web/http")
+        self.assertIs(web.target.hub, root.hub)
+
+    def test_one_stats_registry(self) -> None:
+        root = tap.makeService(parse())
+        self.assertEqual(sorted(s.name for s in root.stats), ["chat", "echo", "echo/udp", "web"])
+        snapshot = root.stats.snapshot()
+        self.assertEqual(snapshot["services"]["chat"]["connections"]["open"], 0)
