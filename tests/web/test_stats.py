@@ -101,3 +101,30 @@ class MetricsTests(SynchronousTestCase):
             metrics_registry(StatsRegistry(), process=False)).decode()  # fmt: skip
         self.assertNotIn("process_", text)
         self.assertIn("netsuite_uptime_seconds", text)
+
+
+class TLSExpiryStatsTests(SynchronousTestCase):
+    """Days to expiry of every served certificate, in /api/stats and /metrics."""
+
+    def test_served_certificates_reported(self) -> None:
+        from pathlib import Path
+
+        from netsuite.testing import TLSFiles
+        from netsuite.tls import TLSServerSettings
+        from netsuite.tls_listener import ReloadableServerTLS
+        from netsuite.web.prometheus import metrics_registry
+        from netsuite.web.stats import StatsRegistry
+
+        files = TLSFiles(Path(self.mktemp()))
+        tls = ReloadableServerTLS(
+            TLSServerSettings(cert=files.cert_path, key=files.key_path), "nstls:8443"
+        )
+        stats = StatsRegistry(lambda: 0.0)
+        reported = [c for c in stats.snapshot()["tls"] if c["listener"] == "nstls:8443"]
+        self.assertEqual(len(reported), 1)
+        self.assertEqual(reported[0]["sha256"], tls.certificates[0].sha256)
+        self.assertGreater(reported[0]["days_left"], 390)
+        from prometheus_client import generate_latest
+
+        text = generate_latest(metrics_registry(stats, process=False)).decode()
+        self.assertIn('netsuite_tls_certificate_expiry_days{listener="nstls:8443"', text)
