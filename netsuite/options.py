@@ -48,15 +48,21 @@ class GlobalReactor:
     parsing options does not pick a reactor before twistd's C{--reactor} has.
     """
 
-    def __getattr__(self, name: str) -> Any:
-        from twisted.internet import reactor
+    _reactor: Any = None
 
-        return getattr(reactor, name)
+    def _resolve(self) -> Any:
+        reactor = self._reactor
+        if reactor is None:
+            from twisted.internet import reactor
+
+            object.__setattr__(self, "_reactor", reactor)  # looked up once, then kept
+        return reactor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._resolve(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        from twisted.internet import reactor
-
-        setattr(reactor, name, value)
+        setattr(self._resolve(), name, value)
 
 
 class ServiceOptions(usage.Options):

@@ -53,6 +53,17 @@ class Outbox:
             self.queued = 0
             self.overflow(f"send queue exceeded ({self.limit} bytes)")
 
+    def flush(self) -> None:
+        """
+        Closing: hand everything still queued to the transport (at most C{limit} bytes,
+        which it sends before it closes), and take no more.
+        """
+        queue = self._queue
+        while queue and not self.closed:
+            self.write(queue.popleft())
+        self.queued = 0
+        self.closed = True
+
     def pauseProducing(self) -> None:
         self.paused = True
 

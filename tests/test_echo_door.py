@@ -207,3 +207,16 @@ class CorkTests(SynchronousTestCase):
     def test_not_corked_sends_at_once(self) -> None:
         self.proto.write(b"now")
         self.assertEqual(self.writes, [b"now"])
+
+    def test_finish_sends_gathered_bytes_before_closing(self) -> None:
+        """A door closed while corked sends what it gathered first (TLS drops later writes)."""
+        from netsuite.stream import corked
+
+        events: list[str] = []
+        self.proto._send = lambda data: events.append(f"send {data!r}")  # type: ignore[method-assign]
+        self.transport.loseConnection = lambda: events.append("close")  # type: ignore[method-assign]
+        with corked():
+            self.proto.write(b"bye")
+            self.proto.finish()
+        self.assertEqual(events, ["send b'bye'", "close"])
+        self.assertIsNone(self.transport.producer)

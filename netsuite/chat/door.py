@@ -70,7 +70,10 @@ class ChatDoor(StreamDoor):
 
     def close(self, reason: str) -> None:
         """The session is done: flush what it said, then close."""
-        self.transport.loseConnection()
+        self.finish()
+
+    def before_finish(self) -> None:
+        self.outbox.flush()
 
     def overflow(self, reason: str) -> None:
         """The outbox passed its bound: this reader is too slow. Cut it off now."""

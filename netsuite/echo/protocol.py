@@ -31,8 +31,7 @@ class Echo(StreamDoor):
 
     def readConnectionLost(self) -> None:
         """The peer is done sending: finish echoing what it sent, then close."""
-        self.transport.unregisterProducer()
-        self.transport.loseConnection()
+        self.finish()
 
     def writeConnectionLost(self) -> None:
         """The peer no longer reads: nothing left to do for it."""

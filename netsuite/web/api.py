@@ -140,10 +140,17 @@ class ChatAPI(JSONResource):
 
     methods = (b"GET", b"POST")
 
-    def __init__(self, hub: Hub | None, token: str | None, nick: str = "api") -> None:
+    def __init__(
+        self,
+        hub: Hub | None,
+        token: str | None,
+        nick: str = "api",
+        clients: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.hub = hub
         self.token = token.encode() if token else None
+        self.clients = frozenset(clients)
         self.member = _APIMember(hub, nick) if hub is not None else None
 
     def answer(self, request: IRequest, method: bytes) -> tuple[int, Any]:
@@ -196,8 +203,12 @@ class ChatAPI(JSONResource):
         return {"room": hub.room_info(room).name, "messages": [_said(s) for s in messages]}
 
     def _authorize(self, request: IRequest) -> None:
+        if self.clients and client_identity(request) in self.clients:
+            return  # a verified client certificate stands in for the token
         if self.token is None:
-            raise APIError(403, "posting is off: the server has no --api-token")
+            raise APIError(
+                403, "posting is off: the server has no --api-token (nor this --api-client)"
+            )
         given = request.getHeader(b"authorization") or b""
         scheme, _, credentials = given.partition(b" ")
         if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials.strip(),
@@ -233,16 +244,41 @@ class ChatAPI(JSONResource):
         return {"status": 201, "message": _said(said)}
 
 
+def client_identity(request: IRequest) -> str | None:
+    """
+    The identity of the verified TLS client certificate the request came with, if any
+    (HTTP/1.1 or HTTP/2: the TLS transport is found under the channel).
+    """
+    from netsuite.tls import peer_identity
+
+    transport = getattr(request, "channel", None)
+    for _ in range(4):
+        transport = getattr(transport, "transport", None)
+        if transport is None:
+            return None
+        if hasattr(transport, "getPeerCertificate"):
+            try:
+                return peer_identity(transport.getPeerCertificate())
+            except Exception:  # not TLS after all (a plain TCP transport)
+                return None
+    return None
+
+
 class ApiRoot(Resource):
     """C{/api}: the endpoints above; anything else under it is a JSON 404."""
 
     def __init__(
-        self, stats: StatsRegistry, hub: Hub | None, token: str | None, nick: str = "api"
+        self,
+        stats: StatsRegistry,
+        hub: Hub | None,
+        token: str | None,
+        nick: str = "api",
+        clients: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.putChild(b"health", Health(stats))
         self.putChild(b"stats", Stats(stats))
-        self.putChild(b"chat", ChatAPI(hub, token, nick))
+        self.putChild(b"chat", ChatAPI(hub, token, nick, clients))
 
     def getChild(self, path: bytes, request: IRequest) -> Resource:
         return _Index() if path == b"" and not request.postpath else _NotFound()

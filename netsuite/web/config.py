@@ -55,6 +55,8 @@ class WebConfig:
     @ivar hsts_max_age: C{Strict-Transport-Security} max-age on TLS responses (0: off).
     @ivar api_token: the bearer token of the write API (L{None}: writes are off).
     @ivar api_nick: the nick messages posted through the API are said under.
+    @ivar api_clients: identities (certificate DNS name or CN) whose verified TLS client
+        certificate may post without the token (the listener needs C{clientCA=}).
     @ivar access_log: whether each request is logged (combined log format).
     """
 
@@ -70,6 +72,7 @@ class WebConfig:
     hsts_max_age: int = 31_536_000
     api_token: str | None = None
     api_nick: str = "api"
+    api_clients: tuple[str, ...] = ()
     access_log: bool = True
 
 

@@ -435,7 +435,9 @@ def build_site(
     if index is None and static is None:
         index = Placeholder()
     root = WebRoot(static, index)
-    root.putChild(b"api", ApiRoot(stats, hub, config.api_token, config.api_nick))
+    root.putChild(
+        b"api", ApiRoot(stats, hub, config.api_token, config.api_nick, config.api_clients)
+    )
     root.putChild(b"metrics", MetricsPage(metrics_registry(stats)))
     for child_name, child in (children or {}).items():
         root.putChild(child_name.encode(), child)

@@ -103,6 +103,7 @@ class Options(ServiceOptions):
         super().__init__()
         self["cors"] = []
         self["add-header"] = []
+        self["api-client"] = []
 
     def opt_cors(self, origin: str) -> None:
         """Let pages from ORIGIN (https://host[:port], or *) read responses (repeatable)."""
@@ -164,8 +165,14 @@ class Options(ServiceOptions):
             hsts_max_age=self["hsts-max-age"],
             api_token=self._token(),
             api_nick=self["api-nick"],
+            api_clients=tuple(self["api-client"]),
             access_log=not self["no-access-log"],
         )
+
+    def opt_api_client(self, identity: str) -> None:
+        """A client certificate identity that may post without the token (repeatable;
+        the TLS listener needs clientCA=...:verifyClient=optional|required)."""
+        self["api-client"].append(identity)
 
     def _token(self) -> str | None:
         token, path = self["api-token"], self["api-token-file"]

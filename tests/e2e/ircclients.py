@@ -113,7 +113,9 @@ class Message:
 
 class RecordingIRC(irc.IRCClient):
     """
-    Twisted's IRC client, unchanged except that it records what it receives.
+    Twisted's IRC client, recording what it receives. Its behaviour is IRCClient's own
+    but for three things: it never PINGs on its own (heartbeatInterval), a 433 after
+    registration is not retried under another nick, and a 464 does not raise.
 
     C{messages} holds every line from the server, in order. L{expect} waits for the next
     matching one (from a cursor, like L{LineClient.expect}); L{wait_until} waits for any
@@ -196,6 +198,9 @@ class RecordingIRC(irc.IRCClient):
         value = condition()
         if value:
             d.callback(value)
+            return d
+        if not self.connected_now:
+            d.errback(AssertionError(f"{self.nickname}: not connected\n" + self.transcript()))
             return d
 
         def expire() -> None:

@@ -174,7 +174,7 @@ class IRCDoorTests(IRCCase):
         for i in range(count):
             lina.send(f"order lina {i}")
             tom.say(LOBBY, f"order tom {i}")
-        iris.send(LOBBY, *iris_lines)
+        yield blocking(iris.send, LOBBY, *iris_lines)  # in a thread: it may wait for the FIFO
 
         members = 3
         reference, tom_view, iris_view = yield defer.gatherResults(
@@ -251,7 +251,7 @@ class IRCDoorTests(IRCCase):
         lina.send("/msg iris psst, iris")
         yield blocking(iris.wait_out, "<lina> psst, iris", "lina")
 
-        iris.send("", "/j lina hello from ii")  # ii's way of sending a private message
+        yield blocking(iris.send, "", "/j lina hello from ii")  # ii: a private message
         yield blocking(lina.expect, "[private] <iris> hello from ii")
         self.assertEqual(tom.said("lina"), [])  # nothing private went astray
 
@@ -405,14 +405,9 @@ class IRCTLSTests(IRCCase):
     def test_server_closes_tls_connection_after_quit(self) -> None:
         """
         When a member leaves (IRC QUIT, line /quit) over TLS, the server closes the
-        connection, as it does over TCP.
-
-        Known server bug (see the todo): ChatDoor.close calls transport.loseConnection()
-        while the door's Outbox is still registered as the transport's producer, and
-        Twisted's TLS transport only sends close_notify and closes the socket once its
-        producer is unregistered; so the connection stays open until the client closes
-        it. (On the IRC door nothing else ever closes it: idle timeout 0, and the PING
-        timer stops once the session has ended.)
+        connection, as it does over TCP. (Twisted's TLS transport sends close_notify and
+        closes only once no producer is registered: StreamDoor.finish unregisters the
+        door's Outbox first.)
         """
         deadline = 3.0  # a healthy server closes within milliseconds
         ca = self.tls.ca_path
@@ -441,10 +436,6 @@ class IRCTLSTests(IRCCase):
         closed = yield defer.gatherResults([blocking(irc_quit), blocking(line_quit)])
         self.assertEqual(closed, [True, True], "[IRC door, line door] closed by the server")
 
-    test_server_closes_tls_connection_after_quit.todo = (  # type: ignore[attr-defined]
-        "server bug: ChatDoor.close leaves the Outbox registered as producer, so TLS never "
-        "closes (netsuite/chat/door.py); drop this todo once fixed"
-    )
 
 
 class IRCPasswordTests(IRCCase):
@@ -471,7 +462,7 @@ class IRCPasswordTests(IRCCase):
         self.assertEqual(eve.nickname, "eve")
         self.assertEqual(eve.collisions, [])
         iris = yield self.ii_client("iris", password=self.PASSWORD)
-        iris.send(LOBBY, "ii knows the password")
+        yield blocking(iris.send, LOBBY, "ii knows the password")
         yield eve.expect("PRIVMSG", "ii knows the password")
 
 

@@ -154,3 +154,55 @@ class SlowClientProcessTests(SynchronousTestCase):
                     answer += chunk
             self.assertTrue(answer.startswith(b"HTTP/1.1 408 "), answer)
             server.wait_for_line(r"408 the request header took longer than 1s")
+
+
+class WebClientCertificateTests(SynchronousTestCase):
+    """A verified client certificate stands in for the API's bearer token."""
+
+    def test_post_with_client_certificate(self) -> None:
+        import json as _json
+        import ssl as _ssl
+        import urllib.error
+        import urllib.request
+        from pathlib import Path as _Path
+
+        from netsuite.testing import TLSFiles as _TLSFiles
+        from netsuite.testing import TwistdProcess as _TwistdProcess
+
+        files = _TLSFiles(_Path(self.mktemp()))
+        tls = files.nstls(0, clientCA=files.ca_path, verifyClient="optional")
+        server = _TwistdProcess(
+            "netsuite", ["--no-echo", "--chat-args", "--listen tcp:0:interface=127.0.0.1 "
+                         "--irc-listen none", "--web-args", f"--listen {tls} --api-client robot"],
+            expect=2,
+        )  # fmt: skip
+        with server:
+            from .chatclient import LineClient
+
+            member = LineClient(
+                server.address("chat/line")
+            )  # #lobby exists while someone is in it
+            self.addCleanup(member.close)
+            host, port = server.address("web/https")
+            url = f"https://localhost:{port}/api/chat/rooms/lobby/messages"
+            body = _json.dumps({"text": "beep"}).encode()
+
+            def post(context: _ssl.SSLContext) -> int:
+                request = urllib.request.Request(
+                    url, data=body, headers={"Content-Type": "application/json"}
+                )
+                try:
+                    with urllib.request.urlopen(request, context=context, timeout=10) as r:
+                        return r.status
+                except urllib.error.HTTPError as e:
+                    return e.code
+
+            anonymous = _ssl.create_default_context(cafile=files.ca_path)
+            self.assertEqual(post(anonymous), 403)
+            robot = _ssl.create_default_context(cafile=files.ca_path)
+            robot.load_cert_chain(*files.leaf("robot", ["robot"]))
+            self.assertEqual(post(robot), 201)
+            other = _ssl.create_default_context(cafile=files.ca_path)
+            other.load_cert_chain(*files.leaf("human", ["human"]))
+            self.assertEqual(post(other), 403)
+            member.expect("[#lobby] <api> beep")
