@@ -147,6 +147,8 @@ class StreamDoor(Protocol, TimeoutMixin):
     _direct: tcp.Connection | None = None
     _corked: list[bytes] | None = None
     _corked_size: int = 0
+    #: Why the server ended the connection, when it did (logged instead of Twisted's text).
+    close_reason: str | None = None
 
     def connectionMade(self) -> None:
         factory = self.factory
@@ -221,6 +223,7 @@ class StreamDoor(Protocol, TimeoutMixin):
     def timeoutConnection(self) -> None:
         """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""
         self.factory.counters["closed.idle_timeout"] += 1
+        self.close_reason = f"idle for {self.factory.idle_timeout}s"
         self.factory.log.info(
             "{service} {peer}: idle for {timeout}s, closing",
             service=self.factory.name,
@@ -332,7 +335,7 @@ class DoorFactory(Factory):
             "{service} {peer}: closed ({why}); {bytes_in} bytes in, {bytes_out} out",
             service=self.name,
             peer=door.peer,
-            why=reason.getErrorMessage(),
+            why=door.close_reason or reason.getErrorMessage(),
             bytes_in=door.bytes_in,
             bytes_out=door.bytes_out,
         )

@@ -70,6 +70,7 @@ class ChatDoor(StreamDoor):
 
     def close(self, reason: str) -> None:
         """The session is done: flush what it said, then close."""
+        self.close_reason = reason
         self.finish()
 
     def before_finish(self) -> None:
@@ -83,6 +84,7 @@ class ChatDoor(StreamDoor):
             peer=self.peer, reason=reason,
         )  # fmt: skip
         self.session.closed = True
+        self.close_reason = reason
         self.factory.hub.quit(self.session, reason)
         self.transport.abortConnection()
 
