@@ -91,10 +91,12 @@ class TokenBucket:
 
 @dataclass
 class SourceEntry:
-    """What is kept per source: its token bucket and its event counts."""
+    """What is kept per source: its token bucket, in/out counts, other events by name."""
 
     bucket: TokenBucket
     counts: Counter[str] = field(default_factory=Counter)
+    inn: int = 0
+    out: int = 0
 
 
 class SourceBuckets:
@@ -132,7 +134,9 @@ class SourceBuckets:
         for source in reversed(self._entries):
             if len(out) >= limit:
                 break
-            out[source] = dict(self._entries[source].counts)
+            entry = self._entries[source]
+            counts = {"in": entry.inn, "out": entry.out} if entry.inn or entry.out else {}
+            out[source] = {**{k: v for k, v in counts.items() if v}, **entry.counts}
         return out
 
     def __len__(self) -> int:

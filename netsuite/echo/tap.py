@@ -77,7 +77,6 @@ def makeService(options: Options) -> ServiceRoot:
         rate=options["udp-rate"],
         burst=options["udp-burst"],
         max_sources=options["udp-max-sources"],
-        counters=Counters("echo/udp"),
     )
     top.factory = factory  # type: ignore[attr-defined]
     top.guard = guard  # type: ignore[attr-defined]
