@@ -61,6 +61,12 @@ class GlobalReactor:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._resolve(), name)
 
+    @staticmethod
+    def of(reactor: Any) -> Any:
+        """The real reactor behind C{reactor} (services keep it, not the proxy: hot paths
+        call it per connection or per datagram)."""
+        return reactor._resolve() if isinstance(reactor, GlobalReactor) else reactor
+
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._resolve(), name, value)
 

@@ -17,7 +17,7 @@ from netsuite.chat.line_door import LineChatFactory
 from netsuite.endpoints import is_tls
 from netsuite.limits import ConnectionGate
 from netsuite.metrics import Counters
-from netsuite.options import ServiceOptions
+from netsuite.options import GlobalReactor, ServiceOptions
 from netsuite.service import ListenerService, ServiceRoot
 
 __all__ = ["ChatService", "Options", "makeService"]
@@ -101,7 +101,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
 
 def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     """The line and IRC doors over one hub (pass C{hub} to share one with other services)."""
-    reactor = options.reactor
+    reactor = GlobalReactor.of(options.reactor)
     hub = hub or make_hub(options, reactor)
     top = ChatService(reactor, hub, options["drain-timeout"])
     gate = ConnectionGate(options["max-connections"], options["max-per-ip"])

@@ -23,22 +23,43 @@ from cryptography import x509
 from OpenSSL import SSL
 from service_identity import VerificationError
 from twisted.internet import error as net_error
+from twisted.internet import ssl
+from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IOpenSSLClientConnectionCreator,
+    IReactorTime,
+)
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from netsuite.client.main import CommandLineError
+from netsuite.datagram.dtls import DTLSClientOptions, client_options
+from netsuite.tls import TLSConfigError, client_tls_options, load_chain
 
 __all__ = [
+    "INSECURE_WARNING",
     "TLSHandshakeError",
+    "Timer",
+    "UncheckedClientTLS",
+    "UncheckedDTLSOptions",
+    "add_tls_arguments",
+    "check_tls_arguments",
     "connection_failure_message",
     "describe_endpoint",
+    "dtls_client_options",
     "is_tls_failure",
     "non_negative_int",
     "port_number",
     "positive_int",
     "positive_seconds",
     "react_command",
+    "resolve_udp",
     "say",
     "set_nodelay",
+    "tls_client_options",
     "tls_peer_chain",
 ]
 
@@ -242,6 +263,172 @@ def connection_failure_message(
     return f"cannot connect to {where}: {reason.getErrorMessage()}"
 
 
+class Timer:
+    """One rearmable deadline on an L{IReactorTime}, so adapters never stack calls."""
+
+    def __init__(self, clock: IReactorTime, now: Callable[[], float], fire: Callable[[], None]):
+        self.clock = clock
+        self.now = now
+        self.fire = fire
+        self.call: IDelayedCall | None = None
+        self.deadline: float | None = None
+
+    def set(self, deadline: float | None) -> None:
+        """Fire at C{deadline} (on the C{now} clock), or never for L{None}."""
+        if deadline == self.deadline and self.call is not None and self.call.active():
+            return
+        self.cancel()
+        self.deadline = deadline
+        if deadline is not None:
+            self.call = self.clock.callLater(max(0.0, deadline - self.now()), self._fired)
+
+    def _fired(self) -> None:
+        self.call = None
+        self.deadline = None
+        self.fire()
+
+    def cancel(self) -> None:
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+        self.deadline = None
+
+
+async def resolve_udp(reactor: Any, host: str, port: int) -> tuple[str, str]:
+    """The IP to send datagrams to and the interface to bind for it (IPv4 or IPv6)."""
+    if isIPv6Address(host):
+        return host, "::"
+    if isIPAddress(host):
+        return host, "0.0.0.0"
+    from twisted.internet.threads import deferToThreadPool
+
+    infos = await deferToThreadPool(
+        reactor, reactor.getThreadPool(), socket.getaddrinfo, host, port, 0, socket.SOCK_DGRAM
+    )
+    family, _, _, _, sockaddr = infos[0]
+    return sockaddr[0], ("::" if family == socket.AF_INET6 else "0.0.0.0")
+
+
+# -- TLS and DTLS client settings, shared by every TLS-capable sub-command --------------
+
+#: What C{--insecure} prints on stderr, after the command's name.
+INSECURE_WARNING = "WARNING: --insecure: the server's certificate is not checked"
+
+_TLS_SETTINGS = ("ca", "cert", "key", "insecure")
+
+
+def add_tls_arguments(parser: Any, enable: str) -> None:
+    """
+    C{--ca}, C{--cert}, C{--key} and C{--insecure} on C{parser} (a parser or an argument
+    group), for a command whose flag C{enable} (C{"--tls"}, C{"--dtls"}) turns TLS on.
+    The server is verified by default; L{check_tls_arguments} refuses what does not fit.
+    """
+    parser.add_argument("--ca", metavar="FILE", help="trust this CA (PEM) instead of the system's")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate chain (PEM)")
+    parser.add_argument(
+        "--key", metavar="FILE", help="client certificate's key (PEM; default: in --cert)"
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=False,
+        help="do not check the server's certificate or name (a warning says so); "
+        f"only with {enable}",
+    )
+
+
+def check_tls_arguments(args: argparse.Namespace, enabled: bool, enable: str) -> None:
+    """
+    Refuse TLS settings that cannot take effect, before anything connects: any of them
+    without C{enable} (the flag that turns TLS on), C{--key} without C{--cert}, and
+    C{--insecure} with C{--ca} (nothing would be checked against that CA).
+    """
+    given = [f"--{n}" for n in _TLS_SETTINGS if getattr(args, n, None) not in (None, False)]
+    if not enabled and given:
+        raise CommandLineError(f"{', '.join(given)}: only meaningful with {enable}")
+    if args.key is not None and args.cert is None:
+        raise CommandLineError("--key needs --cert")
+    if args.insecure and args.ca is not None:
+        raise CommandLineError("--insecure checks no certificate: --ca would not be used")
+
+
+@implementer(IOpenSSLClientConnectionCreator)
+class UncheckedClientTLS:
+    """
+    Client TLS that does not verify the server (C{--insecure}): any certificate, any
+    name. TLS 1.2 is still the floor, SNI is still sent for a DNS name, and a client
+    certificate is still presented when given.
+    """
+
+    def __init__(self, hostname: str, cert: str | None = None, key: str | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if cert:
+            private, chain = load_chain(cert, key)
+            extra = {
+                "privateKey": private,
+                "certificate": chain[0],
+                "extraCertChain": chain[1:],
+            }
+        options = ssl.CertificateOptions(
+            verify=False, raiseMinimumTo=ssl.TLSVersion.TLSv1_2, **extra
+        )
+        self.context = options.getContext()
+        self.hostname = hostname
+        self._server_name: bytes | None = None
+        if not (isIPAddress(hostname) or isIPv6Address(hostname)):
+            self._server_name = hostname.encode("idna")
+
+    def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
+        connection = SSL.Connection(self.context, None)
+        connection.set_app_data(tlsProtocol)
+        if self._server_name is not None:
+            connection.set_tlsext_host_name(self._server_name)
+        return connection
+
+
+def _warn_insecure(prog: str) -> None:
+    say(prog, INSECURE_WARNING)
+
+
+def tls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
+    """
+    The TLS client options for C{args} (see L{add_tls_arguments}): verified with
+    service_identity against C{host}, or with C{--insecure} not verified at all (and the
+    warning printed). An unreadable file is a L{CommandLineError}.
+    """
+    try:
+        if args.insecure:
+            options: Any = UncheckedClientTLS(host, args.cert, args.key)
+            _warn_insecure(prog)
+            return options
+        return client_tls_options(host, args.ca, args.cert, args.key)
+    except TLSConfigError as e:
+        raise CommandLineError(str(e)) from None
+
+
+def dtls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
+    """
+    The DTLS twin of L{tls_client_options}: L{netsuite.datagram.dtls.client_options},
+    or with C{--insecure} the same context with verification and the name check off.
+    """
+    try:
+        options = client_options(host, args.ca, args.cert, args.key)
+    except TLSConfigError as e:
+        raise CommandLineError(str(e)) from None
+    if args.insecure:
+        options.context.set_verify(SSL.VERIFY_NONE)
+        options = UncheckedDTLSOptions(options.hostname, options.context)
+        _warn_insecure(prog)
+    return options
+
+
+class UncheckedDTLSOptions(DTLSClientOptions):
+    """L{DTLSClientOptions} whose name check passes every certificate (C{--insecure})."""
+
+    def verify(self, conn: SSL.Connection) -> None:
+        """Any certificate, for any name."""
+
+
 # -- running ------------------------------------------------------------------------------
 
 
@@ -250,7 +437,11 @@ def say(prog: str, line: str) -> None:
     print(f"{prog}: {line}", file=sys.stderr, flush=True)
 
 
-def react_command(prog: str, main: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+def react_command(
+    prog: str,
+    main: Callable[[Any], Coroutine[Any, Any, int]],
+    on_interrupt: Callable[[], int | None] | None = None,
+) -> int:
     """
     Run C{main(reactor)} under L{task.react} and return its exit status.
 
@@ -258,6 +449,11 @@ def react_command(prog: str, main: Callable[[Any], Coroutine[Any, Any, int]]) ->
     knows success and L{SystemExit}); the reactor stopping before C{main} is done (Ctrl-C,
     SIGTERM) exits 130 with "interrupted"; a bug prints its traceback instead of vanishing
     into a log nobody observes.
+
+    C{on_interrupt}, if given, runs first when the reactor stops early (still inside the
+    reactor's shutdown, so it may print and tidy the terminal): returning an exit status
+    replaces "interrupted" and 130 (C{netsuite ping} prints its summary so far that way);
+    returning L{None} keeps them.
     """
     from twisted.internet import task
 
@@ -276,12 +472,21 @@ def react_command(prog: str, main: Callable[[Any], Coroutine[Any, Any, int]]) ->
                 outcome.callback(None)
 
         def interrupted() -> None:
-            if not outcome.called:
+            if outcome.called:
+                return
+            status = on_interrupt() if on_interrupt is not None else None
+            if outcome.called:  # the command finished meanwhile, with its own status
+                return
+            if status is None:
                 say(prog, "interrupted")
-                outcome.errback(SystemExit(130))
-                # Stop the command where it waits, so the connections the shutdown now
-                # drops are not reported as failures after "interrupted".
-                work.cancel()
+                status = 130
+            if status:
+                outcome.errback(SystemExit(status))
+            else:
+                outcome.callback(None)
+            # Stop the command where it waits, so the connections the shutdown now
+            # drops are not reported as failures after "interrupted".
+            work.cancel()
 
         def begin() -> None:
             nonlocal work

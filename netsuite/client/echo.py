@@ -14,6 +14,9 @@ be replayed byte for byte. Over UDP each datagram starts with its index (4 bytes
 endian) so replies are matched whatever their order, and a datagram not echoed within
 C{--timeout} seconds is counted lost.
 
+With C{--tls} the server's certificate must chain to C{--ca} (or the system's trust
+store) and name HOST (service_identity); C{--insecure} skips both, and says so on stderr.
+
 Layout: the sans-IO sessions (L{netsuite.client.check.StreamCheck} and
 L{netsuite.client.check.DatagramCheck}: fed bytes and times, they return what to send
 next) hold the logic; L{StreamCheckProtocol} and L{DatagramCheckProtocol} are the thin
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import secrets
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,7 +39,6 @@ from typing import Any
 
 from cryptography import x509
 from twisted.internet import error as net_error
-from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
     IDelayedCall,
@@ -60,7 +61,10 @@ from netsuite.client.check import (
     StreamCheck,
 )
 from netsuite.client.common import (
+    Timer,
     TLSHandshakeError,
+    add_tls_arguments,
+    check_tls_arguments,
     connection_failure_message,
     describe_endpoint,
     is_tls_failure,
@@ -69,12 +73,13 @@ from netsuite.client.common import (
     positive_int,
     positive_seconds,
     react_command,
+    resolve_udp,
     say,
     set_nodelay,
+    tls_client_options,
     tls_peer_chain,
 )
 from netsuite.client.main import CommandLineError
-from netsuite.tls import TLSConfigError, client_tls_options
 
 __all__ = [
     "NAME",
@@ -94,36 +99,6 @@ DEFAULT_SIZE = 1024
 
 
 # -- Twisted adapters around the sans-IO sessions ------------------------------------------
-
-
-class _Timer:
-    """One rearmable deadline on an L{IReactorTime}, so adapters never stack calls."""
-
-    def __init__(self, clock: IReactorTime, now: Callable[[], float], fire: Callable[[], None]):
-        self.clock = clock
-        self.now = now
-        self.fire = fire
-        self.call: IDelayedCall | None = None
-        self.deadline: float | None = None
-
-    def set(self, deadline: float | None) -> None:
-        if deadline == self.deadline and self.call is not None and self.call.active():
-            return
-        self.cancel()
-        self.deadline = deadline
-        if deadline is not None:
-            self.call = self.clock.callLater(max(0.0, deadline - self.now()), self._fired)
-
-    def _fired(self) -> None:
-        self.call = None
-        self.deadline = None
-        self.fire()
-
-    def cancel(self) -> None:
-        if self.call is not None and self.call.active():
-            self.call.cancel()
-        self.call = None
-        self.deadline = None
 
 
 @implementer(IHandshakeListener)
@@ -155,7 +130,7 @@ class StreamCheckProtocol(Protocol):
         self._started = False
         self._handshake_timed_out = False
         self._closing = False
-        self._timer = _Timer(clock, self.now, self._expire)
+        self._timer = Timer(clock, self.now, self._expire)
 
     def connectionMade(self) -> None:
         set_nodelay(self.transport)
@@ -245,7 +220,7 @@ class DatagramCheckProtocol(DatagramProtocol):
         self.clock = clock
         self.now = now or clock.seconds
         self.finished: Deferred[DatagramCheck] = Deferred()
-        self._timer = _Timer(clock, self.now, self._expire)
+        self._timer = Timer(clock, self.now, self._expire)
 
     def startProtocol(self) -> None:
         self.transport.connect(*self.address)
@@ -628,11 +603,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tls.add_argument(
         "--tls", action="store_true", help="TLS; the server's certificate must name HOST"
     )
-    tls.add_argument("--ca", metavar="FILE", help="trust this CA (PEM) instead of the system's")
-    tls.add_argument("--cert", metavar="FILE", help="client certificate chain (PEM)")
-    tls.add_argument(
-        "--key", metavar="FILE", help="client certificate's key (PEM; default: in --cert)"
-    )
+    add_tls_arguments(tls, "--tls")
     check = parser.add_argument_group(
         "check mode", "send random payloads and verify every byte comes back"
     )
@@ -667,14 +638,9 @@ def _validate(args: argparse.Namespace) -> None:
         given = [f"--{n}" for n in ("size", "window", "seed") if getattr(args, n) is not None]
         if given:
             raise CommandLineError(f"{', '.join(given)}: only meaningful with --count")
-    if not args.tls:
-        given = [f"--{n}" for n in ("ca", "cert", "key") if getattr(args, n) is not None]
-        if given:
-            raise CommandLineError(f"{', '.join(given)}: only meaningful with --tls")
+    check_tls_arguments(args, args.tls, "--tls")
     if args.udp and args.tls:
         raise CommandLineError("--tls is for TCP; UDP (DTLS) is not supported")
-    if args.key is not None and args.cert is None:
-        raise CommandLineError("--key needs --cert")
     if args.udp and args.size is not None and not INDEX_BYTES <= args.size <= MAX_DATAGRAM:
         raise CommandLineError(
             f"--size {args.size}: a UDP check datagram holds {INDEX_BYTES} to {MAX_DATAGRAM} bytes"
@@ -691,21 +657,6 @@ def _report(session: CheckSession, label: str) -> int:
     for line in session.problems():
         say(PROG, line)
     return 0 if session.ok else 1
-
-
-async def _resolve_udp(reactor: Any, host: str, port: int) -> tuple[str, str]:
-    """The IP to send datagrams to and the interface to bind for it (IPv4 or IPv6)."""
-    if isIPv6Address(host):
-        return host, "::"
-    if isIPAddress(host):
-        return host, "0.0.0.0"
-    from twisted.internet.threads import deferToThreadPool
-
-    infos = await deferToThreadPool(
-        reactor, reactor.getThreadPool(), socket.getaddrinfo, host, port, 0, socket.SOCK_DGRAM
-    )
-    family, _, _, _, sockaddr = infos[0]
-    return sockaddr[0], ("::" if family == socket.AF_INET6 else "0.0.0.0")
 
 
 @dataclass(frozen=True)
@@ -727,7 +678,7 @@ async def _echo(reactor: Any, plan: _Plan, udp: bool) -> int:
     """The whole command on a running reactor; returns the exit status."""
     if udp:
         try:
-            address, interface = await _resolve_udp(reactor, plan.host, plan.port)
+            address, interface = await resolve_udp(reactor, plan.host, plan.port)
         except OSError:
             say(PROG, connection_failure_message(Failure(), plan.host, plan.port))
             return 1
@@ -833,12 +784,7 @@ async def _maybe(result: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run C{netsuite echo} with parsed C{args}; returns the exit status."""
     _validate(args)
-    tls = None
-    if args.tls:
-        try:
-            tls = client_tls_options(args.host, args.ca, args.cert, args.key)
-        except TLSConfigError as e:
-            raise CommandLineError(str(e)) from None
+    tls = tls_client_options(PROG, args.host, args) if args.tls else None
     plan = _Plan(
         host=args.host,
         port=args.port,

@@ -21,7 +21,9 @@ L{CommandLineError}, which is reported the same way as argparse's own errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -32,7 +34,9 @@ __all__ = ["SUBCOMMANDS", "CommandLineError", "SubCommand", "build_parser", "mai
 #: Dotted names of the sub-command modules, in the order C{--help} lists them.
 SUBCOMMANDS: tuple[str, ...] = (
     "netsuite.client.echo",
-    # A new sub-command is one more line here, e.g. "netsuite.client.chat",
+    "netsuite.client.chat",
+    "netsuite.client.ping",
+    "netsuite.client.certs",
 )
 
 
@@ -103,3 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C before a sub-command's reactor handles it (while importing, parsing).
         print("netsuite: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Nobody reads stdout any more ("| head"): as the interactive commands do when
+        # stdout goes, stop quietly. Point stdout at /dev/null so that the interpreter's
+        # own flush at exit does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            stdout = sys.stdout.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout)
+            os.close(devnull)
+        return 0

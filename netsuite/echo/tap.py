@@ -13,7 +13,7 @@ from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
 from netsuite.endpoints import is_tls
 from netsuite.limits import ConnectionGate
 from netsuite.metrics import Counters
-from netsuite.options import ServiceOptions
+from netsuite.options import GlobalReactor, ServiceOptions
 from netsuite.service import ListenerService, ServiceRoot
 
 __all__ = ["Options", "makeService"]
@@ -61,7 +61,7 @@ class Options(ServiceOptions):
 
 def makeService(options: Options) -> ServiceRoot:
     """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
-    reactor = options.reactor
+    reactor = GlobalReactor.of(options.reactor)
     top = ServiceRoot("netsuite-echo", reactor)
     counters = Counters("echo")
     factory = EchoFactory(

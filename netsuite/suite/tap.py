@@ -99,7 +99,7 @@ def makeService(options: Options) -> ServiceRoot:
     """
     from netsuite.web.stats import StatsRegistry
 
-    reactor = options.reactor
+    reactor = GlobalReactor.of(options.reactor)
     top = ServiceRoot("netsuite", reactor)
     stats = StatsRegistry(reactor.seconds)
     hub = None

@@ -217,13 +217,7 @@ def makeService(
     under C{/api/chat} and C{stats} to report into a registry shared with other services
     (the site registers itself in it as C{"web"}).
     """
-    reactor = options.reactor
-    if isinstance(reactor, GlobalReactor):
-        # Resolved now that twistd has installed it: a lookup per call (every request
-        # asks the time) is measurable.
-        from twisted.internet import reactor as installed
-
-        reactor = installed
+    reactor = GlobalReactor.of(options.reactor)  # every request asks it the time
     site = build_site(
         options["config"],
         reactor=reactor,
