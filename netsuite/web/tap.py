@@ -22,11 +22,15 @@ from netsuite.chat.hub import Hub
 from netsuite.chat.names import valid_nick
 from netsuite.endpoints import is_tls
 from netsuite.limits import ConnectionGate
+from netsuite.metrics import Counters
 from netsuite.options import GlobalReactor, ServiceOptions
 from netsuite.service import ListenerService, ServiceRoot
+from netsuite.web.chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web.config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web.site import WebSite, build_site
 from netsuite.web.stats import StatsRegistry
+from netsuite.web.ui import WebUI
+from netsuite.web.wsguard import OriginPolicy
 
 __all__ = ["DEFAULT_ALPN", "Options", "WebService", "makeService", "with_default_alpn"]
 
@@ -93,6 +97,12 @@ class Options(ServiceOptions):
          f"Also serve HTTPS on 127.0.0.1:{DEFAULT_TLS_PORT} with this PEM chain."],
         ["tls-key", None, None, "Private key of --tls-cert (default: in the same file)."],
         ["drain-timeout", None, 5.0, "Seconds responses in flight get on shutdown.", float],
+        ["ws-max-message", None, 1 << 16,
+         "Largest chat WebSocket message/frame a browser may send, in bytes (1009 beyond).", int],
+        ["ws-send-queue", None, 1 << 20,
+         "Bytes queued for a slow chat WebSocket reader before it is cut off (1008).", int],
+        ["ws-ping-interval", None, 30.0,
+         "Seconds of WebSocket silence before the server pings (0: never).", float],
     ]  # fmt: skip
     optFlags = [
         ["no-listing", None, "Do not list directories that have no index.html (404)."],
@@ -104,6 +114,14 @@ class Options(ServiceOptions):
         self["cors"] = []
         self["add-header"] = []
         self["api-client"] = []
+        self["ws-origin"] = []
+
+    def opt_ws_origin(self, origin: str) -> None:
+        """Let pages from ORIGIN (https://host[:port], or *) open /chat/ws (repeatable);
+        the site's own origin always may."""
+        if origin != "*" and not _ORIGIN.match(origin.rstrip("/")):
+            raise usage.UsageError(f"--ws-origin {origin!r}: expected https://host[:port] or *")
+        self["ws-origin"].append(origin.rstrip("/"))
 
     def opt_cors(self, origin: str) -> None:
         """Let pages from ORIGIN (https://host[:port], or *) read responses (repeatable)."""
@@ -140,6 +158,19 @@ class Options(ServiceOptions):
             raise usage.UsageError("--max-headers must be 1 or more")
         if self["max-header-bytes"] < 256:
             raise usage.UsageError("--max-header-bytes must be 256 or more")
+        if self["ws-max-message"] < 1024:
+            raise usage.UsageError("--ws-max-message must be 1024 or more")
+        if self["ws-send-queue"] < 1:
+            raise usage.UsageError("--ws-send-queue must be 1 or more")
+        if self["ws-ping-interval"] < 0:
+            raise usage.UsageError("--ws-ping-interval must be 0 (never) or more seconds")
+        self["ws-config"] = ChatSocketConfig(
+            origins=OriginPolicy(allowed=tuple(self["ws-origin"])),
+            max_frame=self["ws-max-message"],
+            max_message=self["ws-max-message"],
+            send_queue=self["ws-send-queue"],
+            ping_interval=self["ws-ping-interval"],
+        )
         path = self["path"]
         if path is not None and not os.path.isdir(path):
             raise usage.UsageError(f"--path {path!r}: not a directory")
@@ -196,17 +227,25 @@ class Options(ServiceOptions):
 class WebService(ServiceRoot):
     """The web root: on stop, responses in flight get C{drain_timeout} seconds."""
 
-    def __init__(self, reactor: Any, site: WebSite, drain_timeout: float) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        site: WebSite,
+        drain_timeout: float,
+        sockets: ChatSocketFactory | None = None,
+    ) -> None:
         super().__init__("netsuite-web", reactor)
         self.site = site
         self.drain_timeout = drain_timeout
+        self.sockets = sockets
 
     def stopService(self) -> Any:
         from twisted.internet.defer import DeferredList
 
-        drained = self.site.drain(self.drain_timeout)
+        drains = [self.sockets.drain(self.drain_timeout)] if self.sockets else []
+        drains.append(self.site.drain(self.drain_timeout))
         listeners = super().stopService()
-        return DeferredList([drained, *([listeners] if listeners else [])])
+        return DeferredList([*drains, *([listeners] if listeners else [])])
 
 
 def makeService(
@@ -218,6 +257,8 @@ def makeService(
     (the site registers itself in it as C{"web"}).
     """
     reactor = GlobalReactor.of(options.reactor)  # every request asks it the time
+    if hub is None:  # on its own, the web service still has a chat (the page's own hub)
+        hub = Hub(clock=reactor.seconds, counters=Counters("chat"))
     site = build_site(
         options["config"],
         reactor=reactor,
@@ -225,7 +266,9 @@ def makeService(
         stats=stats,
         gate=ConnectionGate(options["max-connections"], options["max-per-ip"]),
     )
-    top = WebService(reactor, site, options["drain-timeout"])
+    ui = WebUI.build(hub, clock=reactor, config=options["ws-config"])
+    ui.install(site)  # /chat/, /chat/ws, /ui/, the dashboard at / (unless --path has one)
+    top = WebService(reactor, site, options["drain-timeout"], ui.sockets)
     for description, endpoint, _ in options["endpoints"]:
         label = "web/https" if is_tls(description, endpoint) else "web/http"
         ListenerService(label, description, endpoint, site).setServiceParent(top)

@@ -48,6 +48,8 @@ class SuiteServiceTests(SynchronousTestCase):
 
     def test_one_stats_registry(self) -> None:
         root = tap.makeService(parse())
-        self.assertEqual(sorted(s.name for s in root.stats), ["chat", "echo", "echo/udp", "web"])
+        self.assertEqual(
+            sorted(s.name for s in root.stats), ["chat", "chat/ws", "echo", "echo/udp", "web"]
+        )
         snapshot = root.stats.snapshot()
         self.assertEqual(snapshot["services"]["chat"]["connections"]["open"], 0)

@@ -139,7 +139,7 @@ class ServiceTests(SynchronousTestCase):
         top = tap.makeService(options, hub=hub, stats=stats)
         self.assertIs(top.site.stats, stats)
         self.assertIs(top.site.hub, hub)
-        self.assertEqual([s.name for s in stats], ["echo", "web"])
+        self.assertEqual([s.name for s in stats], ["chat/ws", "echo", "web"])
 
     def test_stop_drains(self) -> None:
         options = parse("--listen", "tcp:0", "--drain-timeout", "2")

@@ -256,6 +256,7 @@
         if (!state.joinOrder.some((r) => fold(r) === fold(msg.room))) state.joinOrder.push(msg.room);
         send({ type: "who", room: msg.room });
         send({ type: "topic", room: msg.room, id: "on-join" });
+        send({ type: "rooms" });
         const here = currentView();
         if (!here || state.pendingJoin === fold(msg.room) || (here.kind === "room" && !here.joined)) {
           state.pendingJoin = null;
