@@ -385,6 +385,9 @@ def refuse_stream(stream: Any, status: int, message: str) -> None:
         conn._requestDone(stream_id)
 
 
+_REQUEST_GOT_LENGTH = http.Request.gotLength
+
+
 class WebRequest(server.Request):
     """
     A request with a body cap, no form parsing, and netsuite's headers and errors.
@@ -417,8 +420,9 @@ class WebRequest(server.Request):
             self._too_large(f"a body of {length} bytes is over the {limit}-byte limit")
             return
         # Straight to http.Request's: server.Request's first looks for a getContentFile
-        # hook on the site by catching an AttributeError, on every request.
-        http.Request.gotLength(self, length)
+        # hook on the site by catching an AttributeError, on every request. (Bound at
+        # import: twisted.web.http is a deprecation proxy, ~2 us per attribute lookup.)
+        _REQUEST_GOT_LENGTH(self, length)
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._refused:
