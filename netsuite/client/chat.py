@@ -51,6 +51,7 @@ from netsuite.client.chat_session import (
     Transmit,
 )
 from netsuite.client.common import (
+    StdioFlags,
     add_tls_arguments,
     check_tls_arguments,
     connection_failure_message,
@@ -480,22 +481,13 @@ class _Descriptors:
     """
 
     def __init__(self, cbreak: CbreakMode | None) -> None:
-        import fcntl
-
         self.cbreak = cbreak
-        self.flags = {}
-        for fd in (0, 1):
-            with contextlib.suppress(OSError):
-                self.flags[fd] = fcntl.fcntl(fd, fcntl.F_GETFL)
+        self.flags = StdioFlags()
 
     def restore(self) -> None:
-        import fcntl
-
         if self.cbreak is not None:
             self.cbreak.leave()
-        for fd, flags in self.flags.items():
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+        self.flags.restore()
 
 
 async def _chat(

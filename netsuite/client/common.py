@@ -41,6 +41,7 @@ from netsuite.tls import TLSConfigError, client_tls_options, load_chain
 
 __all__ = [
     "INSECURE_WARNING",
+    "StdioFlags",
     "TLSHandshakeError",
     "Timer",
     "UncheckedClientTLS",
@@ -427,6 +428,29 @@ class UncheckedDTLSOptions(DTLSClientOptions):
 
     def verify(self, conn: SSL.Connection) -> None:
         """Any certificate, for any name."""
+
+
+class StdioFlags:
+    """
+    The file status flags of stdin and stdout, as they were when made; L{restore} puts
+    them back. Twisted's StandardIO makes both non-blocking, and on a terminal (or a pipe
+    shared with a shell) that mode outlives the process: the shell's next read fails.
+    """
+
+    def __init__(self, fds: Sequence[int] = (0, 1)) -> None:
+        import fcntl
+
+        self.flags: dict[int, int] = {}
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                self.flags[fd] = fcntl.fcntl(fd, fcntl.F_GETFL)
+
+    def restore(self) -> None:
+        import fcntl
+
+        for fd, flags in self.flags.items():
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
 
 
 # -- running ------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ from netsuite.client.check import (
     StreamCheck,
 )
 from netsuite.client.common import (
+    StdioFlags,
     Timer,
     TLSHandshakeError,
     add_tls_arguments,
@@ -796,4 +797,9 @@ def run(args: argparse.Namespace) -> int:
         ca=args.ca,
         tls=tls,
     )
-    return react_command(PROG, lambda reactor: _echo(reactor, plan, args.udp))
+    flags = StdioFlags() if plan.count is None else None  # interactive: StandardIO
+    try:
+        return react_command(PROG, lambda reactor: _echo(reactor, plan, args.udp))
+    finally:
+        if flags is not None:
+            flags.restore()

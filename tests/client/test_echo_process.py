@@ -172,6 +172,14 @@ class EchoProcessTests(SynchronousTestCase):
         self.assertEqual((code, out), (1, ""))
         self.assertOneLineError(err, "netsuite echo: TLS verification failed for 127.0.0.1: ")
 
+        # --insecure: the other name, the test CA unknown; it talks anyway, and says so.
+        code, out, err = self.echo("127.0.0.1", other, "--tls", "--insecure", "--count", "5")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("5 of 5 messages verified", out)
+        self.assertEqual(
+            err, "netsuite echo: WARNING: --insecure: the server's certificate is not checked\n"
+        )
+
         # Mutual TLS: with the client certificate, and without.
         client = ["--cert", client_cert, "--key", client_key]
         code, out, err = self.echo(

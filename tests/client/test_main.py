@@ -99,3 +99,45 @@ class MainTests(SynchronousTestCase):
             self.assertEqual(self.exit_status(list(argv)), 2, argv)
             self.assertIn(expected, self.stderr.getvalue(), argv)
             self.assertIn("netsuite echo: error:", self.stderr.getvalue(), argv)
+
+    def test_every_command_is_registered(self) -> None:
+        parser = build_parser()
+        self.assertEqual(parser.parse_args(["chat", "h", "1"]).command, "chat")
+        self.assertEqual(parser.parse_args(["ping", "h", "1"]).command, "ping")
+        self.assertEqual(parser.parse_args(["certs", "show", "f.pem"]).command, "certs")
+        self.assertTrue(parser.parse_args(["echo", "h", "1", "--tls", "--insecure"]).insecure)
+
+    def test_new_commands_bad_arguments(self) -> None:
+        cases = {
+            ("ping", "h", "1", "--size", "10"): "argument -s/--size: 10: a probe is 24 to 65507",
+            ("ping", "h", "1", "--rate", "0"): "is not a positive number of probes a second",
+            ("ping", "h", "1", "--interval", "x"): "is not a number of seconds",
+            ("ping", "h", "1", "--ca", "c.pem"): "--ca: only meaningful with --dtls",
+            ("ping", "h", "1", "--insecure"): "--insecure: only meaningful with --dtls",
+            ("ping", "h", "1", "--json", "--quiet"): "--quiet is not needed",
+            ("ping", "h", "1", "--dtls", "--ca", "/nonexistent/ca.pem"): "cannot read",
+            ("chat", "h", "1", "--cert", "c.pem"): "--cert: only meaningful with --tls",
+            ("chat", "h", "1", "--tls", "--insecure", "--ca", "c"): "--ca would not be used",
+            ("echo", "h", "1", "--insecure"): "--insecure: only meaningful with --tls",
+            ("certs",): "the following arguments are required: ACTION",
+            ("certs", "issue"): "the following arguments are required: NAME",
+        }
+        for argv, expected in cases.items():
+            self.stderr.truncate(0)
+            self.stderr.seek(0)
+            self.assertEqual(self.exit_status(list(argv)), 2, argv)
+            self.assertIn(expected, self.stderr.getvalue(), argv)
+            self.assertIn(f"netsuite {argv[0]}", self.stderr.getvalue(), argv)
+
+    def test_broken_pipe_is_quiet(self) -> None:
+        """stdout closed by its reader ("| head"): status 0, no traceback."""
+        sys.modules["tests.client._fake_command"] = _fake_command()
+        self.addCleanup(sys.modules.pop, "tests.client._fake_command")
+        self.patch(main_module, "SUBCOMMANDS", ("tests.client._fake_command",))
+        module = sys.modules["tests.client._fake_command"]
+
+        def run(args: argparse.Namespace) -> int:
+            raise BrokenPipeError()
+
+        self.patch(module, "run", run)
+        self.assertEqual(main(["fake"]), 0)
