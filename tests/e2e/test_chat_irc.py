@@ -164,9 +164,7 @@ class IRCDoorTests(IRCCase):
         lina = yield self.line_client("lina")
         tom = yield self.irc_client("tom")
         iris = yield self.ii_client("iris")
-        # PLACEHOLDER(netsuite chat): when `netsuite chat` exists, start it here as a
-        # fourth member of #lobby (see NetsuiteChatClientTests), have it send its `count`
-        # messages with the others below, and compare its view like ii's.
+        # `netsuite chat` shares #lobby with an IRC client in tests/e2e/test_client_chat_irc.py.
         yield blocking(lina.expect, "-> tom joined")
         yield blocking(lina.expect, "-> iris joined")
 
@@ -502,19 +500,3 @@ class IRCKeepaliveTests(IRCCase):
         lively.say(LOBBY, "still here")
         yield blocking(lina.expect, "[#lobby] <lively> still here")
         self.assertIsNone(lively.find("ERROR"))
-
-
-class NetsuiteChatClientTests(IRCCase):
-    """
-    PLACEHOLDER(netsuite chat): `netsuite chat`, the project's own chat client, is being
-    written (netsuite/client/). When it lands, this class should start it as a subprocess
-    (through netsuite.testing.require_tool-style discovery of the `netsuite` script
-    beside the interpreter) in #lobby next to Twisted's IRCClient, the line client and ii,
-    and check what test_same_messages_same_order_for_every_client checks for them: it
-    sees everyone's messages in the hub's order, and they see its. Then drop the skip.
-    """
-
-    skip = "`netsuite chat` is not written yet (PLACEHOLDER in tests/e2e/test_chat_irc.py)"
-
-    def test_netsuite_chat_shares_lobby(self) -> None:
-        raise NotImplementedError("see the class docstring")
