@@ -23,10 +23,12 @@ something else than the file's bytes); C{--compressed} asks for gzip.
 
 Exit statuses are curl's (L{netsuite.client.get_session.ExitCode}): 0 done (whatever the
 HTTP status, as curl), 22 an HTTP error with C{--fail}, 6 the host does not resolve, 7
-no connection, 18 the body stopped short, 23 the output could not be written, 28 timed
-out (C{--max-time}, C{--connect-timeout}), 33 a resumed download that the server's
-answer does not continue, 35 TLS failed, 47 too many redirects, 52 no answer at all, 60
-the certificate is not trusted or not for the host, 2 bad arguments.
+no connection, 8 the answer is not HTTP, 18 the body stopped short, 23 the output could
+not be written, 28 timed out (C{--max-time}, C{--connect-timeout}), 33 a resumed
+download that the server's answer does not continue, 35 TLS failed, 47 too many
+redirects, 52 no answer at all, 55/56 the connection failed sending/receiving, 60 the
+certificate is not trusted or not for the host, 2 bad arguments, 1 anything else, 130
+interrupted. Every failure is one line on stderr.
 
 Layout: the decisions (resume, exit statuses, progress line) are sans-IO, in
 L{netsuite.client.get_session}; here L{TLSPolicy} (Twisted's L{IPolicyForHTTPS}) and
@@ -117,18 +119,34 @@ USER_AGENT = b"netsuite-get"
 
 
 def http_url(text: str) -> str:
-    """An C{http://} or C{https://} URL with a host (C{host/path} alone means http://)."""
+    """
+    An C{http://} or C{https://} URL with a host (C{host/path} alone means http://),
+    returned as treq sends it: ASCII, the host IDNA-encoded, the rest percent-encoded.
+    """
+    import hyperlink
+
     if "://" not in text:
         text = "http://" + text
+    if "[" in text.split("/", 3)[2]:
+        # hyperlink (under treq) cannot encode an IPv6 literal; --resolve can reach one.
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: IPv6 address literals are not supported; use a name and "
+            "--resolve NAME:PORT:[ADDRESS]"
+        )
     try:
-        uri = URI.fromBytes(text.encode("idna" if not text.isascii() else "ascii"))
-    except (UnicodeError, ValueError):
+        url = hyperlink.URL.from_text(text)
+        url = url.replace(scheme=url.scheme.lower())
+        uri = url.to_uri()
+        port = url.port
+    except (ValueError, UnicodeError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a URL") from None
-    if uri.scheme not in (b"http", b"https"):
+    if url.scheme not in ("http", "https"):
         raise argparse.ArgumentTypeError(f"{text!r}: only http:// and https:// URLs are supported")
-    if not uri.host or any(c in text for c in " \r\n\t"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a URL (no host, or spaces)")
-    return text
+    if not url.host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL (no host)")
+    if port is None or not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: {port} is not a port (1-65535)")
+    return str(uri.to_text())
 
 
 def resolve_entry(text: str) -> tuple[str, int, str]:
@@ -325,6 +343,29 @@ class Output:
         self.file: BinaryIO | None = None
         self.written = 0
         self.broken_pipe = False
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self._fd = stdout.fileno()
+
+    def _to_stdout(self, data: bytes) -> None:
+        """
+        All of C{data} on stdout, waiting (blocking) until it is taken: a pipe left
+        non-blocking by another process (Twisted's StandardIO does that to a shared pipe)
+        would otherwise refuse a write half done.
+        """
+        if self._fd is None:
+            self.stdout.write(data)
+            self.stdout.flush()
+            return
+        import select
+
+        self.stdout.flush()  # nothing of ours is buffered there, but keep the order
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:
+                select.select([], [self._fd], [])
 
     @property
     def name(self) -> str:
@@ -359,8 +400,7 @@ class Output:
             if self.file is not None:
                 self.file.write(data)
             else:
-                self.stdout.write(data)
-                self.stdout.flush()
+                self._to_stdout(data)
         except BrokenPipeError:
             self.broken_pipe = self.file is None
             raise WriteError(f"cannot write to {self.name}: broken pipe") from None
@@ -371,8 +411,7 @@ class Output:
     def head(self, data: bytes) -> None:
         """Status lines and headers (C{-i}): always on stdout."""
         try:
-            self.stdout.write(data)
-            self.stdout.flush()
+            self._to_stdout(data)
         except BrokenPipeError:
             self.broken_pipe = True
             raise WriteError("cannot write to stdout: broken pipe") from None
@@ -444,7 +483,13 @@ class ProgressLine:
 
 
 def _head_bytes(response: Any) -> bytes:
-    """C{HTTP/1.1 200 OK}, the headers, and an empty line, with CRLFs (curl's C{-i})."""
+    """
+    C{HTTP/1.1 200 OK}, the headers, and an empty line, with CRLFs (curl's C{-i}).
+
+    Agent keeps the connection's own headers (C{Content-Length}, C{Connection},
+    C{Transfer-Encoding} ...) to itself; C{Content-Length} is given back from the length
+    it parsed, the others are not shown.
+    """
     proto, major, minor = response.version
     proto = proto.decode("ascii") if isinstance(proto, bytes) else str(proto)
     phrase = response.phrase.decode("latin-1") if response.phrase else ""
@@ -455,6 +500,11 @@ def _head_bytes(response: Any) -> bytes:
             # that had none: not the server's.
             continue
         lines.extend(name + b": " + value for value in values)
+    length = response.length
+    request = getattr(response, "request", None)
+    bodiless = response.code in (204, 304) or getattr(request, "method", b"GET") == b"HEAD"
+    if not (bodiless or length is UNKNOWN_LENGTH or response.headers.hasHeader(b"Content-Length")):
+        lines.append(b"Content-Length: %d" % length)  # Agent's length is always parsed
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 

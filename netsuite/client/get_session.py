@@ -65,11 +65,11 @@ class ExitCode(enum.IntEnum):
     WRITE = 23  # the output could not be written
     TIMEOUT = 28  # --max-time, or connecting took longer than --connect-timeout
     RANGE = 33  # the server answered a resumed download with another range
+    TLS_HANDSHAKE = 35  # TLS failed for another reason than the certificate
     TOO_MANY_REDIRECTS = 47  # more than --max-redirs with -L
     EMPTY_REPLY = 52  # the server closed the connection without answering
     SEND = 55  # the request could not be sent
     RECEIVE = 56  # the connection failed while the answer was read
-    TLS_HANDSHAKE = 35  # TLS failed for another reason than the certificate
     TLS_VERIFY = 60  # the certificate is not trusted, or not for this host
 
 

@@ -12,7 +12,7 @@ and is registered by adding its dotted name to L{SUBCOMMANDS}; nothing else chan
 Modules are imported to build the parser, so they must not import the reactor (or pick one)
 at import time: C{run} does that.
 
-Exit statuses are the same for every sub-command: 0 success, 1 failure (a clear one-line
+Exit statuses (netsuite get uses curl's numbers instead): 0 success, 1 failure (a clear one-line
 message on stderr, never a traceback), 2 bad arguments (argparse's usage error). A
 sub-command that finds its arguments inconsistent only after parsing raises
 L{CommandLineError}, which is reported the same way as argparse's own errors.
@@ -37,6 +37,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "netsuite.client.chat",
     "netsuite.client.ping",
     "netsuite.client.certs",
+    "netsuite.client.get",
 )
 
 
