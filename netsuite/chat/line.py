@@ -153,13 +153,15 @@ class LineSession:
     # --- the hub's side (Member) --------------------------------------------------------
 
     def deliver(self, event: ChatEvent) -> None:
+        """Called once per member per event: kept to a dict lookup and one send."""
         if self.closed:
             return
-        if isinstance(event, Said) and event.room is None and event.sender == self.nick:
+        if event.__class__ is Said and event.room is None and event.sender == self.nick:  # type: ignore[attr-defined]
             # A private message we sent: show it as sent (not cached: seen by one).
-            self.send(f"[private -> {event.target}] {event.text}\r\n".encode())
+            self.send(f"[private -> {event.target}] {event.text}\r\n".encode())  # type: ignore[attr-defined]
             return
-        self.send(event.encoded(FORMAT, render))
+        wire = event._wire.get(FORMAT)
+        self.send(wire if wire is not None else event.encoded(FORMAT, render))
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): say why, then close."""
