@@ -34,10 +34,9 @@ from typing import Any
 
 from twisted.internet import error as net_error
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from netsuite.client.chat_session import (
     Action,
@@ -52,6 +51,7 @@ from netsuite.client.chat_session import (
 )
 from netsuite.client.common import (
     StdioFlags,
+    StdioSide,
     add_tls_arguments,
     check_tls_arguments,
     connection_failure_message,
@@ -195,29 +195,6 @@ class CbreakMode:
 # -- the Twisted side ----------------------------------------------------------------------
 
 
-@implementer(IHalfCloseableProtocol)
-class _StdioSide(Protocol):
-    """The stdio end: half-closeable, so the end of stdin keeps stdout."""
-
-    def __init__(self, controller: ChatController) -> None:
-        self.controller = controller
-
-    def connectionMade(self) -> None:
-        self.controller.stdio_made(self.transport)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.controller.stdin_data(data)
-
-    def readConnectionLost(self) -> None:
-        self.controller.stdin_eof()
-
-    def writeConnectionLost(self) -> None:
-        self.controller.stdout_gone()
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.controller.stdio_lost()
-
-
 class _ServerSide(Protocol):
     """The connection end: bytes to and from the chat server."""
 
@@ -279,7 +256,7 @@ class ChatController:
 
     def stdio_protocol(self) -> Protocol:
         """The protocol to give L{twisted.internet.stdio.StandardIO}."""
-        return _StdioSide(self)
+        return StdioSide(self)
 
     # -- the server --------------------------------------------------------------------
 

@@ -28,9 +28,11 @@ from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import (
     IDelayedCall,
+    IHalfCloseableProtocol,
     IOpenSSLClientConnectionCreator,
     IReactorTime,
 )
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -529,3 +531,30 @@ def react_command(
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
     return 0  # pragma: no cover - react always exits
+
+
+@implementer(IHalfCloseableProtocol)
+class StdioSide(Protocol):
+    """
+    The stdio end of an interactive client: half-closeable, so the end of stdin keeps
+    stdout. It forwards every event to its owner (C{stdio_made}, C{stdin_data},
+    C{stdin_eof}, C{stdout_gone}, C{stdio_lost}).
+    """
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+
+    def connectionMade(self) -> None:
+        self.owner.stdio_made(self.transport)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.owner.stdin_data(data)
+
+    def readConnectionLost(self) -> None:
+        self.owner.stdin_eof()
+
+    def writeConnectionLost(self) -> None:
+        self.owner.stdout_gone()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.owner.stdio_lost()

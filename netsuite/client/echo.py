@@ -42,7 +42,6 @@ from twisted.internet import error as net_error
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
     IDelayedCall,
-    IHalfCloseableProtocol,
     IHandshakeListener,
     IOpenSSLClientConnectionCreator,
     IReactorTime,
@@ -62,6 +61,7 @@ from netsuite.client.check import (
 )
 from netsuite.client.common import (
     StdioFlags,
+    StdioSide,
     Timer,
     TLSHandshakeError,
     add_tls_arguments,
@@ -273,29 +273,6 @@ class DatagramCheckProtocol(DatagramProtocol):
 # -- interactive: stdin to the server, the server to stdout -------------------------------
 
 
-@implementer(IHalfCloseableProtocol)
-class _StdioSide(Protocol):
-    """The stdio end of a terminal: half-closeable, so the end of stdin keeps stdout."""
-
-    def __init__(self, terminal: _Terminal) -> None:
-        self.terminal = terminal
-
-    def connectionMade(self) -> None:
-        self.terminal.stdio_made(self.transport)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.terminal.stdin_data(data)
-
-    def readConnectionLost(self) -> None:
-        self.terminal.stdin_eof()
-
-    def writeConnectionLost(self) -> None:
-        self.terminal.stdout_gone()
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.terminal.stdio_lost()
-
-
 class _Terminal:
     """
     Joins stdio to a connection and decides when to stop, and with which status.
@@ -335,7 +312,7 @@ class _Terminal:
 
     def stdio_protocol(self) -> Protocol:
         """The protocol to give L{twisted.internet.stdio.StandardIO}."""
-        return _StdioSide(self)
+        return StdioSide(self)
 
     # stdio events
 
