@@ -157,5 +157,13 @@ class ServiceRoot(service.MultiService):
         return out
 
     def _exit_cleanly(self) -> None:
+        """
+        Shutdown has completed: exit 0 even if a signal started it, and even if the
+        supervisor repeats SIGTERM while the process winds down. Ignored (not a Python
+        handler, which the interpreter resets as it finalizes), a late SIGTERM can no
+        longer kill the exiting process or make Twisted record it again.
+        """
         if getattr(self.reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):
             self.reactor._exitSignal = None
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, signal.SIG_IGN)

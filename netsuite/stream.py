@@ -21,21 +21,24 @@ from twisted.internet import tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol, connectionDone
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from netsuite.limits import ConnectionGate
+from netsuite.logbatch import LogBatch
 from netsuite.metrics import Counters
 
 __all__ = [
     "CORK_LIMIT",
     "DoorFactory",
     "StreamDoor",
+    "cork",
     "corked",
     "describe_address",
     "direct_transport",
     "peer_key",
+    "pop_cork",
     "send_now",
 ]
 
@@ -66,15 +69,25 @@ def corked() -> Iterator[None]:
     as Twisted's own buffering would, without giving up sending in the same turn. What a
     door gathers is bounded by L{CORK_LIMIT}.
     """
-    _cork.depth += 1
+    cork()
     try:
         yield
     finally:
-        _cork.depth -= 1
-        if not _cork.depth:
-            doors, _cork.doors = _cork.doors, []
-            for door in doors:
-                door.uncork()
+        pop_cork()
+
+
+def cork() -> None:
+    """L{corked} without the context manager, for hot paths: pair with L{pop_cork}."""
+    _cork.depth += 1
+
+
+def pop_cork() -> None:
+    """End one L{cork}; the outermost sends what every door gathered."""
+    _cork.depth -= 1
+    if not _cork.depth and _cork.doors:
+        doors, _cork.doors = _cork.doors, []
+        for door in doors:
+            door.uncork()
 
 
 def peer_key(addr: IAddress) -> str:
@@ -136,8 +149,9 @@ class StreamDoor(Protocol, TimeoutMixin):
     Subclasses implement L{data_received} and call L{write}. This base keeps the
     connection's accounting (gate, counters, open set), drops it after
     C{factory.idle_timeout} seconds without input, sets C{TCP_NODELAY} (Nagle's algorithm
-    costs interactive doors and TLS handshakes tens of milliseconds), and logs one event
-    when the connection starts and one when it ends, with the peer and the reason.
+    costs interactive doors and TLS handshakes tens of milliseconds), and logs one line
+    when the connection starts and one when it ends, with the peer and the reason (in
+    batches: L{netsuite.logbatch}).
     """
 
     factory: DoorFactory
@@ -223,13 +237,7 @@ class StreamDoor(Protocol, TimeoutMixin):
     def timeoutConnection(self) -> None:
         """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""
         self.factory.counters["closed.idle_timeout"] += 1
-        self.close_reason = f"idle for {self.factory.idle_timeout}s"
-        self.factory.log.info(
-            "{service} {peer}: idle for {timeout}s, closing",
-            service=self.factory.name,
-            peer=self.peer,
-            timeout=self.factory.idle_timeout,
-        )
+        self.close_reason = f"idle for {self.factory.idle_timeout}s"  # the closed line says
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -246,6 +254,9 @@ class DoorFactory(Factory):
     @ivar idle_timeout: seconds without input before a connection is dropped (0: never).
     @ivar clock: the reactor (or a test's L{task.Clock}) that times the idle timeout.
     @ivar open: the connections open now.
+    @ivar connection_log: the batch the opened/closed lines leave in (info).
+    @ivar refusal_log: the batch the refused lines leave in (warn): a connection flood
+        against the caps costs one log event per batch, not one per connection.
     """
 
     protocol: ClassVar[type[StreamDoor]]  # type: ignore[misc]
@@ -253,6 +264,9 @@ class DoorFactory(Factory):
     noisy = False  # we log each listener ourselves (netsuite.service)
     nodelay = True
     direct_write = True
+    #: Over TLS, encrypt each write at once rather than gather small ones for a reactor
+    #: turn (netsuite.tls_listener): a door writes once per input chunk, corked.
+    tls_write_now = True
 
     def __init__(
         self,
@@ -272,6 +286,8 @@ class DoorFactory(Factory):
         self.counters = counters if counters is not None else Counters(name)
         self.open: set[StreamDoor] = set()
         self._drained: Deferred[None] | None = None
+        self.connection_log = LogBatch(self.log, clock, "connections")
+        self.refusal_log = LogBatch(self.log, clock, "refusals", LogLevel.warn)
 
     def buildProtocol(self, addr: IAddress) -> StreamDoor | None:  # type: ignore[override]
         """
@@ -283,12 +299,7 @@ class DoorFactory(Factory):
         reason = self.gate.admit(peer)
         if reason is not None:
             self.counters["refused"] += 1
-            self.log.warn(
-                "{service} refused {peer}: {reason}",
-                service=self.name,
-                peer=describe_address(addr),
-                reason=reason,
-            )
+            self.refusal_log.add(f"{self.name} refused {describe_address(addr)}: {reason}")
             return None
         proto = self.protocol()
         proto.factory = self
@@ -300,7 +311,7 @@ class DoorFactory(Factory):
         """A door's connection started: count and log it."""
         self.open.add(door)
         self.counters["accepted"] += 1
-        self.log.info("{service} {peer}: connected", service=self.name, peer=door.peer)
+        self.connection_log.add(f"{self.name} {door.peer}: connected")
 
     def drain(self, timeout: float) -> Deferred[None]:
         """
@@ -331,14 +342,28 @@ class DoorFactory(Factory):
         self.gate.release(door.gate_key)  # type: ignore[attr-defined]
         self.counters["bytes_in"] += door.bytes_in
         self.counters["bytes_out"] += door.bytes_out
-        self.log.info(
-            "{service} {peer}: closed ({why}); {bytes_in} bytes in, {bytes_out} out",
-            service=self.name,
-            peer=door.peer,
-            why=door.close_reason or reason.getErrorMessage(),
-            bytes_in=door.bytes_in,
-            bytes_out=door.bytes_out,
+        why = door.close_reason or reason.getErrorMessage()
+        self.connection_log.add(
+            f"{self.name} {door.peer}: closed ({why}); "
+            f"{door.bytes_in} bytes in, {door.bytes_out} out"
         )
         if not self.open and self._drained is not None:
+            self.flush_logs()
             drained, self._drained = self._drained, None
             drained.callback(None)
+
+    def flush_logs(self) -> None:
+        """Emit the batched connection lines now (at shutdown: none may be lost)."""
+        self.refusal_log.flush()
+        self.connection_log.flush()
+
+    def startFactory(self) -> None:
+        self.refusal_log.open()
+        self.connection_log.open()
+        super().startFactory()
+
+    def stopFactory(self) -> None:
+        """The last port stopped: flush, and log what still closes after it at once."""
+        self.refusal_log.close()
+        self.connection_log.close()
+        super().stopFactory()

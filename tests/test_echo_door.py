@@ -6,7 +6,7 @@ from twisted.internet import tcp
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs
+from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -63,14 +63,51 @@ class EchoDoorTests(SynchronousTestCase):
         first, _ = self.connect("10.0.0.1")
         with capturedLogs() as events:
             refused, _ = self.connect("10.0.0.1")
+            self.assertEqual(events, [])  # refusals leave in batches
+            self.clock.advance(0.1)
         self.assertIsNone(refused)
-        self.assertIn("too many connections from 10.0.0.1", events[-1]["reason"])
+        self.assertEqual(events[-1]["log_level"], LogLevel.warn)
+        said = "echo refused tcp 10.0.0.1:40000: too many connections from 10.0.0.1 (1 open)"
+        self.assertEqual(events[-1]["refusals"], said)
         self.assertEqual(self.factory.counters["refused"], 1)
         other, _ = self.connect("10.0.0.2")
         self.assertIsNotNone(other)
         first.connectionLost(Failure(Exception("bye")))
         again, _ = self.connect("10.0.0.1")
         self.assertIsNotNone(again)
+
+    def test_connection_lines_leave_together(self) -> None:
+        """
+        Opened and closed lines of many connections leave as one info event within 0.1 s
+        (one observer call for the lot), in order, with peer, reason and byte counts.
+        """
+        with capturedLogs() as events:
+            proto, _ = self.connect("10.0.0.1")
+            proto.dataReceived(b"abc")
+            proto.connectionLost(Failure(Exception("gone")))
+            self.assertEqual(events, [])
+            self.clock.advance(0.1)
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["log_level"], LogLevel.info)
+        self.assertEqual(
+            events[0]["connections"].splitlines(),
+            [
+                "echo tcp 10.0.0.1:40000: connected",
+                "echo tcp 10.0.0.1:40000: closed (gone); 3 bytes in, 3 out",
+            ],
+        )
+        self.assertEqual(events[0]["lines"], 2)
+
+    def test_stopped_factory_logs_at_once(self) -> None:
+        """After the last port stops, lines are not held back (no timer outlives it)."""
+        proto, _ = self.connect()
+        self.factory.doStart()
+        with capturedLogs() as events:
+            self.factory.doStop()
+            self.assertEqual(len(events), 1)  # the connected line, flushed
+            proto.connectionLost(Failure(Exception("shutdown")))
+        self.assertIn("closed (shutdown)", events[-1]["connections"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_total_limit(self) -> None:
         self.connect("10.0.0.1")
@@ -104,6 +141,7 @@ class EchoDoorTests(SynchronousTestCase):
         proto.connectionLost(Failure(Exception("twice")))  # counted once
         self.assertEqual(self.factory.counters["bytes_in"], 3)
         self.assertEqual(self.factory.gate.total, 0)
+        self.factory.flush_logs()  # the connection lines' batch timer is not the connection's
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
 

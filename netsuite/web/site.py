@@ -37,6 +37,7 @@ from twisted.web.resource import IResource, Resource
 
 from netsuite.chat.hub import Hub
 from netsuite.limits import ConnectionGate
+from netsuite.logbatch import LogBatch
 from netsuite.metrics import Counters
 from netsuite.stream import describe_address, peer_key
 from netsuite.web.api import ApiRoot
@@ -221,8 +222,7 @@ class WebSite(server.Site):
             (name, values[-1]) for name, values in fixed.getAllRawHeaders()
         ]
         self.access_logger = Logger(namespace="netsuite.web.access", source=self)
-        self._access_lines: list[str] = []
-        self._access_flush: Any = None
+        self.access_batch = LogBatch(self.access_logger, self.reactor, "access")
         self.hsts = b"max-age=%d" % config.hsts_max_age if config.hsts_max_age > 0 else None
         self.cors = CorsPolicy.from_origins(config.cors_origins) if config.cors_origins else None
         self._date_second = -1
@@ -318,11 +318,9 @@ class WebSite(server.Site):
         """
         Count the response, and queue its access log line (combined log format).
 
-        Queued lines leave together as one log event, one line each, in order, each
-        with its own timestamp: at most L{ACCESS_LOG_DELAY} seconds later, or at once
-        when L{ACCESS_LOG_BATCH} are waiting. A Twisted log event costs some 35
-        microseconds in twistd's observer (format, timestamp, write, flush), as much as
-        serving a small cached file; batched, a busy server pays it once per batch.
+        Lines leave in batches (L{netsuite.logbatch}), one line each, in order, each
+        with its own timestamp: a log event costs as much as serving a small cached
+        file, so a busy server pays it once per batch.
         """
         counters = self.counters
         counters["requests"] += 1
@@ -330,33 +328,20 @@ class WebSite(server.Site):
         counters["bytes_out"] += request.sentLength
         if self.config.access_log:
             stamp = self._logDateTime or datetimeToLogString(self.reactor.seconds())
-            lines = self._access_lines
-            lines.append(access_line(stamp, request))
-            if len(lines) >= ACCESS_LOG_BATCH:
-                self.flush_access_log()
-            elif self._access_flush is None:
-                self._access_flush = self.reactor.callLater(
-                    ACCESS_LOG_DELAY, self.flush_access_log
-                )
+            self.access_batch.add(access_line(stamp, request))
 
     def flush_access_log(self) -> None:
-        """Emit the queued access log lines as one event (C{lines}: how many)."""
-        if self._access_flush is not None:
-            if self._access_flush.active():
-                self._access_flush.cancel()
-            self._access_flush = None
-        lines, self._access_lines = self._access_lines, []
-        if lines:
-            self.access_logger.info("{access}", access="\n".join(lines), lines=len(lines))
+        """Emit the queued access log lines now (C{lines}: how many)."""
+        self.access_batch.flush()
+
+    def startFactory(self) -> None:
+        self.access_batch.open()
+        super().startFactory()
 
     def stopFactory(self) -> None:
-        self.flush_access_log()
+        self.access_batch.close()
         super().stopFactory()
 
-
-#: Seconds an access log line may wait to leave with others, and how many may wait.
-ACCESS_LOG_DELAY = 0.1
-ACCESS_LOG_BATCH = 256
 
 _NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 

@@ -935,6 +935,7 @@ class AdapterTests(SynchronousTestCase):
         proto.dataReceived(b"NICK alice\r\nUSER alice 0 * :Alice\r\n")
         proto.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(self.hub.find("alice"))
+        self.factory.flush_logs()  # the connection lines' batch timer is not the connection's
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(self.factory.open, set())
 

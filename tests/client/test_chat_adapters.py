@@ -122,6 +122,7 @@ class PlainTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(h.finished), 0)
         self.assertIn("-!- closing: bye", h.output())
         self.assertEqual((h.controller.messages, h.statuses), ([], []))
+        h.factory.flush_logs()  # the server's log batch timer is not the client's
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
     def test_end_of_input_with_a_last_line_without_newline(self) -> None:
@@ -234,6 +235,7 @@ class ReconnectTests(SynchronousTestCase):
         self.assertIn("[#rust] <alice> back\n", h.output())
         h.type(b"/quit\n")
         self.assertEqual(self.successResultOf(h.finished), 0)
+        h.factory.flush_logs()  # the server's log batch timer is not the client's
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
     def test_quit_while_waiting(self) -> None:
@@ -242,6 +244,7 @@ class ReconnectTests(SynchronousTestCase):
         h.flush()
         h.type(b"/quit\n")
         self.assertEqual(self.successResultOf(h.finished), 0)
+        h.factory.flush_logs()  # the server's log batch timer is not the client's
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
 

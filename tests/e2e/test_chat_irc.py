@@ -435,7 +435,6 @@ class IRCTLSTests(IRCCase):
         self.assertEqual(closed, [True, True], "[IRC door, line door] closed by the server")
 
 
-
 class IRCPasswordTests(IRCCase):
     PASSWORD = "s3cret-pw"
     server_args = ("--password", PASSWORD)
