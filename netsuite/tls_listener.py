@@ -9,6 +9,12 @@ The hardened TLS listener behind C{nstls:}: what Twisted's C{ssl:} endpoint lack
     dropped after C{handshakeTimeout} seconds (default 10): Twisted has no such limit.
   - B{Expiry.} Days left of every served certificate, for stats, metrics and a warning
     in the log under 14 days.
+  - B{Sends at once.} TLS records go straight to the socket when nothing is queued
+    before them (L{netsuite.stream.send_now}), instead of waiting a reactor turn in the
+    TCP transport's buffer; and for doors whose writes are already whole (one per input
+    chunk: C{tls_write_now} on their factory) each write is encrypted at once instead of
+    waiting a turn in Twisted's small-write aggregator. A TLS echo then answers in the
+    reactor turn that read the request, as netsuite's plain TCP doors do.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from OpenSSL import SSL
+from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -28,9 +35,12 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory
+from twisted.protocols.policies import ProtocolWrapper
+from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory, TLSMemoryBIOProtocol
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from netsuite.stream import cork, direct_transport, pop_cork, send_now
 from netsuite.tls import (
     CertificateSummary,
     TLSConfigError,
@@ -139,14 +149,148 @@ class ReloadableServerTLS:
         return soon
 
 
+#: Plaintext bytes encrypted per SSL_write, and ciphertext bytes taken from the memory
+#: BIO per read: a 64 KiB write becomes four records sent in one piece, not four sends.
+TLS_CHUNK = 1 << 18
+
+
 class DeadlineTLSProtocol(BufferingTLSTransport):
-    """Twisted's TLS protocol, aborted if the handshake is not done by the deadline."""
+    """
+    Twisted's TLS protocol, aborted if the handshake is not done by the deadline, and
+    sending its records at once (see the module's docstring).
+    """
 
     factory: DeadlineTLSFactory
     _deadline: Any = None
+    _direct: Any = None
+    #: Records made while a read is handled, sent together when it is done.
+    _held: list[bytes] | None = None
+
+    def __init__(self, factory: DeadlineTLSFactory, wrappedProtocol: Any, **kwargs: Any) -> None:
+        super().__init__(factory, wrappedProtocol, **kwargs)
+        if getattr(factory.wrappedFactory, "tls_write_now", False):
+            # Bypass the aggregator, which Twisted's __init__ installs as self.write.
+            self.write = self._write_now  # type: ignore[method-assign]
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Decrypt and deliver, with the doors corked and this connection's own records
+        held: everything sent in answer to one read (handshake messages, session tickets,
+        the door's reply, close_notify) leaves in one send, in order.
+        """
+        self._held = []
+        cork()
+        try:
+            super().dataReceived(data)
+        finally:
+            pop_cork()  # the doors' writes, encrypted into held
+            self._release_held()
+
+    def _release_held(self) -> None:
+        """Send the held records now, and hold no more (the read is done, or a close)."""
+        held, self._held = self._held, None
+        if held:
+            send_now(self._direct, self.transport, b"".join(held))
+
+    def _shutdownTLS(self) -> None:
+        # Twisted closes the TCP transport in here once close_notify is out: what this
+        # read held must leave first, not depend on writes after loseConnection.
+        self._release_held()
+        super()._shutdownTLS()
+
+    def _tlsShutdownFinished(self, reason: Failure | None) -> None:
+        self._release_held()  # likewise (an alert, and what came before it)
+        super()._tlsShutdownFinished(reason)
+
+    def _write_now(self, data: bytes) -> None:
+        TLSMemoryBIOProtocol.write(self, data)
+
+    def writeSequence(self, sequence: Any) -> None:
+        self.write(b"".join(sequence))
+
+    def _flushSendBIO(self) -> None:
+        """Send the records OpenSSL made: to the socket now if nothing waits before them."""
+        read = self._tlsConnection.bio_read
+        while True:
+            try:
+                records = read(TLS_CHUNK)
+            except WantReadError:
+                return  # the BIO is empty
+            if self._held is not None:
+                self._held.append(records)
+            else:
+                send_now(self._direct, self.transport, records)
+            if len(records) < TLS_CHUNK:
+                return
+
+    def _write(self, data: bytes) -> None:
+        """
+        Encrypt C{data} and send the records. Twisted's own C{_write} encrypts 16 KiB
+        at a time and sends each record by itself; OpenSSL splits records itself, so
+        this hands it up to L{TLS_CHUNK} bytes a call (no copy: a memoryview).
+        """
+        if self._lostTLSConnection:
+            return
+        view = memoryview(data)
+        done = unsent = 0
+        send = self._tlsConnection.send
+        while done < len(view):
+            try:
+                # One record a call (pyOpenSSL turns on partial writes); the records
+                # gather in the memory BIO and leave together below.
+                sent = send(view[done : done + TLS_CHUNK])
+            except WantReadError:  # renegotiation-like states: Twisted buffers, so do we
+                self._bufferedWrite(bytes(view[done:]))
+                break
+            except SSL.Error:
+                self._flushSendBIO()
+                self._tlsShutdownFinished(Failure())
+                return
+            done += sent
+            unsent += sent
+            if unsent >= TLS_CHUNK:  # bound what waits in the BIO
+                self._flushSendBIO()
+                unsent = 0
+        self._flushSendBIO()
+
+    def _flushReceiveBIO(self) -> None:
+        """
+        Decrypt every record the last read completed, and hand the plaintext to the
+        protocol in one call (Twisted's own hands over one 16 KiB record at a time, so a
+        64 KiB read cost the door four deliveries, four writes and four sends). A close
+        or an error found after some records is acted on after those are delivered.
+        """
+        recv = self._tlsConnection.recv
+        chunks: list[bytes] = []
+        ending: Failure | None = None
+        clean_close = False
+        while not self._lostTLSConnection:
+            try:
+                chunks.append(recv(TLS_CHUNK))
+            except WantReadError:
+                break
+            except ZeroReturnError:
+                clean_close = True
+                break
+            except SSL.Error:
+                ending = Failure()
+                break
+        if chunks and not self._aborted:
+            ProtocolWrapper.dataReceived(self, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if (clean_close or ending is not None) and hasattr(self.wrappedProtocol, "uncork"):
+            self.wrappedProtocol.uncork()  # a corked door's replies go before the close
+        if clean_close:
+            # The peer's close_notify: answer it; the protocol's connectionLost gets the
+            # transport's reason (as in Twisted).
+            self._shutdownTLS()
+            self._tlsShutdownFinished(None)
+        elif ending is not None:
+            self._tlsShutdownFinished(ending)
+        self._flushSendBIO()
 
     def makeConnection(self, transport: Any) -> None:
         factory = self.factory
+        self._direct = direct_transport(transport)
         if factory.handshake_timeout:
             self._deadline = factory.clock.callLater(factory.handshake_timeout, self._expired)
         super().makeConnection(transport)
