@@ -17,6 +17,7 @@ from netsuite.endpoints import (
     is_datagram,
     stream_from_string,
 )
+from netsuite.globalreactor import GlobalReactor
 from netsuite.tls import TLSConfigError
 
 __all__ = ["LISTEN_HELP", "GlobalReactor", "ServiceOptions"]
@@ -40,35 +41,6 @@ Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
                                      a UDP socket from systemd socket activation
 Twisted's ssl: and tls: prefixes still work, with Twisted's defaults.
 """
-
-
-class GlobalReactor:
-    """
-    The global reactor, looked up when first used rather than when imported, so that
-    parsing options does not pick a reactor before twistd's C{--reactor} has.
-    """
-
-    _reactor: Any = None
-
-    def _resolve(self) -> Any:
-        reactor = self._reactor
-        if reactor is None:
-            from twisted.internet import reactor
-
-            object.__setattr__(self, "_reactor", reactor)  # looked up once, then kept
-        return reactor
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._resolve(), name)
-
-    @staticmethod
-    def of(reactor: Any) -> Any:
-        """The real reactor behind C{reactor} (services keep it, not the proxy: hot paths
-        call it per connection or per datagram)."""
-        return reactor._resolve() if isinstance(reactor, GlobalReactor) else reactor
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._resolve(), name, value)
 
 
 class ServiceOptions(usage.Options):

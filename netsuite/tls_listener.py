@@ -40,6 +40,7 @@ from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory, TL
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from netsuite.globalreactor import GlobalReactor
 from netsuite.stream import cork, direct_transport, pop_cork, send_now
 from netsuite.tls import (
     CertificateSummary,
@@ -390,8 +391,10 @@ class TLSServerEndpoint:
         return call
 
     def listen(self, protocolFactory: Any) -> Any:
+        # The real reactor, not the options' proxy: every connection asks it for timers.
+        clock = GlobalReactor.of(self.reactor)
         factory = DeadlineTLSFactory(
-            self.tls, protocolFactory, self.reactor, self.handshake_timeout, self.tls.label
+            self.tls, protocolFactory, clock, self.handshake_timeout, self.tls.label
         )
         d = self._tcp.listen(factory)
 

@@ -63,6 +63,7 @@ from netsuite.datagram.dtls_session import (
     stateless_hello,
 )
 from netsuite.datagram.session_table import SessionTable
+from netsuite.globalreactor import GlobalReactor
 from netsuite.interfaces import IDatagramServerEndpoint
 from netsuite.metrics import Counters
 from netsuite.tls import (
@@ -444,7 +445,7 @@ class DTLSServerEndpoint:
             protocol,
             self.context,
             self.cookies,
-            self.reactor,
+            GlobalReactor.of(self.reactor),  # per-datagram clock reads: not via the proxy
             max_sessions=self.max_sessions,
             idle_timeout=self.idle_timeout,
             handshake_timeout=self.handshake_timeout,
