@@ -9,17 +9,25 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from twisted.internet.interfaces import IHalfCloseableProtocol, ISSLTransport, ITCPTransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test.iosim import FakeTransport, IOPump, connect
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import alsoProvides, providedBy
 
 from netsuite.echo import EchoFactory
 from netsuite.limits import ConnectionGate
 from netsuite.testing import TLSFiles
 from netsuite.tls import TLSServerSettings, client_tls_options
-from netsuite.tls_listener import TLS_CHUNK, DeadlineTLSFactory, ReloadableServerTLS
+from netsuite.tls_listener import (
+    _DECLARATIONS,
+    TLS_CHUNK,
+    DeadlineTLSFactory,
+    ReloadableServerTLS,
+)
 
 _FILES: TLSFiles | None = None
 
@@ -188,3 +196,42 @@ class SendPathTests(SynchronousTestCase):
         self.assertEqual(len(server_io.writes), 1)
         pump.flush()
         self.assertEqual(bytes(client.received), b"now")
+
+
+class DeclarationTests(SynchronousTestCase):
+    """The wrapper declares what its transport provides, as Twisted's does, from a cache."""
+
+    def wrap(self, transport: Any) -> Any:
+        tls = ReloadableServerTLS(
+            TLSServerSettings(cert=files().cert_path, key=files().key_path), label="t"
+        )
+        factory = DeadlineTLSFactory(tls, Factory.forProtocol(Protocol), Clock(), 0, "t")
+        proto = factory.buildProtocol(None)
+        proto.makeConnection(transport)
+        return proto
+
+    def test_same_interfaces_as_twisted(self) -> None:
+        server_io = StringTransportWithDisconnection()
+        twisted_factory = TLSMemoryBIOFactory(
+            ReloadableServerTLS(
+                TLSServerSettings(cert=files().cert_path, key=files().key_path), label="u"
+            ),
+            False,
+            Factory.forProtocol(Protocol),
+            Clock(),
+        )
+        theirs = twisted_factory.buildProtocol(None)
+        theirs.makeConnection(StringTransportWithDisconnection())
+        ours = self.wrap(server_io)
+        self.assertEqual(set(providedBy(ours)), set(providedBy(theirs)))
+        self.assertTrue(ITCPTransport.providedBy(ours))
+        self.assertTrue(ISSLTransport.providedBy(ours))
+
+    def test_instance_declarations_are_not_cached(self) -> None:
+        """A transport with its own declaration is honoured, and leaves no cache entry."""
+        before = len(_DECLARATIONS)
+        transport = StringTransportWithDisconnection()
+        alsoProvides(transport, IHalfCloseableProtocol)
+        ours = self.wrap(transport)
+        self.assertTrue(IHalfCloseableProtocol.providedBy(ours))
+        self.assertEqual(len(_DECLARATIONS), before)
