@@ -203,6 +203,46 @@ class EchoLimitTests(SynchronousTestCase):
             self.assertLess(stalled_rss - baseline, 32 << 20)
 
 
+    def test_tls_slow_reader_bounded_memory(self) -> None:
+        """
+        The same over nstls: (records go straight to the socket when they can; what the
+        kernel does not take still fills Twisted's buffer and pauses the reading), and
+        every byte read back afterwards is right.
+        """
+        tls = TLSFiles(Path(self.mktemp()))
+        with TwistdProcess("netsuite-echo", ["--listen", tls.nstls(0)]) as server:
+            baseline = server.rss_bytes()
+            context = ssl.create_default_context(cafile=tls.ca_path)
+            sent = bytearray()
+            block = os.urandom(1 << 16)
+            raw = socket.create_connection(server.address("echo/tls"), timeout=10)
+            with context.wrap_socket(raw, server_hostname="localhost") as s:
+                s.setblocking(False)
+                pending = memoryview(block)
+                while len(sent) < 256 << 20:  # until our sends stall for 2 s
+                    _, writable, _ = select.select([], [s], [], 2.0)
+                    if not writable:
+                        break
+                    try:
+                        n = s.send(pending)
+                    except ssl.SSLWantWriteError:
+                        continue
+                    except ssl.SSLWantReadError:
+                        break  # the TLS layer needs to read first: the server pushed back
+                    sent += pending[:n]
+                    pending = pending[n:] or memoryview(block)
+                stalled_rss = server.rss_bytes()
+                s.setblocking(True)
+                received = bytearray()
+                while len(received) < len(sent):
+                    chunk = s.recv(1 << 16)
+                    self.assertTrue(chunk, "connection closed before the echo was complete")
+                    received += chunk
+            self.assertLess(len(sent), 256 << 20, "the server never pushed back")
+            self.assertEqual(bytes(received), bytes(sent))
+            self.assertLess(stalled_rss - baseline, 32 << 20)
+
+
 class EchoStartupTests(SynchronousTestCase):
     def run_twistd(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
