@@ -36,6 +36,7 @@ Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
   udp:PORT[:interface=ADDR]          UDP (IPv6: interface=\\:\\:1)
   dtls:PORT:cert=CHAIN.pem[:key=KEY.pem][:interface=ADDR][:clientCA=...]
         [:verifyClient=...][:mtu=1200][:maxSessions=1024][:idleTimeout=300]
+        [:handshakeTimeout=10][:reloadInterval=5]
                                      DTLS 1.2 over UDP, stateless cookie exchange
   systemd:domain=INET:index=N:type=dgram
                                      a UDP socket from systemd socket activation

@@ -26,6 +26,7 @@ from typing import Any
 
 from OpenSSL import SSL
 from OpenSSL.SSL import WantReadError, ZeroReturnError
+from twisted.internet import ssl
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -53,8 +54,10 @@ from netsuite.tls import (
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
+    "Reloadable",
     "ReloadableServerTLS",
     "TLSServerEndpoint",
+    "TimedPort",
     "reload_all",
     "served_certificates",
 ]
@@ -76,23 +79,41 @@ def served_certificates() -> list[tuple[str, CertificateSummary]]:
     return [(r.label, s) for r in list(_LIVE) for s in r.certificates]
 
 
-@implementer(IOpenSSLServerConnectionCreator)
-class ReloadableServerTLS:
+class Reloadable:
     """
-    Creates each server TLS connection from the current context, which L{reload} can
-    replace. Twisted binds C{serverConnectionForTLS} once per listener, so the swap
-    happens behind this method rather than by replacing the object.
+    A listener's certificates, read from files, rebuilt on SIGHUP (L{reload_all}) and when
+    L{poll} sees the files change; a broken new file is refused with a log line and the
+    old certificate stays. Subclasses say what is built from the files (L{build}) and how
+    new handshakes start using it (L{install}): C{nstls:} and C{dtls:} share the rest.
     """
 
-    def __init__(self, settings: TLSServerSettings, label: str = "tls") -> None:
+    certificates: list[CertificateSummary]
+
+    def __init__(self, settings: TLSServerSettings, label: str) -> None:
         self.settings = settings
         self.label = label
-        self.options, self.certificates = server_context_factory(settings)
+        product, self.certificates = self.build()
+        self.install(product)
         self._stamp = self._files_stamp()
         _LIVE.add(self)
 
-    def serverConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
-        return self.options.serverConnectionForTLS(tlsProtocol)
+    def build(self) -> tuple[Any, list[CertificateSummary]]:
+        """Read every file now: what new handshakes will use, and what it serves."""
+        raise NotImplementedError
+
+    def install(self, product: Any) -> None:
+        """New handshakes use C{product} from now on; open connections keep theirs."""
+        raise NotImplementedError
+
+    def watch(self, port: Any, clock: IReactorTime, reload_interval: float) -> TimedPort:
+        """
+        C{port}, with this listener's timers, which stop with it: the expiry warning (at
+        start, then daily) and, unless C{reload_interval} is 0, the poll of the files.
+        """
+        timers = [_every(clock, 86400, self.warn_if_expiring, now=True)]
+        if reload_interval:
+            timers.append(_every(clock, reload_interval, self.poll, now=False))
+        return TimedPort(port, timers)
 
     def _files(self) -> list[Path]:
         s = self.settings
@@ -123,7 +144,7 @@ class ReloadableServerTLS:
         """
         stamp = self._files_stamp()
         try:
-            options, certificates = server_context_factory(self.settings)
+            product, certificates = self.build()
         except (TLSConfigError, OSError, SSL.Error) as e:
             self._stamp = stamp  # do not retry the same broken files on every poll
             log.error(
@@ -131,7 +152,8 @@ class ReloadableServerTLS:
                 label=self.label, error=str(e),
             )  # fmt: skip
             return False
-        self.options, self.certificates, self._stamp = options, certificates, stamp
+        self.install(product)
+        self.certificates, self._stamp = certificates, stamp
         for summary in certificates:
             log.info("{label} TLS certificate reloaded: {summary}", label=self.label,
                      summary=str(summary))  # fmt: skip
@@ -150,6 +172,29 @@ class ReloadableServerTLS:
                 label=self.label, subject=s.subject, days=s.days_left(), when=s.not_after,
             )  # fmt: skip
         return soon
+
+
+@implementer(IOpenSSLServerConnectionCreator)
+class ReloadableServerTLS(Reloadable):
+    """
+    Creates each server TLS connection from the current context, which L{reload} can
+    replace. Twisted binds C{serverConnectionForTLS} once per listener, so the swap
+    happens behind this method rather than by replacing the object.
+    """
+
+    options: ssl.CertificateOptions
+
+    def __init__(self, settings: TLSServerSettings, label: str = "tls") -> None:
+        super().__init__(settings, label)
+
+    def build(self) -> tuple[ssl.CertificateOptions, list[CertificateSummary]]:
+        return server_context_factory(self.settings)
+
+    def install(self, product: ssl.CertificateOptions) -> None:
+        self.options = product
+
+    def serverConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
+        return self.options.serverConnectionForTLS(tlsProtocol)
 
 
 #: (protocol class, transport class) -> the declaration a wrapper of that transport gets.
@@ -368,7 +413,7 @@ class DeadlineTLSFactory(TLSMemoryBIOFactory):
 
 
 @implementer(IListeningPort)
-class _TimedPort:
+class TimedPort:
     """A listening port whose timers (reload poll, expiry check) stop with it."""
 
     def __init__(self, port: Any, timers: list[LoopingCall]) -> None:
@@ -386,6 +431,9 @@ class _TimedPort:
 
     def getHost(self) -> Any:
         return self._port.getHost()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)  # the rest of the port (its number, UDP writes)
 
 
 @implementer(IStreamServerEndpoint)
@@ -419,12 +467,6 @@ class TLSServerEndpoint:
     def certificates(self) -> list[CertificateSummary]:
         return self.tls.certificates
 
-    def _every(self, seconds: float, f: Any, now: bool) -> LoopingCall:
-        call = LoopingCall(f)
-        call.clock = self.reactor
-        call.start(seconds, now=now)
-        return call
-
     def listen(self, protocolFactory: Any) -> Any:
         # The real reactor, not the options' proxy: every connection asks it for timers.
         clock = GlobalReactor.of(self.reactor)
@@ -433,14 +475,18 @@ class TLSServerEndpoint:
         )
         d = self._tcp.listen(factory)
 
-        def started(port: Any) -> _TimedPort:
+        def started(port: Any) -> TimedPort:
             self.tls.label = f"nstls:{port.getHost().port}"
-            timers = [self._every(86400, self.tls.warn_if_expiring, now=True)]  # start, daily
-            if self.reload_interval:
-                timers.append(self._every(self.reload_interval, self.tls.poll, now=False))
-            return _TimedPort(port, timers)
+            return self.tls.watch(port, clock, self.reload_interval)
 
         return d.addCallback(started)
+
+
+def _every(clock: IReactorTime, seconds: float, f: Any, now: bool) -> LoopingCall:
+    call = LoopingCall(f)
+    call.clock = clock
+    call.start(seconds, now=now)
+    return call
 
 
 def install_sighup(reactor: Any) -> None:

@@ -7,10 +7,14 @@ L{netsuite.datagram.dtls_session}) under any L{DatagramProtocol}, in both direct
     dtls:PORT[:interface=ADDR]:cert=CHAIN.pem[:key=KEY.pem][:minVersion=1.2]
         [:ciphers=A,B][:alpn=P,Q][:clientCA=CA.pem][:verifyClient=none|optional|required]
         [:sni=DIR][:mtu=1200][:maxSessions=1024][:idleTimeout=300][:handshakeTimeout=10]
+        [:reloadInterval=5]
 
 The certificate settings are C{nstls:}'s, with the same validation (L{netsuite.tls});
 as there, a listener on a loopback interface without C{cert} serves a throw-away
-certificate from the local development CA. The rest bound what one listener may hold.
+certificate from the local development CA, and the files are reloaded on SIGHUP and
+when a poll (every C{reloadInterval} seconds, 0: never) sees them change: new
+handshakes use the new certificate, established sessions keep theirs, a broken file is
+refused with a log line. The rest bound what one listener may hold.
 
 L{DTLSServerProtocol} binds one UDP port and keeps one DTLS session per source address.
 An address gets no state and no bytes but a HelloVerifyRequest until it returns the
@@ -72,6 +76,7 @@ from netsuite.tls import (
     TLSServerSettings,
     summarize_certificate,
 )
+from netsuite.tls_listener import Reloadable
 
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
@@ -418,6 +423,7 @@ class DTLSServerEndpoint:
         max_sessions: int = 1024,
         idle_timeout: float = 300.0,
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        reload_interval: float = 5.0,
     ) -> None:
         self.reactor = reactor
         self.port = port
@@ -430,14 +436,24 @@ class DTLSServerEndpoint:
         # Not the reactor's time: parsing must not pick a reactor before twistd's
         # --reactor has. The first datagram rotates the secret anyway.
         self.cookies = CookieJar()
-        self.context, self.certificates = server_context(settings, self.cookies)
         self.protocols: list[DTLSServerProtocol] = []
+        self.tls = ReloadableDTLS(settings, self.cookies, self.protocols, label=f"dtls:{port}")
+        self.reload_interval = reload_interval
         #: Lines for the start-up log (where a throw-away certificate came from).
         self.notes: list[str] = []
 
     @property
+    def context(self) -> SSL.Context:
+        """The context new handshakes use now (replaced by a reload)."""
+        return self.tls.context
+
+    @property
+    def certificates(self) -> list[CertificateSummary]:
+        return self.tls.certificates
+
+    @property
     def certificate_summaries(self) -> list[CertificateSummary]:
-        return self.certificates
+        return self.tls.certificates
 
     def wrap(self, protocol: AbstractDatagramProtocol) -> DTLSServerProtocol:
         """The DTLS server protocol that serves C{protocol} (without binding anything)."""
@@ -455,7 +471,7 @@ class DTLSServerEndpoint:
     def listen(self, protocol: AbstractDatagramProtocol) -> defer.Deferred[IListeningPort]:
         server = self.wrap(protocol)
         self.protocols.append(server)
-        return defer.execute(
+        d = defer.execute(
             self.reactor.listenUDP,
             self.port,
             server,
@@ -463,12 +479,47 @@ class DTLSServerEndpoint:
             maxPacketSize=_RECEIVE_SIZE,
         )
 
+        def started(port: Any) -> IListeningPort:
+            self.tls.label = f"dtls:{port.getHost().port}"
+            return self.tls.watch(port, GlobalReactor.of(self.reactor), self.reload_interval)
+
+        return d.addCallback(started)
+
+
+class ReloadableDTLS(Reloadable):
+    """
+    A DTLS listener's context, rebuilt from its files on SIGHUP and when they change
+    (L{netsuite.tls_listener.Reloadable}); each of its protocols is handed the new one.
+    """
+
+    context: SSL.Context
+
+    def __init__(
+        self,
+        settings: TLSServerSettings,
+        cookies: CookieJar,
+        protocols: list[DTLSServerProtocol],
+        label: str = "dtls",
+    ) -> None:
+        self.cookies = cookies
+        self.protocols = protocols
+        super().__init__(settings, label)
+
+    def build(self) -> tuple[SSL.Context, list[CertificateSummary]]:
+        return server_context(self.settings, self.cookies)
+
+    def install(self, product: SSL.Context) -> None:
+        self.context = product
+        for protocol in self.protocols:
+            protocol.context = product
+
 
 _LIMITS = {
     "mtu": (int, 256, 65507),
     "maxSessions": (int, 1, 10_000_000),
     "idleTimeout": (float, 0.1, 86400.0 * 7),
     "handshakeTimeout": (float, 0.1, 3600.0),
+    "reloadInterval": (float, 0.0, 86400.0),
 }
 _CERTIFICATE_KEYS = (
     "cert", "key", "minVersion", "ciphers", "alpn", "clientCA", "verifyClient", "sni",
@@ -518,6 +569,7 @@ def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> D
         max_sessions=limits.get("maxSessions", 1024),
         idle_timeout=limits.get("idleTimeout", 300.0),
         handshake_timeout=limits.get("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
+        reload_interval=limits.get("reloadInterval", 5.0),
     )
     if note:
         endpoint.notes.append(note)

@@ -19,6 +19,7 @@ from netsuite.echo import tap
 from netsuite.echo.udp import UDPEcho
 from netsuite.endpoints import datagram_from_string, is_datagram
 from netsuite.tls import TLSConfigError, TLSServerSettings
+from netsuite.tls_listener import reload_all, served_certificates
 from tests.datagram.test_dtls import CLIENT, SERVER, DTLSTestCase, Recorder
 from tests.test_echo_tap import Reactor, parse
 
@@ -58,6 +59,30 @@ class DescriptionTests(DTLSTestCase):
         self.assertEqual((number, interface, size, port.port), (7443, "::1", 65535, 7443))
         self.assertIsInstance(server, DTLSServerProtocol)
         self.assertIs(server.wrapped, inner)
+
+    def test_reload_hands_every_protocol_the_new_context(self) -> None:
+        """
+        SIGHUP's reload_all reaches DTLS listeners: their protocols get the new context
+        (new handshakes use it), a broken file keeps the old one, and what they serve is
+        listed for /api/stats and /metrics (expiry).
+        """
+        reactor = Reactor()
+        endpoint = parse_dtls(
+            reactor, "7443", interface="::1", cert=self.files.cert_path, key=self.files.key_path
+        )
+        self.successResultOf(endpoint.listen(Recorder()))
+        ((_, server, _, _),) = reactor.udpPorts_
+        before = server.context
+        self.assertIn(endpoint.tls.label, [label for label, _ in served_certificates()])
+        self.assertGreaterEqual(reload_all(), 1)
+        self.assertIsNot(server.context, before)
+        self.assertIs(server.context, endpoint.context)
+        current = server.context
+        Path(self.files.key_path).write_text("garbage")
+        with capturedLogs() as events:
+            endpoint.tls.reload()
+        self.assertIs(server.context, current)
+        self.assertIn("keeping the old certificate", events[-1]["log_format"])
 
     def test_loopback_without_cert_gets_a_throwaway(self) -> None:
         """As nstls: does: loopback only, from the development CA, said in the log."""

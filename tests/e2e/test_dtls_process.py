@@ -6,11 +6,14 @@ adapter on a real reactor).
 
 from __future__ import annotations
 
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.datagram.dtls_context import client_options
@@ -179,20 +182,92 @@ class DTLSProcessTests(SynchronousTestCase):
     def test_stop_sends_close_notify(self) -> None:
         """SIGTERM: an established peer is told the session is over, and the exit is 0."""
         s = self.socket()
-        session = client_options("localhost", ca=self.files.ca_path).session()
-        session.start()
-        for _ in range(50):
-            if session.established:
-                break
-            for d in session.datagrams_to_send():
-                s.send(d)
-            session.receive_datagram(s.recv(65536))
-        for d in session.datagrams_to_send():
-            s.send(d)
+        session = handshaken(s, self.files.ca_path)
         self.server.wait_for_line(r"echo/dtls session from")
         self.assertEqual(self.server.stop(), 0)
         events = session.receive_datagram(s.recv(65536))
         self.assertEqual([getattr(e, "reason", None) for e in events], ["close_notify"])
+
+
+def handshaken(s: socket.socket, ca: str) -> DTLSSession:
+    """A client DTLS session, handshaken over the connected socket C{s}."""
+    session = client_options("localhost", ca=ca).session()
+    session.start()
+    for _ in range(50):
+        if session.established:
+            break
+        for d in session.datagrams_to_send():
+            s.send(d)
+        session.receive_datagram(s.recv(65536))
+    for d in session.datagrams_to_send():
+        s.send(d)
+    assert session.established
+    return session
+
+
+def echoed(s: socket.socket, session: DTLSSession, data: bytes) -> bytes:
+    """Send C{data} in the session and return what comes back decrypted."""
+    session.send(data)
+    for d in session.datagrams_to_send():
+        s.send(d)
+    for _ in range(10):
+        got = [e.data for e in session.receive_datagram(s.recv(65536)) if hasattr(e, "data")]
+        if got:
+            return b"".join(got)
+    raise AssertionError("no echo")
+
+
+def fingerprint(session: DTLSSession) -> str:
+    cert = session.connection.get_peer_certificate()
+    assert cert is not None
+    return cert.to_cryptography().fingerprint(hashes.SHA256()).hex()
+
+
+class DTLSReloadTests(SynchronousTestCase):
+    def udp(self, address: tuple[str, int]) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(10)
+        s.connect(address)
+        self.addCleanup(s.close)
+        return s
+
+    def test_sighup_reload_keeps_established_sessions(self) -> None:
+        """
+        As for nstls: swap the certificate on disk and send SIGHUP: a new DTLS session
+        gets the new certificate, a session established before keeps echoing.
+        """
+        files = TLSFiles(Path(self.mktemp()))
+        description = dtls_description(files, reloadInterval="0")  # only SIGHUP here
+        with TwistdProcess("netsuite-echo", ["--listen", description]) as server:
+            address = server.address("echo/dtls")
+            old_socket = self.udp(address)
+            old = handshaken(old_socket, files.ca_path)
+            self.assertEqual(echoed(old_socket, old, b"before"), b"before")
+            cert, key = files.leaf("next", ["localhost", "127.0.0.1"])
+            shutil.copy(cert, files.cert_path)
+            shutil.copy(key, files.key_path)
+            server.process.send_signal(signal.SIGHUP)
+            server.wait_for_line(r"SIGHUP: 1 TLS listener\(s\) reloaded")
+            new = handshaken(self.udp(address), files.ca_path)
+            self.assertNotEqual(fingerprint(new), fingerprint(old))
+            self.assertEqual(echoed(old_socket, old, b"after"), b"after")
+
+    def test_polled_reload_and_broken_file_refused(self) -> None:
+        files = TLSFiles(Path(self.mktemp()))
+        description = dtls_description(files, reloadInterval="0.2")
+        with TwistdProcess("netsuite-echo", ["--listen", description]) as server:
+            address = server.address("echo/dtls")
+            before = fingerprint(handshaken(self.udp(address), files.ca_path))
+            Path(files.key_path).write_text("garbage")
+            server.wait_for_line(r"dtls:\d+ TLS reload refused, keeping the old certificate")
+            self.assertEqual(fingerprint(handshaken(self.udp(address), files.ca_path)), before)
+            cert, key = files.leaf("next", ["localhost"])
+            shutil.copy(cert, files.cert_path)
+            shutil.copy(key, files.key_path)
+            server.wait_for_line(r"dtls:\d+ TLS certificate reloaded")
+            after = fingerprint(handshaken(self.udp(address), files.ca_path))
+            self.assertNotEqual(after, before)
 
 
 class DTLSIPv6Tests(SynchronousTestCase):
