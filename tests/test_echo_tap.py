@@ -20,7 +20,7 @@ class Reactor(MemoryReactorClock):
         super().__init__()
         self.udpPorts_: list[tuple] = []
 
-    def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):  # type: ignore[no-untyped-def]
+    def listenUDP(self, port, protocol, interface="127.0.0.1", maxPacketSize=8192):  # type: ignore[no-untyped-def]
         self.udpPorts_.append((port, protocol, interface, maxPacketSize))
         return _FakeUDPPort(port, interface)
 
@@ -58,9 +58,17 @@ class OptionsTests(SynchronousTestCase):
         )
 
     def test_listen_repeatable(self) -> None:
-        options = parse("--listen", "tcp:1", "--listen", "udp:2", "--listen", "unix:/tmp/x")
+        options = parse(
+            "--listen",
+            "tcp:1:interface=127.0.0.1",
+            "--listen",
+            "udp:2:interface=127.0.0.1",
+            "--listen",
+            "unix:/tmp/x",
+        )
         self.assertEqual(
-            [d for d, _, _ in options["endpoints"]], ["tcp:1", "udp:2", "unix:/tmp/x"]
+            [d for d, _, _ in options["endpoints"]],
+            ["tcp:1:interface=127.0.0.1", "udp:2:interface=127.0.0.1", "unix:/tmp/x"],
         )
         self.assertEqual([g for _, _, g in options["endpoints"]], [False, True, False])
 
@@ -88,7 +96,11 @@ class ServiceTests(SynchronousTestCase):
         """Stream descriptions get the TCP echo factory, datagram ones the UDP echo."""
         reactor = Reactor()
         options = parse(
-            "--listen", "tcp:0:interface=127.0.0.1", "--listen", "udp:0", reactor=reactor
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--listen",
+            "udp:0:interface=127.0.0.1",
+            reactor=reactor,
         )
         service = tap.makeService(options)
         with capturedLogs() as events:
@@ -101,7 +113,7 @@ class ServiceTests(SynchronousTestCase):
         self.assertIsInstance(proto, UDPEcho)
         self.assertEqual(size, 65535)
         said = [e.get("address") for e in events if "address" in e]
-        self.assertEqual(said[1], "udp :0")
+        self.assertEqual(said[1], "udp 127.0.0.1:0")
         self.assertTrue(said[0].startswith("tcp 0.0.0.0:") or said[0].startswith("tcp "))
         service.stopService()
 
@@ -131,8 +143,12 @@ class ServiceTests(SynchronousTestCase):
             def seconds(self) -> float:
                 return 0.0
 
-        options = parse("--listen", "tcp:7007", reactor=Failing(OSError("Address in use")))
+        options = parse(
+            "--listen", "tcp:7007:interface=127.0.0.1", reactor=Failing(OSError("Address in use"))
+        )
         service = tap.makeService(options)
         with self.assertRaises(ListenError) as e:
             service.privilegedStartService()
-        self.assertIn("echo/tcp: cannot listen on 'tcp:7007'", str(e.exception))
+        self.assertIn(
+            "echo/tcp: cannot listen on 'tcp:7007:interface=127.0.0.1'", str(e.exception)
+        )

@@ -27,14 +27,24 @@ from netsuite.tls_listener import DeadlineTLSFactory
 
 class DatagramDescriptionTests(SynchronousTestCase):
     def test_classification(self) -> None:
-        self.assertTrue(is_datagram("udp:7007"))
+        self.assertTrue(is_datagram("udp:7007:interface=127.0.0.1"))
         self.assertTrue(is_datagram("systemd:domain=INET:index=0:type=dgram"))
         self.assertFalse(is_datagram("systemd:domain=INET:index=0"))
-        self.assertFalse(is_datagram("tcp:7007"))
+        self.assertFalse(is_datagram("tcp:7007:interface=127.0.0.1"))
         self.assertFalse(is_datagram("nstls:7443:cert=x"))
         self.assertEqual(
-            split_descriptions(["tcp:1", "udp:2", "unix:/x", "udp:3"]),
-            (["tcp:1", "unix:/x"], ["udp:2", "udp:3"]),
+            split_descriptions(
+                [
+                    "tcp:1:interface=127.0.0.1",
+                    "udp:2:interface=127.0.0.1",
+                    "unix:/x",
+                    "udp:3:interface=127.0.0.1",
+                ]
+            ),
+            (
+                ["tcp:1:interface=127.0.0.1", "unix:/x"],
+                ["udp:2:interface=127.0.0.1", "udp:3:interface=127.0.0.1"],
+            ),
         )
 
     def test_udp(self) -> None:
@@ -53,9 +63,13 @@ class DatagramDescriptionTests(SynchronousTestCase):
                 calls.append((args, kwargs))
                 return "port"
 
-        port = self.successResultOf(datagram_from_string(Reactor(), "udp:7007").listen("p"))
+        port = self.successResultOf(
+            datagram_from_string(Reactor(), "udp:7007:interface=127.0.0.1").listen("p")
+        )
         self.assertEqual(port, "port")
-        self.assertEqual(calls, [((7007, "p"), {"interface": "", "maxPacketSize": 65535})])
+        self.assertEqual(
+            calls, [((7007, "p"), {"interface": "127.0.0.1", "maxPacketSize": 65535})]
+        )
         self.assertGreater(65535, MAX_UDP_PAYLOAD)
 
     def test_udp_errors(self) -> None:

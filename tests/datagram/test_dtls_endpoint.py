@@ -178,7 +178,9 @@ class EchoTapTests(DTLSTestCase):
         description = (
             f"dtls:0:interface=127.0.0.1:cert={self.files.cert_path}:key={self.files.key_path}"
         )
-        options = parse("--listen", description, "--listen", "udp:0", reactor=reactor)
+        options = parse(
+            "--listen", description, "--listen", "udp:0:interface=127.0.0.1", reactor=reactor
+        )
         service = tap.makeService(options)
         with capturedLogs() as events:
             service.privilegedStartService()
@@ -191,7 +193,7 @@ class EchoTapTests(DTLSTestCase):
         text = [e.get("address") or e.get("summary") for e in events if e.get("label")]
         self.assertEqual(text[0], "udp 127.0.0.1:0")
         self.assertTrue(text[1].startswith("subject=CN=localhost sha256="))
-        self.assertEqual(text[2], "udp :0")
+        self.assertEqual(text[2], "udp 127.0.0.1:0")
         service.stopService()
 
     def test_bad_dtls_description_is_a_usage_error(self) -> None:

@@ -202,7 +202,6 @@ class EchoLimitTests(SynchronousTestCase):
             self.assertEqual(received, bytes(sent))
             self.assertLess(stalled_rss - baseline, 32 << 20)
 
-
     def test_tls_slow_reader_bounded_memory(self) -> None:
         """
         The same over nstls: (records go straight to the socket when they can; what the

@@ -543,7 +543,7 @@ class TwistedClientTests(SynchronousTestCase):
 
     def test_two_browsers_talk(self) -> None:
         s = Site()
-        s.clock.listenTCP(80, s.site)
+        s.clock.listenTCP(80, s.site, interface="127.0.0.1")
         alice, a_pump = self.connect(s)
         bob, b_pump = self.connect(s)
         self.assertEqual(alice.messages[0]["type"], "welcome")
@@ -562,7 +562,7 @@ class TwistedClientTests(SynchronousTestCase):
 
     def test_slow_reader_through_the_transport(self) -> None:
         s = Site(ChatSocketConfig(send_queue=2000))
-        s.clock.listenTCP(80, s.site)
+        s.clock.listenTCP(80, s.site, interface="127.0.0.1")
         slow, s_pump = self.connect(s)
         talker, t_pump = self.connect(s)
         producer = s_pump.serverIO.producer

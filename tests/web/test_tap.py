@@ -60,7 +60,11 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["endpoints"][0][1].settings.alpn, ("http/1.1",))
 
     def test_default_alpn_leaves_other_descriptions_alone(self) -> None:
-        for description in ("tcp:80", "unix:/tmp/x:mode=600", "ssl:443:privateKey=k"):
+        for description in (
+            "tcp:80:interface=127.0.0.1",
+            "unix:/tmp/x:mode=600",
+            "ssl:443:privateKey=k",
+        ):
             self.assertEqual(tap.with_default_alpn(description), description)
 
     def test_tls_cert_adds_the_8443_listener(self) -> None:
@@ -135,14 +139,14 @@ class ServiceTests(SynchronousTestCase):
         stats = StatsRegistry()
         stats.register(Counters("echo"))
         hub = Hub(clock=lambda: 0.0)
-        options = parse("--listen", "tcp:0")
+        options = parse("--listen", "tcp:0:interface=127.0.0.1")
         top = tap.makeService(options, hub=hub, stats=stats)
         self.assertIs(top.site.stats, stats)
         self.assertIs(top.site.hub, hub)
         self.assertEqual([s.name for s in stats], ["chat/ws", "echo", "web"])
 
     def test_stop_drains(self) -> None:
-        options = parse("--listen", "tcp:0", "--drain-timeout", "2")
+        options = parse("--listen", "tcp:0:interface=127.0.0.1", "--drain-timeout", "2")
         top = tap.makeService(options)
         top.startService()
         self.assertEqual(top.drain_timeout, 2.0)
