@@ -89,7 +89,7 @@ class Reloadable:
 
     certificates: list[CertificateSummary]
 
-    def __init__(self, settings: TLSServerSettings, label: str) -> None:
+    def __init__(self, settings: TLSServerSettings, label: str = "tls") -> None:
         self.settings = settings
         self.label = label
         product, self.certificates = self.build()
@@ -184,9 +184,6 @@ class ReloadableServerTLS(Reloadable):
 
     options: ssl.CertificateOptions
 
-    def __init__(self, settings: TLSServerSettings, label: str = "tls") -> None:
-        super().__init__(settings, label)
-
     def build(self) -> tuple[ssl.CertificateOptions, list[CertificateSummary]]:
         return server_context_factory(self.settings)
 
@@ -238,7 +235,7 @@ class DeadlineTLSProtocol(BufferingTLSTransport):
 
     def __init__(self, factory: DeadlineTLSFactory, wrappedProtocol: Any, **kwargs: Any) -> None:
         super().__init__(factory, wrappedProtocol, **kwargs)
-        if getattr(factory.wrappedFactory, "tls_write_now", False):
+        if factory.write_now:
             # Bypass the aggregator, which Twisted's __init__ installs as self.write.
             self.write = self._write_now  # type: ignore[method-assign]
 
@@ -406,6 +403,8 @@ class DeadlineTLSFactory(TLSMemoryBIOFactory):
         label: str,
     ) -> None:
         super().__init__(creator, False, wrapped, clock)
+        #: The wrapped doors' writes are whole: encrypt each at once (no aggregator).
+        self.write_now = bool(getattr(wrapped, "tls_write_now", False))
         self.clock = clock
         self.handshake_timeout = handshake_timeout
         self.handshake_timeouts = 0
@@ -420,20 +419,14 @@ class TimedPort:
         self._port = port
         self._timers = timers
 
-    def startListening(self) -> Any:
-        return self._port.startListening()
-
     def stopListening(self) -> Any:
         for timer in self._timers:
             if timer.running:
                 timer.stop()
         return self._port.stopListening()
 
-    def getHost(self) -> Any:
-        return self._port.getHost()
-
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._port, name)  # the rest of the port (its number, UDP writes)
+        return getattr(self._port, name)  # the rest of the port: getHost, its number...
 
 
 @implementer(IStreamServerEndpoint)

@@ -330,10 +330,6 @@ class WebSite(server.Site):
             stamp = self._logDateTime or datetimeToLogString(self.reactor.seconds())
             self.access_batch.add(access_line(stamp, request))
 
-    def flush_access_log(self) -> None:
-        """Emit the queued access log lines now (C{lines}: how many)."""
-        self.access_batch.flush()
-
     def startFactory(self) -> None:
         self.access_batch.open()
         super().startFactory()
