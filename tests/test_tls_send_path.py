@@ -9,11 +9,14 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from OpenSSL import SSL
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHalfCloseableProtocol, ISSLTransport, ITCPTransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from twisted.test.iosim import FakeTransport, IOPump, connect
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, providedBy
@@ -196,6 +199,36 @@ class SendPathTests(SynchronousTestCase):
         self.assertEqual(len(server_io.writes), 1)
         pump.flush()
         self.assertEqual(bytes(client.received), b"now")
+
+    def test_corrupt_record_closes_that_connection_only(self) -> None:
+        """
+        A record that does not decrypt ends that connection with the error (and an alert
+        to the peer); what the door got before it stays delivered; another connection of
+        the same listener keeps echoing.
+        """
+        lost: list[Any] = []
+
+        class Door(Sizes):
+            def connectionLost(self, reason: Any) -> None:
+                lost.append(reason)
+
+        door = Door()
+        server, client, server_io, pump = self.serve(Factory.forProtocol(lambda: door))
+        other_server, other_client, _io, other_pump = self.serve(self.echo())
+        client.transport.write(b"fine")
+        pump.flush()
+        self.assertEqual(door.deliveries, [4])
+        del server_io.writes[:]
+        server.dataReceived(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)  # not from the peer's keys
+        self.assertTrue(server.transport.disconnecting)
+        self.assertEqual(len(server_io.writes), 1)  # the alert, before the close
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(lost), 1)
+        self.assertIsInstance(lost[0].value, SSL.Error)
+        self.assertEqual(door.deliveries, [4])
+        other_client.transport.write(b"still here")
+        other_pump.flush()
+        self.assertEqual(bytes(other_client.received), b"still here")
 
 
 class DeclarationTests(SynchronousTestCase):
