@@ -125,10 +125,10 @@ def time_parts(batches: int, batch: int = 200) -> dict[str, float]:
 
     from twisted.internet import reactor, udp
 
+    from netsuite.base.metrics import Counters
     from netsuite.echo.udp import DatagramGuard, UDPEcho
-    from netsuite.limits import SourceBuckets, TokenBucket
-    from netsuite.metrics import Counters
-    from netsuite.options import GlobalReactor
+    from netsuite.limits.policy import SourceBuckets, TokenBucket
+    from netsuite.twistd.options import GlobalReactor
 
     sys.path.insert(0, str(BENCH / "peers"))
     from naive_twisted_udp import Echo

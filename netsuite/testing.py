@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netsuite.pki import Issued, create_ca, issue
+from netsuite.tls.pki import Issued, create_ca, issue
 
 __all__ = [
     "Listener",
@@ -36,13 +36,13 @@ __all__ = [
     "twistd_command",
 ]
 
-#: What L{netsuite.service.ListenerService} logs once a listener is bound.
+#: What L{netsuite.twistd.service.ListenerService} logs once a listener is bound.
 LISTENING = re.compile(
     r"(?P<label>\S+) listening on (?P<scheme>tcp|udp|tls|unix) (?P<address>\S+)$"
 )
 
 
-#: What L{netsuite.service.ServiceRoot} logs once the reactor runs (signals handled).
+#: What L{netsuite.twistd.service.ServiceRoot} logs once the reactor runs (signals handled).
 READY = re.compile(r"(?P<name>\S+) ready$")
 
 
@@ -187,7 +187,7 @@ class TwistdProcess:
 
     def _take(self, line: str) -> None:
         self.raw_lines.append(line)
-        if line.startswith("\x1e"):  # a JSON log (netsuite.logs.json_observer)
+        if line.startswith("\x1e"):  # a JSON log (netsuite.base.logs.json_observer)
             from twisted.logger import eventFromJSON, formatEvent
 
             line = formatEvent(eventFromJSON(line[1:]))

@@ -24,7 +24,7 @@ from twisted.logger import globalLogBeginner, textFileLogObserver
 
 from netsuite.chat import tap
 from netsuite.chat.door import ChatDoor
-from netsuite.outbox import Outbox
+from netsuite.stream.outbox import Outbox
 
 _pending: dict[Outbox, list[bytes]] = {}
 _corked = [False]

@@ -5,7 +5,7 @@ editing netsuite. The guard (deny-list, token bucket, LRU, every counter) is unc
 
   --variant clock   (server "netsuite-clockfix"): the clock is bound to the real reactor
       when the protocol starts. netsuite-echo hands UDPEcho C{options.reactor}, a
-      L{netsuite.options.GlobalReactor} proxy whose C{__getattr__} runs
+      L{netsuite.twistd.options.GlobalReactor} proxy whose C{__getattr__} runs
       C{from twisted.internet import reactor} on every lookup: one import statement per
       datagram, for C{self.clock.seconds()}.
   --variant direct  (server "netsuite-direct"): the clock fix, and the echo sent with the
@@ -22,7 +22,7 @@ import sys
 from twisted.scripts.twistd import run
 
 from netsuite.echo.udp import UDPEcho
-from netsuite.options import GlobalReactor
+from netsuite.twistd.options import GlobalReactor
 
 
 def start_protocol(self: UDPEcho) -> None:

@@ -17,9 +17,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite.chat.hub import Hub
-from netsuite.outbox import Outbox
-from netsuite.stream import DoorFactory, StreamDoor, corked
-from netsuite.tls import peer_identity
+from netsuite.stream.door import DoorFactory, StreamDoor
+from netsuite.stream.outbox import Outbox
+from netsuite.stream.write import corked
+from netsuite.tls.contexts import peer_identity
 
 __all__ = ["ChatDoor", "ChatDoorFactory"]
 

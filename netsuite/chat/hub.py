@@ -6,7 +6,7 @@ L{Member} (anything with a C{nick}, C{deliver(event)} and C{disconnect(reason)})
 calls the hub on its behalf; the hub calls C{deliver} on the members an event concerns,
 synchronously and in one order, so every member of a room sees that room's messages in
 the same order. The hub never waits for a member: slow readers are the doors' business
-(L{netsuite.outbox.Outbox}).
+(L{netsuite.stream.outbox.Outbox}).
 
 Time comes from an injected C{clock} (a function returning seconds), so flood limits
 and timestamps are tested without a reactor.
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from netsuite.base.metrics import Counters
 from netsuite.chat.events import (
     ChatError,
     ChatEvent,
@@ -33,8 +34,7 @@ from netsuite.chat.events import (
     TopicChanged,
 )
 from netsuite.chat.names import NICK_MAX, fold, valid_nick, valid_room
-from netsuite.limits import TokenBucket
-from netsuite.metrics import Counters
+from netsuite.limits.policy import TokenBucket
 
 __all__ = ["Hub", "Member", "RoomInfo"]
 

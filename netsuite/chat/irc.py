@@ -7,7 +7,7 @@ L{netsuite.chat.line.LineSession}. It is a L{twisted.words.protocols.irc.IRC} so
 Twisted parses commands (C{parsemsg}, C{irc_COMMAND(prefix, params)} dispatch) and
 formats replies (C{sendCommand}, C{privmsg}, C{topic}, C{who} ...), but it never gets a
 transport: its C{sendLine} goes to C{send}, which the adapter wires to the door's
-L{netsuite.outbox.Outbox} (so the fast write path and the slow-reader cut-off apply).
+L{netsuite.stream.outbox.Outbox} (so the fast write path and the slow-reader cut-off apply).
 L{IRCChat} is the Twisted adapter: the outbox (from L{ChatDoor}) and the PING keepalive.
 
 What differs from a plain C{IRC} server, and why:
@@ -52,7 +52,7 @@ from netsuite.chat.events import (
 )
 from netsuite.chat.hub import TOPIC_MAX, Hub, Member
 from netsuite.chat.names import NICK_MAX, ROOM_MAX, fold, valid_nick
-from netsuite.lines import Line, LineSplitter, Overlong
+from netsuite.stream.lines import Line, LineSplitter, Overlong
 
 __all__ = [
     "CAPABILITIES",

@@ -36,7 +36,7 @@ from netsuite.chat.events import (
 )
 from netsuite.chat.hub import Hub
 from netsuite.chat.names import room_name
-from netsuite.lines import Line, LineSplitter, Overlong
+from netsuite.stream.lines import Line, LineSplitter, Overlong
 
 __all__ = ["HELP", "LineSession", "render"]
 

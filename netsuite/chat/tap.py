@@ -12,13 +12,13 @@ from typing import Any
 
 from twisted.python import usage
 
+from netsuite.base.metrics import Counters
 from netsuite.chat.hub import Hub
 from netsuite.chat.line_door import LineChatFactory
-from netsuite.endpoints import is_tls
-from netsuite.limits import ConnectionGate
-from netsuite.metrics import Counters
-from netsuite.options import GlobalReactor, ServiceOptions
-from netsuite.service import ListenerService, ServiceRoot
+from netsuite.limits.policy import ConnectionGate
+from netsuite.twistd.endpoints import is_tls
+from netsuite.twistd.options import GlobalReactor, ServiceOptions
+from netsuite.twistd.service import ListenerService, ServiceRoot
 
 __all__ = ["ChatService", "Options", "makeService"]
 

@@ -1,5 +1,5 @@
 """
-C{netsuite certs}: the local development CA (L{netsuite.devca}), from the command line.
+C{netsuite certs}: the local development CA (L{netsuite.tls.devca}), from the command line.
 
     netsuite certs init [--force]                 create the CA (ECDSA P-256, 10 years)
     netsuite certs issue NAME [NAME ...] [--out DIR]
@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import hashes
 
 from netsuite.client.common import say
 from netsuite.client.main import CommandLineError
-from netsuite.devca import DevCA, state_dir
-from netsuite.pki import Issued, issue
+from netsuite.tls.devca import DevCA, state_dir
+from netsuite.tls.pki import Issued, issue
 
 __all__ = [
     "NAME",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from netsuite.chat.line import scrub
 from netsuite.chat.names import fold
-from netsuite.lines import Line, LineSplitter
+from netsuite.stream.lines import Line, LineSplitter
 
 __all__ = [
     "MAX_WAITING",

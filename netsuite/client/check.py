@@ -34,7 +34,7 @@ __all__ = [
 
 #: Bytes of the index that starts every check datagram.
 INDEX_BYTES = 4
-#: The largest UDP payload over IPv4, as the server (netsuite.endpoints) accepts it.
+#: The largest UDP payload over IPv4, as the server (netsuite.twistd.endpoints) accepts it.
 MAX_DATAGRAM = 65507
 #: Seconds a message may take to come back.
 DEFAULT_TIMEOUT = 10.0

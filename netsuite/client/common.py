@@ -38,8 +38,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite.client.main import CommandLineError
-from netsuite.datagram.dtls import DTLSClientOptions, client_options
-from netsuite.tls import TLSConfigError, client_tls_options, load_chain
+from netsuite.tls.contexts import TLSConfigError, client_tls_options, load_chain
+from netsuite.tls.dtls import DTLSClientOptions, client_options
 
 __all__ = [
     "INSECURE_WARNING",
@@ -411,7 +411,7 @@ def tls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
 
 def dtls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
     """
-    The DTLS twin of L{tls_client_options}: L{netsuite.datagram.dtls.client_options},
+    The DTLS twin of L{tls_client_options}: L{netsuite.tls.dtls.client_options},
     or with C{--insecure} the same context with verification and the name check off.
     """
     try:

@@ -83,7 +83,7 @@ from netsuite.client.get_session import (
     root_cause,
 )
 from netsuite.client.main import CommandLineError
-from netsuite.tls import TLSConfigError, client_tls_options
+from netsuite.tls.contexts import TLSConfigError, client_tls_options
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -187,7 +187,7 @@ class _Recording:
 class TLSPolicy:
     """
     How every HTTPS connection is checked, per host (Agent asks once per connection):
-    L{netsuite.tls.client_tls_options} for the host, which verifies the certificate
+    L{netsuite.tls.contexts.client_tls_options} for the host, which verifies the certificate
     against C{ca} (or the system's trust store) and the host name with
     service_identity, and presents C{cert}/C{key}; with C{insecure}, nothing checked.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from zope.interface import implementer
 
-from netsuite.stream import DoorFactory, StreamDoor
+from netsuite.stream.door import DoorFactory, StreamDoor
 
 __all__ = ["Echo", "EchoFactory"]
 

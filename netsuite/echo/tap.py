@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from twisted.python import usage
 
+from netsuite.base.metrics import Counters
 from netsuite.echo.protocol import EchoFactory
 from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
-from netsuite.endpoints import is_tls
-from netsuite.limits import ConnectionGate
-from netsuite.metrics import Counters
-from netsuite.options import GlobalReactor, ServiceOptions
-from netsuite.service import ListenerService, ServiceRoot
+from netsuite.limits.policy import ConnectionGate
+from netsuite.twistd.endpoints import is_tls
+from netsuite.twistd.options import GlobalReactor, ServiceOptions
+from netsuite.twistd.service import ListenerService, ServiceRoot
 
 __all__ = ["Options", "makeService"]
 

@@ -24,8 +24,8 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from netsuite.limits import SourceBuckets, SourceEntry
-from netsuite.metrics import Counters
+from netsuite.base.metrics import Counters
+from netsuite.limits.policy import SourceBuckets, SourceEntry
 
 __all__ = ["DEFAULT_DENIED_PORTS", "DatagramGuard", "UDPEcho"]
 

@@ -17,8 +17,8 @@ from typing import Any
 from twisted.logger import Logger
 from twisted.python import usage
 
-from netsuite.options import GlobalReactor
-from netsuite.service import ServiceRoot
+from netsuite.twistd.options import GlobalReactor
+from netsuite.twistd.service import ServiceRoot
 
 __all__ = ["SERVICES", "Options", "makeService"]
 

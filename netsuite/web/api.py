@@ -249,7 +249,7 @@ def client_identity(request: IRequest) -> str | None:
     The identity of the verified TLS client certificate the request came with, if any
     (HTTP/1.1 or HTTP/2: the TLS transport is found under the channel).
     """
-    from netsuite.tls import peer_identity
+    from netsuite.tls.contexts import peer_identity
 
     transport = getattr(request, "channel", None)
     for _ in range(4):

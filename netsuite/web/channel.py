@@ -11,7 +11,7 @@ internet needs and Twisted leaves out or leaves at generous defaults:
   - a body cap (L{WebRequest}), answered with 413 before the body is read;
   - one write per response: the header block is held back and sent with the first body
     bytes, straight to the socket when nothing is queued (like
-    L{netsuite.stream.StreamDoor.write}): Twisted would send them as two writes on the
+    L{netsuite.stream.door.StreamDoor.write}): Twisted would send them as two writes on the
     next reactor turn.
 
 L{WebConnection} is Twisted's ALPN switch (HTTP/1.1 or HTTP/2 by TLS negotiation) with
@@ -35,7 +35,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.resource import _computeAllowedMethods, _IEncodingResource
 from twisted.web.server import unquote
 
-from netsuite.stream import direct_transport, send_now
+from netsuite.stream.write import direct_transport, send_now
 from netsuite.web.responses import error_body
 
 if TYPE_CHECKING:

@@ -50,9 +50,10 @@ from twisted.web.websocket import WebSocketResource, WebSocketTransport
 from wsproto.utilities import ProtocolError
 from zope.interface import implementer
 
+from netsuite.base.addresses import describe_address
+from netsuite.base.metrics import Counters
 from netsuite.chat.hub import Hub
-from netsuite.metrics import Counters
-from netsuite.stream import corked, describe_address
+from netsuite.stream.write import corked
 from netsuite.web.chatws_session import CloseCode, WebChatSession
 from netsuite.web.responses import error_body, finish_response
 from netsuite.web.wsguard import FrameGuard, OriginPolicy
@@ -106,7 +107,7 @@ def _utf8_size(text: str) -> int:
 @implementer(IPushProducer)
 class MessageOutbox:
     """
-    L{netsuite.outbox.Outbox} for text messages: C{write(text)} while the consumer keeps
+    L{netsuite.stream.outbox.Outbox} for text messages: C{write(text)} while the consumer keeps
     up; queued, counted in UTF-8 bytes, while it has paused us; C{overflow(reason)} once
     when the queue passes C{limit} bytes (and nothing more is sent after it).
     """

@@ -49,7 +49,7 @@ from netsuite.chat.events import (
 from netsuite.chat.hub import TEXT_MAX, Hub
 from netsuite.chat.line import scrub
 from netsuite.chat.names import room_name
-from netsuite.limits import TokenBucket
+from netsuite.limits.policy import TokenBucket
 
 __all__ = ["FORMAT", "CloseCode", "WebChatSession", "dumps", "render"]
 

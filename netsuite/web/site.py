@@ -35,11 +35,11 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
+from netsuite.base.addresses import describe_address, peer_key
+from netsuite.base.logbatch import LogBatch
+from netsuite.base.metrics import Counters
 from netsuite.chat.hub import Hub
-from netsuite.limits import ConnectionGate
-from netsuite.logbatch import LogBatch
-from netsuite.metrics import Counters
-from netsuite.stream import describe_address, peer_key
+from netsuite.limits.policy import ConnectionGate
 from netsuite.web.api import ApiRoot
 from netsuite.web.channel import WebChannel, WebConnection, WebRequest
 from netsuite.web.config import WebConfig
@@ -318,7 +318,7 @@ class WebSite(server.Site):
         """
         Count the response, and queue its access log line (combined log format).
 
-        Lines leave in batches (L{netsuite.logbatch}), one line each, in order, each
+        Lines leave in batches (L{netsuite.base.logbatch}), one line each, in order, each
         with its own timestamp: a log event costs as much as serving a small cached
         file, so a busy server pays it once per batch.
         """

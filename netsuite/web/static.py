@@ -42,7 +42,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
-from netsuite.metrics import Counters
+from netsuite.base.metrics import Counters
 from netsuite.web.conditions import (
     ByteRange,
     Precondition,

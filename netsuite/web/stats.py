@@ -2,7 +2,7 @@
 The registry of every service's counters in this process, which C{/api/stats} and
 C{/metrics} read.
 
-A service keeps counting into its own L{netsuite.metrics.Counters} (a plain dict update
+A service keeps counting into its own L{netsuite.base.metrics.Counters} (a plain dict update
 on the hot path); the registry only holds references and reads them when asked, so
 registering costs the service nothing per event. The suite makes one registry and
 registers each service in it; C{twistd netsuite-web} alone registers itself.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from netsuite.metrics import Counters
+from netsuite.base.metrics import Counters
 
 __all__ = [
     "DROP_PREFIXES",
@@ -81,7 +81,7 @@ class StatsRegistry:
     Every service's counters in this process, by name.
 
     Register a service's L{Counters} with L{register}, or a door factory (anything with
-    C{name}, C{counters} and a sized C{open}: L{netsuite.stream.DoorFactory},
+    C{name}, C{counters} and a sized C{open}: L{netsuite.stream.door.DoorFactory},
     L{netsuite.web.site.WebSite}) with L{register_factory}, which also reports its
     open connections.
 
@@ -155,7 +155,7 @@ class StatsRegistry:
 
 def tls_certificates() -> list[dict[str, Any]]:
     """Each served certificate: listener, subject, SHA-256, expiry and days left."""
-    from netsuite.tls_listener import served_certificates
+    from netsuite.tls.listener import served_certificates
 
     return [
         {

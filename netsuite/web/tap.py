@@ -18,13 +18,13 @@ from twisted.internet.endpoints import _parse
 from twisted.python import usage
 from twisted.web.http import H2_ENABLED
 
+from netsuite.base.metrics import Counters
 from netsuite.chat.hub import Hub
 from netsuite.chat.names import valid_nick
-from netsuite.endpoints import is_tls
-from netsuite.limits import ConnectionGate
-from netsuite.metrics import Counters
-from netsuite.options import GlobalReactor, ServiceOptions
-from netsuite.service import ListenerService, ServiceRoot
+from netsuite.limits.policy import ConnectionGate
+from netsuite.twistd.endpoints import is_tls
+from netsuite.twistd.options import GlobalReactor, ServiceOptions
+from netsuite.twistd.service import ListenerService, ServiceRoot
 from netsuite.web.chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web.config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web.site import WebSite, build_site

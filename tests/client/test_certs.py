@@ -20,8 +20,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.client.certs import describe_certificate, fingerprint
 from netsuite.client.main import main
-from netsuite.devca import state_dir
-from netsuite.pki import create_ca, issue
+from netsuite.tls.devca import state_dir
+from netsuite.tls.pki import create_ca, issue
 
 
 class CertsTests(SynchronousTestCase):

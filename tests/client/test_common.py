@@ -30,9 +30,9 @@ from netsuite.client.common import (
     tls_client_options,
 )
 from netsuite.client.main import CommandLineError
-from netsuite.datagram.dtls import DTLSClientOptions
-from netsuite.pki import create_ca, issue
 from netsuite.testing import TLSFiles
+from netsuite.tls.dtls import DTLSClientOptions
+from netsuite.tls.pki import create_ca, issue
 
 
 def parse(*argv: str) -> argparse.Namespace:

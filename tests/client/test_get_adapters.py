@@ -42,7 +42,7 @@ from netsuite.client.get import (
 )
 from netsuite.client.get_session import ExitCode
 from netsuite.testing import TLSFiles
-from netsuite.tls import TLSConfigError, TLSServerSettings, server_context_factory
+from netsuite.tls.contexts import TLSConfigError, TLSServerSettings, server_context_factory
 from netsuite.web import build_site
 from netsuite.web.config import WebConfig
 

@@ -16,15 +16,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.datagram.dtls_context import client_options
-from netsuite.datagram.dtls_session import (
+from netsuite.testing import TLSFiles, TwistdProcess, require_tool
+from netsuite.tls.dtls_context import client_options
+from netsuite.tls.dtls_session import (
     MAX_COOKIE_REPLY,
     RECORD_HEADER,
     DTLSSession,
     is_hello_verify_request,
     split_records,
 )
-from netsuite.testing import TLSFiles, TwistdProcess, require_tool
 from tests.e2e.test_echo_process import converse
 
 _SERVER_HELLO_DONE = 14
@@ -49,7 +49,7 @@ import sys
 from twisted.internet import task
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.protocol import DatagramProtocol
-from netsuite.datagram.dtls import DTLSClientProtocol, client_options
+from netsuite.tls.dtls import DTLSClientProtocol, client_options
 
 class Once(DatagramProtocol):
     def startProtocol(self):

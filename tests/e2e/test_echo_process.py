@@ -288,11 +288,11 @@ class EchoStartupTests(SynchronousTestCase):
 
 class RunModesTests(SynchronousTestCase):
     def test_json_log(self) -> None:
-        """--logger netsuite.logs.json_observer: every line is a JSON event."""
+        """--logger netsuite.base.logs.json_observer: every line is a JSON event."""
         server = TwistdProcess(
             "netsuite-echo",
             ["--listen", TCP],
-            twistd_args=["--logger", "netsuite.logs.json_observer"],
+            twistd_args=["--logger", "netsuite.base.logs.json_observer"],
         )
         with server:
             self.assertEqual(echo_tcp(server.address("echo/tcp"), b"json"), b"json")

@@ -20,7 +20,7 @@ SITE = PLUGINS.parent.parent
 
 def refresh() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "netsuite.plugincache"], capture_output=True, text=True
+        [sys.executable, "-m", "netsuite.twistd.plugincache"], capture_output=True, text=True
     )
 
 
@@ -46,7 +46,7 @@ class ReadOnlySitePackagesTests(SynchronousTestCase):
         return server
 
     def test_fresh_cache_no_warning(self) -> None:
-        """After `python -m netsuite.plugincache`, nothing is written and nothing warns."""
+        """After `python -m netsuite.twistd.plugincache`, nothing is written and nothing warns."""
         out = refresh()
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("netsuite-echo", out.stdout)
@@ -65,7 +65,7 @@ class ReadOnlySitePackagesTests(SynchronousTestCase):
             os.utime(module, (later, later))
         self.run_echo()
         readonly = subprocess.run(
-            [*self.launcher, sys.executable, "-m", "netsuite.plugincache"],
+            [*self.launcher, sys.executable, "-m", "netsuite.twistd.plugincache"],
             capture_output=True,
             text=True,
         )

@@ -4,8 +4,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.service import ListenerService
 from netsuite.suite import tap
+from netsuite.twistd.service import ListenerService
 
 
 def parse(*argv: str) -> tap.Options:

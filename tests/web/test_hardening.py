@@ -12,7 +12,7 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 
-from netsuite.limits import ConnectionGate
+from netsuite.limits.policy import ConnectionGate
 from netsuite.web import WebConfig, WebLimits
 from netsuite.web.config import HeaderError, parse_header_line
 from tests.web.helpers import WebClient, make_tree, parse_responses

@@ -7,8 +7,8 @@ import gzip
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.trial.unittest import SynchronousTestCase
 
+from netsuite.base.metrics import Counters
 from netsuite.echo.protocol import EchoFactory
-from netsuite.metrics import Counters
 from netsuite.web.prometheus import metrics_registry
 from netsuite.web.stats import StatsRegistry
 from tests.web.helpers import WebClient
@@ -110,8 +110,8 @@ class TLSExpiryStatsTests(SynchronousTestCase):
         from pathlib import Path
 
         from netsuite.testing import TLSFiles
-        from netsuite.tls import TLSServerSettings
-        from netsuite.tls_listener import ReloadableServerTLS
+        from netsuite.tls.contexts import TLSServerSettings
+        from netsuite.tls.listener import ReloadableServerTLS
         from netsuite.web.prometheus import metrics_registry
         from netsuite.web.stats import StatsRegistry
 

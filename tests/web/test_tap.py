@@ -9,8 +9,8 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 import netsuite.web
+from netsuite.base.metrics import Counters
 from netsuite.chat.hub import Hub
-from netsuite.metrics import Counters
 from netsuite.testing import TLSFiles
 from netsuite.web import StatsRegistry, tap
 from netsuite.web.site import WebSite

@@ -1,0 +1,40 @@
+"""
+TLS for every door, through pyOpenSSL: hardened contexts (Mozilla intermediate) and
+certificate loading (L{netsuite.tls.contexts}), the C{nstls:} listener with its handshake
+deadline, one-flight send path and reload (L{netsuite.tls.listener}), the development
+CA and PKI (L{netsuite.tls.devca}, L{netsuite.tls.pki}) and DTLS 1.2
+(L{netsuite.tls.dtls}).
+
+This layer knows nothing of doors: a door's factory hands it what it needs (whether to
+encrypt each write at once, what to call around a read).
+"""
+
+from netsuite.tls.contexts import (
+    CertificateSummary,
+    TLSConfigError,
+    TLSServerSettings,
+    client_tls_options,
+    load_chain,
+    peer_identity,
+    server_context_factory,
+)
+from netsuite.tls.devca import DevCA
+from netsuite.tls.listener import ReloadableServerTLS, TLSServerEndpoint, reload_all
+from netsuite.tls.pki import Issued, create_ca, issue
+
+__all__ = [
+    "CertificateSummary",
+    "DevCA",
+    "Issued",
+    "ReloadableServerTLS",
+    "TLSConfigError",
+    "TLSServerEndpoint",
+    "TLSServerSettings",
+    "client_tls_options",
+    "create_ca",
+    "issue",
+    "load_chain",
+    "peer_identity",
+    "reload_all",
+    "server_context_factory",
+]
