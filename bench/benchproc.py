@@ -28,7 +28,7 @@ OUT = BENCH / "out"
 LOADGEN_SRC = BENCH / "loadgen.c"
 LOADGEN = OUT / "loadgen"
 
-# "... echo/tcp listening on tcp 127.0.0.1:37053" (netsuite.twistd.service.ListenerService)
+# "... echo/tcp listening on tcp 127.0.0.1:37053" (netsuite.twistd._service.ListenerService)
 TWISTD_PORT = re.compile(rb"echo/tcp listening on tcp 127\.0\.0\.1:(\d+)")
 # The peers print nothing but their port number.
 BARE_PORT = re.compile(rb"^(\d+)\s*$", re.MULTILINE)

@@ -45,7 +45,7 @@ EXPERIMENTS = ("netsuite-corked",)
 CHATGEN_SRC = BENCH / "chatgen.c"
 CHATGEN = OUT / "chatgen"
 
-# "... chat/line listening on tcp 127.0.0.1:37053" (netsuite.twistd.service.ListenerService)
+# "... chat/line listening on tcp 127.0.0.1:37053" (netsuite.twistd._service.ListenerService)
 CHAT_PORT = re.compile(rb"chat/line listening on tcp 127\.0\.0\.1:(\d+)")
 
 #: What netsuite-chat runs with. Only the flood limit is raised (one member sends

@@ -40,7 +40,7 @@ SERVERS = ("netsuite", "plain-twisted", "asyncio")
 EXTRA_SERVERS = ("netsuite-quietlog", "netsuite-bare")
 TLSGEN_SRC = BENCH / "tlsgen.c"
 TLSGEN = OUT / "tlsgen"
-# "... echo/tls listening on tls 127.0.0.1:37009" (netsuite.twistd.service.ListenerService)
+# "... echo/tls listening on tls 127.0.0.1:37009" (netsuite.twistd._service.ListenerService)
 TLS_PORT = re.compile(rb"echo/tls listening on tls 127\.0\.0\.1:(\d+)")
 
 #: name -> (tlsgen arguments, headline figure, what it counts)
@@ -313,7 +313,7 @@ def main() -> int:
     args = parse_args()
     began = time.monotonic()
     build_tlsgen()
-    # One ECDSA P-256 leaf (netsuite.tls.pki via TLSFiles) served by every server in the run.
+    # One ECDSA P-256 leaf (netsuite.tls._pki via TLSFiles) served by every server in the run.
     certs = TLSFiles(OUT / "tls-certs")
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):

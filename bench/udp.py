@@ -45,7 +45,7 @@ WHATIF = {"netsuite-clockfix": "clock", "netsuite-direct": "direct"}
 UDPGEN_SRC = BENCH / "udpgen.c"
 UDPGEN = OUT / "udpgen"
 
-# "... echo/udp listening on udp 127.0.0.1:52859" (netsuite.twistd.service.ListenerService)
+# "... echo/udp listening on udp 127.0.0.1:52859" (netsuite.twistd._service.ListenerService)
 UDP_PORT = re.compile(rb"echo/udp listening on udp 127\.0\.0\.1:(\d+)")
 
 #: The issue's listen descriptions, and the raised per-source budget (see the docstring).

@@ -125,10 +125,10 @@ def time_parts(batches: int, batch: int = 200) -> dict[str, float]:
 
     from twisted.internet import reactor, udp
 
-    from netsuite.base.metrics import Counters
-    from netsuite.echo.udp import DatagramGuard, UDPEcho
-    from netsuite.limits.policy import SourceBuckets, TokenBucket
-    from netsuite.twistd.options import GlobalReactor
+    from netsuite.base._metrics import Counters
+    from netsuite.echo._udp import DatagramGuard, UDPEcho
+    from netsuite.limits._policy import SourceBuckets, TokenBucket
+    from netsuite.twistd._options import GlobalReactor
 
     sys.path.insert(0, str(BENCH / "peers"))
     from naive_twisted_udp import Echo

@@ -75,7 +75,7 @@ TARGETS = (("static", "netsuite", "twistd-web", 2.0), ("json", "netsuite", "bare
 #: errors and timeouts. Reported, not a failure of the run.
 EXPECTED_ERRORS = frozenset({"http.server"})
 
-# "... web/http listening on tcp 127.0.0.1:37053" (netsuite.twistd.service.ListenerService)
+# "... web/http listening on tcp 127.0.0.1:37053" (netsuite.twistd._service.ListenerService)
 NETSUITE_PORT = re.compile(rb"web/http listening on tcp 127\.0\.0\.1:(\d+)")
 # "[-] Site starting on 41209" (twisted.web's Site, started by twistd web)
 TWISTD_WEB_PORT = re.compile(rb"Site starting on (\d+)")

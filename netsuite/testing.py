@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netsuite.tls.pki import Issued, create_ca, issue
+from netsuite.tls._pki import Issued, create_ca, issue
 
 __all__ = [
     "Listener",
@@ -36,13 +36,13 @@ __all__ = [
     "twistd_command",
 ]
 
-#: What L{netsuite.twistd.service.ListenerService} logs once a listener is bound.
+#: What L{netsuite.twistd._service.ListenerService} logs once a listener is bound.
 LISTENING = re.compile(
     r"(?P<label>\S+) listening on (?P<scheme>tcp|udp|tls|unix) (?P<address>\S+)$"
 )
 
 
-#: What L{netsuite.twistd.service.ServiceRoot} logs once the reactor runs (signals handled).
+#: What L{netsuite.twistd._service.ServiceRoot} logs once the reactor runs (signals handled).
 READY = re.compile(r"(?P<name>\S+) ready$")
 
 

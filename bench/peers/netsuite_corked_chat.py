@@ -23,8 +23,8 @@ from twisted.internet import reactor
 from twisted.logger import globalLogBeginner, textFileLogObserver
 
 from netsuite.chat import tap
-from netsuite.chat.door import ChatDoor
-from netsuite.stream.outbox import Outbox
+from netsuite.chat._door import ChatDoor
+from netsuite.stream._outbox import Outbox
 
 _pending: dict[Outbox, list[bytes]] = {}
 _corked = [False]

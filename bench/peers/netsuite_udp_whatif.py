@@ -5,7 +5,7 @@ editing netsuite. The guard (deny-list, token bucket, LRU, every counter) is unc
 
   --variant clock   (server "netsuite-clockfix"): the clock is bound to the real reactor
       when the protocol starts. netsuite-echo hands UDPEcho C{options.reactor}, a
-      L{netsuite.twistd.options.GlobalReactor} proxy whose C{__getattr__} runs
+      L{netsuite.twistd._options.GlobalReactor} proxy whose C{__getattr__} runs
       C{from twisted.internet import reactor} on every lookup: one import statement per
       datagram, for C{self.clock.seconds()}.
   --variant direct  (server "netsuite-direct"): the clock fix, and the echo sent with the
@@ -21,8 +21,8 @@ import sys
 
 from twisted.scripts.twistd import run
 
-from netsuite.echo.udp import UDPEcho
-from netsuite.twistd.options import GlobalReactor
+from netsuite.echo._udp import UDPEcho
+from netsuite.twistd._options import GlobalReactor
 
 
 def start_protocol(self: UDPEcho) -> None:

@@ -6,8 +6,8 @@ plain-line door's logic; the Twisted adapters live in C{line_door} and C{irc};
 L{netsuite.chat.tap} builds C{twistd netsuite-chat}.
 """
 
-from netsuite.chat.events import ChatError
-from netsuite.chat.hub import Hub, Member, RoomInfo
-from netsuite.chat.line import LineSession
+from netsuite.chat._events import ChatError
+from netsuite.chat._hub import Hub, Member, RoomInfo
+from netsuite.chat._line import LineSession
 
 __all__ = ["ChatError", "Hub", "LineSession", "Member", "RoomInfo"]

@@ -12,13 +12,13 @@ from typing import Any
 
 from twisted.python import usage
 
-from netsuite.base.metrics import Counters
-from netsuite.chat.hub import Hub
-from netsuite.chat.line_door import LineChatFactory
-from netsuite.limits.policy import ConnectionGate
-from netsuite.twistd.endpoints import is_tls
-from netsuite.twistd.options import GlobalReactor, ServiceOptions
-from netsuite.twistd.service import ListenerService, ServiceRoot
+from netsuite.base._metrics import Counters
+from netsuite.chat._hub import Hub
+from netsuite.chat._line_door import LineChatFactory
+from netsuite.limits._policy import ConnectionGate
+from netsuite.twistd._endpoints import is_tls
+from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._service import ListenerService, ServiceRoot
 
 __all__ = ["ChatService", "Options", "makeService"]
 
@@ -119,7 +119,7 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     ]
     irc_endpoints = options["endpoints:irc-listen"]
     if irc_endpoints:
-        from netsuite.chat.irc import IRCChatFactory
+        from netsuite.chat._irc import IRCChatFactory
 
         irc = IRCChatFactory(
             "chat/irc", hub, server_name=options["server-name"], password=options["password"],

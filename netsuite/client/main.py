@@ -33,11 +33,11 @@ __all__ = ["SUBCOMMANDS", "CommandLineError", "SubCommand", "build_parser", "mai
 
 #: Dotted names of the sub-command modules, in the order C{--help} lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "netsuite.client.echo",
-    "netsuite.client.chat",
-    "netsuite.client.ping",
-    "netsuite.client.certs",
-    "netsuite.client.get",
+    "netsuite.client._echo",
+    "netsuite.client._chat",
+    "netsuite.client._ping",
+    "netsuite.client._certs",
+    "netsuite.client._get",
 )
 
 

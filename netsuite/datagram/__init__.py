@@ -4,9 +4,9 @@ datagrams in any order into an in-order, exactly-once stream, and the statistics
 ping reports (loss, duplicates, reordering, RTT, RFC 3550 jitter). No I/O here.
 """
 
-from netsuite.datagram.probe import HEADER_SIZE, Probe, ProbeError, decode, encode
-from netsuite.datagram.sequencer import Sequencer, SequencerStats
-from netsuite.datagram.stats import PingStats
+from netsuite.datagram._probe import HEADER_SIZE, Probe, ProbeError, decode, encode
+from netsuite.datagram._sequencer import Sequencer, SequencerStats
+from netsuite.datagram._stats import PingStats
 
 __all__ = [
     "HEADER_SIZE",

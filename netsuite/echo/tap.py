@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from twisted.python import usage
 
-from netsuite.base.metrics import Counters
-from netsuite.echo.protocol import EchoFactory
-from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
-from netsuite.limits.policy import ConnectionGate
-from netsuite.twistd.endpoints import is_tls
-from netsuite.twistd.options import GlobalReactor, ServiceOptions
-from netsuite.twistd.service import ListenerService, ServiceRoot
+from netsuite.base._metrics import Counters
+from netsuite.echo._protocol import EchoFactory
+from netsuite.echo._udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
+from netsuite.limits._policy import ConnectionGate
+from netsuite.twistd._endpoints import is_tls
+from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._service import ListenerService, ServiceRoot
 
 __all__ = ["Options", "makeService"]
 

@@ -5,10 +5,10 @@ The stream machinery every door shares: the one write path that sends at once
 (L{LineSplitter}).
 """
 
-from netsuite.stream.door import DoorFactory, StreamDoor
-from netsuite.stream.lines import Line, LineSplitter, Overlong
-from netsuite.stream.outbox import Outbox
-from netsuite.stream.write import CORK_LIMIT, cork, corked, pop_cork, send_now
+from netsuite.stream._door import DoorFactory, StreamDoor
+from netsuite.stream._lines import Line, LineSplitter, Overlong
+from netsuite.stream._outbox import Outbox
+from netsuite.stream._write import CORK_LIMIT, cork, corked, pop_cork, send_now
 
 __all__ = [
     "CORK_LIMIT",

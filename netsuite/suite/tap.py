@@ -17,8 +17,8 @@ from typing import Any
 from twisted.logger import Logger
 from twisted.python import usage
 
-from netsuite.twistd.options import GlobalReactor
-from netsuite.twistd.service import ServiceRoot
+from netsuite.twistd._options import GlobalReactor
+from netsuite.twistd._service import ServiceRoot
 
 __all__ = ["SERVICES", "Options", "makeService"]
 
@@ -97,7 +97,7 @@ def makeService(options: Options) -> ServiceRoot:
     door (line, IRC, the web's WebSocket and API); one stats registry holds every
     service's counters, which the web service reports at /api/stats and /metrics.
     """
-    from netsuite.web.stats import StatsRegistry
+    from netsuite.web._stats import StatsRegistry
 
     reactor = GlobalReactor.of(options.reactor)
     top = ServiceRoot("netsuite", reactor)

@@ -1,15 +1,15 @@
 """
 TLS for every door, through pyOpenSSL: hardened contexts (Mozilla intermediate) and
-certificate loading (L{netsuite.tls.contexts}), the C{nstls:} listener with its handshake
-deadline, one-flight send path and reload (L{netsuite.tls.listener}), the development
-CA and PKI (L{netsuite.tls.devca}, L{netsuite.tls.pki}) and DTLS 1.2
-(L{netsuite.tls.dtls}).
+certificate loading (L{netsuite.tls._contexts}), the C{nstls:} listener with its handshake
+deadline, one-flight send path and reload (L{netsuite.tls._listener}), the development
+CA and PKI (L{netsuite.tls._devca}, L{netsuite.tls._pki}) and DTLS 1.2
+(L{netsuite.tls._dtls}).
 
 This layer knows nothing of doors: a door's factory hands it what it needs (whether to
 encrypt each write at once, what to call around a read).
 """
 
-from netsuite.tls.contexts import (
+from netsuite.tls._contexts import (
     CertificateSummary,
     TLSConfigError,
     TLSServerSettings,
@@ -18,9 +18,9 @@ from netsuite.tls.contexts import (
     peer_identity,
     server_context_factory,
 )
-from netsuite.tls.devca import DevCA
-from netsuite.tls.listener import ReloadableServerTLS, TLSServerEndpoint, reload_all
-from netsuite.tls.pki import Issued, create_ca, issue
+from netsuite.tls._devca import DevCA
+from netsuite.tls._listener import ReloadableServerTLS, TLSServerEndpoint, reload_all
+from netsuite.tls._pki import Issued, create_ca, issue
 
 __all__ = [
     "CertificateSummary",

@@ -18,19 +18,19 @@ from twisted.internet.endpoints import _parse
 from twisted.python import usage
 from twisted.web.http import H2_ENABLED
 
-from netsuite.base.metrics import Counters
-from netsuite.chat.hub import Hub
-from netsuite.chat.names import valid_nick
-from netsuite.limits.policy import ConnectionGate
-from netsuite.twistd.endpoints import is_tls
-from netsuite.twistd.options import GlobalReactor, ServiceOptions
-from netsuite.twistd.service import ListenerService, ServiceRoot
-from netsuite.web.chatws import ChatSocketConfig, ChatSocketFactory
-from netsuite.web.config import HeaderError, WebConfig, WebLimits, parse_header_line
-from netsuite.web.site import WebSite, build_site
-from netsuite.web.stats import StatsRegistry
-from netsuite.web.ui import WebUI
-from netsuite.web.wsguard import OriginPolicy
+from netsuite.base._metrics import Counters
+from netsuite.chat._hub import Hub
+from netsuite.chat._names import valid_nick
+from netsuite.limits._policy import ConnectionGate
+from netsuite.twistd._endpoints import is_tls
+from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._service import ListenerService, ServiceRoot
+from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
+from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
+from netsuite.web._site import WebSite, build_site
+from netsuite.web._stats import StatsRegistry
+from netsuite.web._ui import WebUI
+from netsuite.web._wsguard import OriginPolicy
 
 __all__ = ["DEFAULT_ALPN", "Options", "WebService", "makeService", "with_default_alpn"]
 

@@ -1,10 +1,10 @@
-"""Log lines that leave together (netsuite.base.logbatch)."""
+"""Log lines that leave together (netsuite.base._logbatch)."""
 
 from twisted.internet.task import Clock
 from twisted.logger import Logger, LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.base.logbatch import LogBatch
+from netsuite.base._logbatch import LogBatch
 
 
 class LogBatchTests(SynchronousTestCase):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from netsuite.chat.events import ChatEvent
-from netsuite.chat.hub import Hub
-from netsuite.chat.line import LineSession
+from netsuite.chat._events import ChatEvent
+from netsuite.chat._hub import Hub
+from netsuite.chat._line import LineSession
 
 
 class Recorder:

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.chat.events import ChatError, Joined, Notice, Parted, Quit, Renamed, Replayed, Said
-from netsuite.chat.hub import Hub
-from netsuite.chat.names import fold, room_name, valid_nick, valid_room
+from netsuite.chat._events import ChatError, Joined, Notice, Parted, Quit, Renamed, Replayed, Said
+from netsuite.chat._hub import Hub
+from netsuite.chat._names import fold, room_name, valid_nick, valid_room
 
 from .helpers import Clock, Recorder
 

@@ -13,9 +13,9 @@ from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.words.protocols import irc
 
-from netsuite.chat.events import ChatError, Notice
-from netsuite.chat.hub import Hub
-from netsuite.chat.irc import (
+from netsuite.chat._events import ChatError, Notice
+from netsuite.chat._hub import Hub
+from netsuite.chat._irc import (
     IRC_NUMERICS,
     LINE_MAX,
     IRCChatFactory,

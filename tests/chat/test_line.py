@@ -7,8 +7,8 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.chat.hub import Hub
-from netsuite.chat.line_door import LineChatFactory
+from netsuite.chat._hub import Hub
+from netsuite.chat._line_door import LineChatFactory
 
 from .helpers import Clock, Recorder, line_session, text
 

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.client.certs import describe_certificate, fingerprint
+from netsuite.client._certs import describe_certificate, fingerprint
 from netsuite.client.main import main
-from netsuite.tls.devca import state_dir
-from netsuite.tls.pki import create_ca, issue
+from netsuite.tls._devca import state_dir
+from netsuite.tls._pki import create_ca, issue
 
 
 class CertsTests(SynchronousTestCase):

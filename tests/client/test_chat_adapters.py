@@ -1,6 +1,6 @@
 """
 The Twisted half of C{netsuite chat}: L{ChatController} between a stdio transport and the
-real line door (L{netsuite.chat.line_door}) over L{iosim}, with a L{Clock} for the
+real line door (L{netsuite.chat._line_door}) over L{iosim}, with a L{Clock} for the
 reconnect and hang-up timers. No sockets.
 """
 
@@ -19,11 +19,11 @@ from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.chat.hub import Hub
-from netsuite.chat.line_door import LineChatFactory
-from netsuite.client.chat import ChatController, PlainScreen, TerminalScreen
-from netsuite.client.chat_session import QUIT_TIMEOUT, ChatClient
-from netsuite.client.lineedit import ERASE_LINE
+from netsuite.chat._hub import Hub
+from netsuite.chat._line_door import LineChatFactory
+from netsuite.client._chat import ChatController, PlainScreen, TerminalScreen
+from netsuite.client._chat_session import QUIT_TIMEOUT, ChatClient
+from netsuite.client._lineedit import ERASE_LINE
 
 
 class StdioTransport(StringTransport):

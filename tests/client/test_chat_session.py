@@ -1,16 +1,16 @@
 """
 The sans-IO half of C{netsuite chat}: greeting, nick, rooms, the user's lines, quitting,
 losing the connection, and what a reconnect asks back. The server's lines are the line
-door's own (rendered by L{netsuite.chat.line.render}, so a change there shows here).
+door's own (rendered by L{netsuite.chat._line.render}, so a change there shows here).
 """
 
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.chat.events import Joined, Parted, Renamed, Said
-from netsuite.chat.line import render
-from netsuite.client.chat_session import (
+from netsuite.chat._events import Joined, Parted, Renamed, Said
+from netsuite.chat._line import render
+from netsuite.client._chat_session import (
     MAX_WAITING,
     QUIT_TIMEOUT,
     Action,

@@ -1,5 +1,5 @@
 """
-What the sub-commands share (L{netsuite.client.common}): the TLS arguments and their
+What the sub-commands share (L{netsuite.client._common}): the TLS arguments and their
 checks, C{--insecure} for TLS and DTLS, and Ctrl-C handling in L{react_command}.
 """
 
@@ -20,7 +20,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.client.common import (
+from netsuite.client._common import (
     INSECURE_WARNING,
     UncheckedClientTLS,
     UncheckedDTLSOptions,
@@ -31,8 +31,8 @@ from netsuite.client.common import (
 )
 from netsuite.client.main import CommandLineError
 from netsuite.testing import TLSFiles
-from netsuite.tls.dtls import DTLSClientOptions
-from netsuite.tls.pki import create_ca, issue
+from netsuite.tls._dtls import DTLSClientOptions
+from netsuite.tls._pki import create_ca, issue
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -161,7 +161,7 @@ class InsecureTests(SynchronousTestCase):
 _INTERRUPTED = """
 import os, signal, sys
 from twisted.internet.defer import Deferred
-from netsuite.client.common import react_command
+from netsuite.client._common import react_command
 
 async def main(reactor):
     reactor.callLater(0, os.kill, os.getpid(), signal.SIGINT)

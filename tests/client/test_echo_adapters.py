@@ -25,9 +25,9 @@ from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import directlyProvides
 
-from netsuite.client.check import DatagramCheck, StreamCheck
-from netsuite.client.common import TLSHandshakeError, connection_failure_message
-from netsuite.client.echo import (
+from netsuite.client._check import DatagramCheck, StreamCheck
+from netsuite.client._common import TLSHandshakeError, connection_failure_message
+from netsuite.client._echo import (
     DatagramCheckProtocol,
     DatagramTerminal,
     StreamCheckProtocol,

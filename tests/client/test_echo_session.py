@@ -1,5 +1,5 @@
 """
-L{netsuite.client.check}, the sans-IO half of C{netsuite echo}'s check mode: payloads,
+L{netsuite.client._check}, the sans-IO half of C{netsuite echo}'s check mode: payloads,
 matching, statistics.
 
 No reactor and no sockets: sessions are fed bytes and times by hand, which is the point
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.client.check import (
+from netsuite.client._check import (
     INDEX_BYTES,
     CheckFailure,
     DatagramCheck,

@@ -28,8 +28,8 @@ from twisted.web.server import NOT_DONE_YET
 from twisted.web.util import Redirect
 from zope.interface.verify import verifyObject
 
-from netsuite.client.common import UncheckedClientTLS
-from netsuite.client.get import (
+from netsuite.client._common import UncheckedClientTLS
+from netsuite.client._get import (
     Download,
     Endpoints,
     IdentityEncoding,
@@ -40,11 +40,11 @@ from netsuite.client.get import (
     build_agent,
     wrap_agent,
 )
-from netsuite.client.get_session import ExitCode
+from netsuite.client._get_session import ExitCode
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import TLSConfigError, TLSServerSettings, server_context_factory
+from netsuite.tls._contexts import TLSConfigError, TLSServerSettings, server_context_factory
 from netsuite.web import build_site
-from netsuite.web.config import WebConfig
+from netsuite.web._config import WebConfig
 
 reactor: Any = global_reactor
 BLOB = os.urandom(200_000)

@@ -13,13 +13,13 @@ import sys
 from twisted.trial.unittest import SynchronousTestCase
 
 import netsuite.client.main as main_module
-from netsuite.client import get
-from netsuite.client.get import MAX_REDIRECTS, http_url, resolve_entry
+from netsuite.client import _get as get
+from netsuite.client._get import MAX_REDIRECTS, http_url, resolve_entry
 from netsuite.client.main import build_parser, main
 
 MODULES = (
-    *(m for m in main_module.SUBCOMMANDS if m != "netsuite.client.get"),
-    "netsuite.client.get",
+    *(m for m in main_module.SUBCOMMANDS if m != "netsuite.client._get"),
+    "netsuite.client._get",
 )
 
 

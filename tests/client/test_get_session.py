@@ -24,8 +24,8 @@ from twisted.web.client import (
 )
 from twisted.web.http import _DataLoss
 
-from netsuite.client.common import TLSHandshakeError
-from netsuite.client.get_session import (
+from netsuite.client._common import TLSHandshakeError
+from netsuite.client._get_session import (
     Action,
     ContentRange,
     ExitCode,

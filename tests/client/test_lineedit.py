@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.client.lineedit import ERASE_LINE, EndOfInput, LineEditor, Submitted
+from netsuite.client._lineedit import ERASE_LINE, EndOfInput, LineEditor, Submitted
 
 
 class LineEditorTests(SynchronousTestCase):

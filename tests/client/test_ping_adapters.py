@@ -26,9 +26,9 @@ from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from netsuite.client.ping import PROGRESS_AFTER, PingProtocol, Progress, dtls_failure_message
-from netsuite.client.ping_session import PingSession, Reply
-from netsuite.datagram.probe import decode
+from netsuite.client._ping import PROGRESS_AFTER, PingProtocol, Progress, dtls_failure_message
+from netsuite.client._ping_session import PingSession, Reply
+from netsuite.datagram._probe import decode
 from netsuite.echo import DatagramGuard, UDPEcho
 
 

@@ -9,14 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.client.ping_session import (
+from netsuite.client._ping_session import (
     MAX_BURST,
     PingSession,
     Reply,
     format_reply,
     format_summary,
 )
-from netsuite.datagram.probe import decode, encode
+from netsuite.datagram._probe import decode, encode
 
 
 def seqs(probes: list[bytes]) -> list[int]:

@@ -26,17 +26,17 @@ TCP = "tcp:0:interface=127.0.0.1"
 DEADLINE = 60.0
 BIG = os.urandom(2_500_000)
 
-# Until "netsuite.client.get" is in SUBCOMMANDS, run the same main() with it added.
+# Until "netsuite.client._get" is in SUBCOMMANDS, run the same main() with it added.
 _REGISTERED = (
     "import sys; from netsuite.client import main as m; "
-    "m.SUBCOMMANDS += ('netsuite.client.get',); sys.exit(m.main())"
+    "m.SUBCOMMANDS += ('netsuite.client._get',); sys.exit(m.main())"
 )
 
 
 def netsuite_get() -> list[str]:
     """C{netsuite get}: the console script of this environment."""
     beside = Path(sys.executable).with_name("netsuite")
-    if "netsuite.client.get" in SUBCOMMANDS and beside.exists():
+    if "netsuite.client._get" in SUBCOMMANDS and beside.exists():
         return [str(beside), "get"]
     return [sys.executable, "-c", _REGISTERED, "get"]
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.testing import TLSFiles, TwistdProcess, require_tool
-from netsuite.tls.dtls_context import client_options
-from netsuite.tls.dtls_session import (
+from netsuite.tls._dtls_context import client_options
+from netsuite.tls._dtls_session import (
     MAX_COOKIE_REPLY,
     RECORD_HEADER,
     DTLSSession,
@@ -49,7 +49,7 @@ import sys
 from twisted.internet import task
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.protocol import DatagramProtocol
-from netsuite.tls.dtls import DTLSClientProtocol, client_options
+from netsuite.tls._dtls import DTLSClientProtocol, client_options
 
 class Once(DatagramProtocol):
     def startProtocol(self):

@@ -10,9 +10,9 @@ from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.base.addresses import describe_address, peer_key
+from netsuite.base._addresses import describe_address, peer_key
 from netsuite.echo import EchoFactory
-from netsuite.limits.policy import ConnectionGate
+from netsuite.limits._policy import ConnectionGate
 
 
 def address(host: str = "127.0.0.1", port: int = 40000) -> IPv4Address:
@@ -222,7 +222,7 @@ class CorkTests(SynchronousTestCase):
         self.proto._send = self.writes.append  # type: ignore[method-assign]
 
     def test_gathered_then_one_write(self) -> None:
-        from netsuite.stream.write import corked
+        from netsuite.stream._write import corked
 
         with corked():
             self.proto.write(b"a")
@@ -232,7 +232,7 @@ class CorkTests(SynchronousTestCase):
         self.assertEqual(self.writes, [b"ab"])
 
     def test_limit_sends_early(self) -> None:
-        from netsuite.stream.write import CORK_LIMIT, corked
+        from netsuite.stream._write import CORK_LIMIT, corked
 
         with corked():
             self.proto.write(b"x" * (CORK_LIMIT - 1))
@@ -248,7 +248,7 @@ class CorkTests(SynchronousTestCase):
 
     def test_finish_sends_gathered_bytes_before_closing(self) -> None:
         """A door closed while corked sends what it gathered first (TLS drops later writes)."""
-        from netsuite.stream.write import corked
+        from netsuite.stream._write import corked
 
         events: list[str] = []
         self.proto._send = lambda data: events.append(f"send {data!r}")  # type: ignore[method-assign]

@@ -8,9 +8,9 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.echo import tap
-from netsuite.echo.udp import UDPEcho
+from netsuite.echo._udp import UDPEcho
 from netsuite.testing import TLSFiles
-from netsuite.twistd.service import ListenError
+from netsuite.twistd._service import ListenError
 
 
 class Reactor(MemoryReactorClock):

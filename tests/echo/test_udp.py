@@ -4,7 +4,7 @@ from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.echo.udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
+from netsuite.echo._udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
 
 
 class FakeDatagramTransport:

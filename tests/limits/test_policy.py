@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.limits.policy import ConnectionGate, SourceBuckets, TokenBucket
+from netsuite.limits._policy import ConnectionGate, SourceBuckets, TokenBucket
 
 
 class ConnectionGateTests(SynchronousTestCase):

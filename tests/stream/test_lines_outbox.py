@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.stream.lines import Line, LineSplitter, Overlong
-from netsuite.stream.outbox import Outbox
+from netsuite.stream._lines import Line, LineSplitter, Overlong
+from netsuite.stream._outbox import Outbox
 
 
 class LineSplitterTests(SynchronousTestCase):

@@ -5,7 +5,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.suite import tap
-from netsuite.twistd.service import ListenerService
+from netsuite.twistd._service import ListenerService
 
 
 def parse(*argv: str) -> tap.Options:

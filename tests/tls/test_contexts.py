@@ -11,7 +11,7 @@ from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import (
+from netsuite.tls._contexts import (
     TLSConfigError,
     TLSServerSettings,
     client_tls_options,

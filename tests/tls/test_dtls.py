@@ -20,19 +20,19 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.echo.udp import DatagramGuard, UDPEcho
-from netsuite.limits.session_table import SessionTable
+from netsuite.echo._udp import DatagramGuard, UDPEcho
+from netsuite.limits._session_table import SessionTable
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import TLSServerSettings
-from netsuite.tls.dtls import (
+from netsuite.tls._contexts import TLSServerSettings
+from netsuite.tls._dtls import (
     DTLSClientProtocol,
     DTLSHandshakeError,
     DTLSServerProtocol,
     HandshakeComplete,
     SessionClosed,
 )
-from netsuite.tls.dtls_context import client_options, server_context
-from netsuite.tls.dtls_session import (
+from netsuite.tls._dtls_context import client_options, server_context
+from netsuite.tls._dtls_session import (
     MAX_COOKIE_REPLY,
     RECORD_HEADER,
     CookieJar,

@@ -12,16 +12,16 @@ from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import TLSServerSettings
-from netsuite.tls.devca import DevCA
-from netsuite.tls.listener import (
+from netsuite.tls._contexts import TLSServerSettings
+from netsuite.tls._devca import DevCA
+from netsuite.tls._listener import (
     DeadlineTLSFactory,
     ReloadableServerTLS,
     reload_all,
     served_certificates,
 )
-from netsuite.tls.pki import issue
-from netsuite.twistd.endpoints import DescriptionError, stream_from_string
+from netsuite.tls._pki import issue
+from netsuite.twistd._endpoints import DescriptionError, stream_from_string
 
 
 class ReloadTests(SynchronousTestCase):

@@ -1,5 +1,5 @@
 """
-How the nstls: listener moves bytes (netsuite.tls.listener.DeadlineTLSProtocol): one send
+How the nstls: listener moves bytes (netsuite.tls._listener.DeadlineTLSProtocol): one send
 per read, whole reads delivered to the door, large writes intact and bounded, closes in
 order; over Twisted's in-memory transport (iosim), with real TLS on both ends.
 """
@@ -22,10 +22,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, providedBy
 
 from netsuite.echo import EchoFactory
-from netsuite.limits.policy import ConnectionGate
+from netsuite.limits._policy import ConnectionGate
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import TLSServerSettings, client_tls_options
-from netsuite.tls.listener import (
+from netsuite.tls._contexts import TLSServerSettings, client_tls_options
+from netsuite.tls._listener import (
     _DECLARATIONS,
     TLS_CHUNK,
     DeadlineTLSFactory,

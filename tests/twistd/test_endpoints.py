@@ -9,9 +9,9 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.testing import TLSFiles
-from netsuite.tls.contexts import TLSConfigError
-from netsuite.tls.listener import DeadlineTLSFactory
-from netsuite.twistd.endpoints import (
+from netsuite.tls._contexts import TLSConfigError
+from netsuite.tls._listener import DeadlineTLSFactory
+from netsuite.twistd._endpoints import (
     MAX_UDP_PAYLOAD,
     AdoptedDatagramEndpoint,
     DescriptionError,

@@ -5,7 +5,7 @@ import signal
 from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.twistd.service import ServiceRoot
+from netsuite.twistd._service import ServiceRoot
 
 
 class ExitTests(SynchronousTestCase):

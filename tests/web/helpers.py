@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite.web import WebConfig, build_site
-from netsuite.web.site import WebSite
+from netsuite.web._site import WebSite
 
 
 @dataclass

@@ -7,9 +7,9 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.base.metrics import Counters
-from netsuite.chat.events import Said
-from netsuite.chat.hub import Hub
+from netsuite.base._metrics import Counters
+from netsuite.chat._events import Said
+from netsuite.chat._hub import Hub
 from netsuite.web import StatsRegistry, WebConfig
 from tests.chat.helpers import Recorder
 from tests.web.helpers import WebClient

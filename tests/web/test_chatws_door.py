@@ -33,13 +33,13 @@ from wsproto.events import (
     TextMessage,
 )
 
-from netsuite.chat.hub import Hub
-from netsuite.chat.line import LineSession
+from netsuite.chat._hub import Hub
+from netsuite.chat._line import LineSession
 from netsuite.web import StatsRegistry, WebConfig, build_site
-from netsuite.web.chatws import ChatSocket, ChatSocketConfig, ChatSocketResource
-from netsuite.web.site import WebSite
-from netsuite.web.ui import PAGE_CSP, WebUI, load_assets
-from netsuite.web.wsguard import OriginPolicy
+from netsuite.web._chatws import ChatSocket, ChatSocketConfig, ChatSocketResource
+from netsuite.web._site import WebSite
+from netsuite.web._ui import PAGE_CSP, WebUI, load_assets
+from netsuite.web._wsguard import OriginPolicy
 from tests.web.helpers import Connection, WebClient, make_tree
 
 ORIGIN = b"http://127.0.0.1:8080"

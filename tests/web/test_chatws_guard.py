@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 from wsproto.frame_protocol import Opcode
 
-from netsuite.web.wsguard import FrameGuard, OriginPolicy, SizeBreach, normalize_origin
+from netsuite.web._wsguard import FrameGuard, OriginPolicy, SizeBreach, normalize_origin
 
 FUZZ = settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

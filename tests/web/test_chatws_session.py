@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.chat.events import Joined, Said
-from netsuite.chat.hub import TEXT_MAX, Hub
-from netsuite.chat.line import LineSession
-from netsuite.web.chatws_session import CloseCode, WebChatSession, render
+from netsuite.chat._events import Joined, Said
+from netsuite.chat._hub import TEXT_MAX, Hub
+from netsuite.chat._line import LineSession
+from netsuite.web._chatws_session import CloseCode, WebChatSession, render
 from tests.chat.helpers import Clock, Recorder
 
 
@@ -301,7 +301,10 @@ class FuzzTests(SynchronousTestCase):
 
 class ExportTests(SynchronousTestCase):
     def test_public_names_exist(self) -> None:
-        from netsuite.web import chatws, chatws_session, ui, wsguard
+        from netsuite.web import _chatws as chatws
+        from netsuite.web import _chatws_session as chatws_session
+        from netsuite.web import _ui as ui
+        from netsuite.web import _wsguard as wsguard
 
         for module in (chatws, chatws_session, ui, wsguard):
             for name in module.__all__:

@@ -20,10 +20,10 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from twisted.web.websocket import WebSocketClientEndpoint, WebSocketTransport
 
-from netsuite.chat.hub import Hub
-from netsuite.chat.line_door import LineChatFactory
+from netsuite.chat._hub import Hub
+from netsuite.chat._line_door import LineChatFactory
 from netsuite.web import build_site
-from netsuite.web.ui import WebUI
+from netsuite.web._ui import WebUI
 
 reactor: Any = global_reactor
 DEADLINE = 15.0

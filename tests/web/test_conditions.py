@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.web.conditions import (
+from netsuite.web._conditions import (
     MAX_RANGES,
     ByteRange,
     Precondition,
@@ -19,7 +19,7 @@ from netsuite.web.conditions import (
     parse_http_date,
     parse_range,
 )
-from netsuite.web.mediatypes import media_type
+from netsuite.web._mediatypes import media_type
 
 ETAG = b'"abc"'
 WHEN = 784111777  # Sun, 06 Nov 1994 08:49:37 GMT

@@ -12,9 +12,9 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 
-from netsuite.limits.policy import ConnectionGate
+from netsuite.limits._policy import ConnectionGate
 from netsuite.web import WebConfig, WebLimits
-from netsuite.web.config import HeaderError, parse_header_line
+from netsuite.web._config import HeaderError, parse_header_line
 from tests.web.helpers import WebClient, make_tree, parse_responses
 
 

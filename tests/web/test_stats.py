@@ -7,10 +7,10 @@ import gzip
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.base.metrics import Counters
-from netsuite.echo.protocol import EchoFactory
-from netsuite.web.prometheus import metrics_registry
-from netsuite.web.stats import StatsRegistry
+from netsuite.base._metrics import Counters
+from netsuite.echo._protocol import EchoFactory
+from netsuite.web._prometheus import metrics_registry
+from netsuite.web._stats import StatsRegistry
 from tests.web.helpers import WebClient
 
 
@@ -110,10 +110,10 @@ class TLSExpiryStatsTests(SynchronousTestCase):
         from pathlib import Path
 
         from netsuite.testing import TLSFiles
-        from netsuite.tls.contexts import TLSServerSettings
-        from netsuite.tls.listener import ReloadableServerTLS
-        from netsuite.web.prometheus import metrics_registry
-        from netsuite.web.stats import StatsRegistry
+        from netsuite.tls._contexts import TLSServerSettings
+        from netsuite.tls._listener import ReloadableServerTLS
+        from netsuite.web._prometheus import metrics_registry
+        from netsuite.web._stats import StatsRegistry
 
         files = TLSFiles(Path(self.mktemp()))
         tls = ReloadableServerTLS(

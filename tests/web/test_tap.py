@@ -9,11 +9,11 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 import netsuite.web
-from netsuite.base.metrics import Counters
-from netsuite.chat.hub import Hub
+from netsuite.base._metrics import Counters
+from netsuite.chat._hub import Hub
 from netsuite.testing import TLSFiles
 from netsuite.web import StatsRegistry, tap
-from netsuite.web.site import WebSite
+from netsuite.web._site import WebSite
 
 
 def parse(*argv: str, reactor: MemoryReactorClock | None = None) -> tap.Options:

@@ -1,0 +1,377 @@
+"""
+The chat hub: rooms, members and nicks, with no I/O.
+
+Doors (plain lines, IRC, WebSocket) are views onto one hub. A door registers a
+L{Member} (anything with a C{nick}, C{deliver(event)} and C{disconnect(reason)}) and
+calls the hub on its behalf; the hub calls C{deliver} on the members an event concerns,
+synchronously and in one order, so every member of a room sees that room's messages in
+the same order. The hub never waits for a member: slow readers are the doors' business
+(L{netsuite.stream._outbox.Outbox}).
+
+Time comes from an injected C{clock} (a function returning seconds), so flood limits
+and timestamps are tested without a reactor.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from netsuite.base._metrics import Counters
+from netsuite.chat._events import (
+    ChatError,
+    ChatEvent,
+    Joined,
+    Notice,
+    Parted,
+    Quit,
+    Renamed,
+    Replayed,
+    Said,
+    TopicChanged,
+)
+from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
+from netsuite.limits._policy import TokenBucket
+
+__all__ = ["Hub", "Member", "RoomInfo"]
+
+#: Longest message text the hub accepts, in characters (doors may split it further).
+TEXT_MAX = 4000
+TOPIC_MAX = 300
+
+
+class Member(Protocol):
+    """What a door gives the hub for each person connected through it."""
+
+    nick: str
+    door: str
+
+    def deliver(self, event: ChatEvent) -> None:
+        """Send C{event} to this person (never blocks; may queue, bounded)."""
+
+    def disconnect(self, reason: str) -> None:
+        """Drop this person's connection, telling them C{reason}; the door then calls quit."""
+
+
+@dataclass
+class _Room:
+    name: str
+    topic: str = ""
+    topic_by: str = ""
+    members: dict[int, Member] = field(default_factory=dict)  # id(member) -> member, ordered
+    history: deque[Said] = field(default_factory=deque)
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    name: str
+    topic: str
+    members: int
+
+
+@dataclass
+class _State:
+    """The hub's bookkeeping for one member."""
+
+    member: Member
+    bucket: TokenBucket
+    rooms: dict[str, _Room] = field(default_factory=dict)  # folded name -> room
+    strikes: int = 0
+    away: str = ""
+
+
+class Hub:
+    """
+    @ivar history: messages kept per room and replayed on join.
+    @ivar flood_rate, flood_burst: each member's token bucket (messages per second).
+    @ivar flood_kick: messages dropped in a row for flooding before the member is cut off.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        history: int = 100,
+        flood_rate: float = 5.0,
+        flood_burst: float = 20.0,
+        flood_kick: int = 20,
+        default_room: str = "#lobby",
+        counters: Counters | None = None,
+    ) -> None:
+        self.clock = clock
+        self.history = history
+        self.flood_rate = flood_rate
+        self.flood_burst = flood_burst
+        self.flood_kick = flood_kick
+        self.default_room = default_room
+        self.counters = counters if counters is not None else Counters("chat")
+        self._rooms: dict[str, _Room] = {}
+        self._nicks: dict[str, _State] = {}  # folded nick -> state
+        self._states: dict[int, _State] = {}  # id(member) -> state
+        self._seq = itertools.count(1)
+        self._guests = itertools.count(1)
+        #: Nicks held for certificate identities: folded nick -> identity. Only a member
+        #: whose verified identity it is may take one, for as long as this hub runs.
+        self.reserved: dict[str, str] = {}
+
+    # --- members -------------------------------------------------------------------
+
+    def guest_nick(self) -> str:
+        """A free nick of the form C{guestN}."""
+        while True:
+            nick = f"guest{next(self._guests)}"
+            if fold(nick) not in self._nicks and fold(nick) not in self.reserved:
+                return nick
+
+    def connect(self, member: Member, nick: str | None = None) -> str:
+        """Register C{member} under C{nick} (or a guest nick); return the nick it got."""
+        if id(member) in self._states:
+            raise ChatError("already_registered", "already connected")
+        nick = nick or self.guest_nick()
+        self._check_nick(nick, member)
+        state = _State(member, TokenBucket(self.flood_rate, self.flood_burst, stamp=self.clock()))
+        member.nick = nick
+        self._nicks[fold(nick)] = state
+        self._states[id(member)] = state
+        self.counters["members.joined"] += 1
+        return nick
+
+    def is_connected(self, member: Member) -> bool:
+        return id(member) in self._states
+
+    def _state(self, member: Member) -> _State:
+        try:
+            return self._states[id(member)]
+        except KeyError:
+            raise ChatError("not_registered", "not connected to the hub") from None
+
+    def _check_nick(self, nick: str, member: Member) -> None:
+        if not valid_nick(nick):
+            raise ChatError(
+                "erroneous_nick",
+                f"{nick!r} is not a valid nick: 1-{NICK_MAX} characters, a letter or one of "
+                "[]\\`_^{|} first, then letters, digits, - or those",
+            )
+        key = fold(nick)
+        holder = self._nicks.get(key)
+        if holder is not None and holder.member is not member:
+            raise ChatError("nick_in_use", f"nick {nick} is taken")
+        owner = self.reserved.get(key)
+        if owner is not None and getattr(member, "identity", None) != owner:
+            raise ChatError("nick_in_use", f"nick {nick} is reserved for a certificate holder")
+
+    def reserve(self, identity: str) -> bool:
+        """
+        Hold C{identity} (a verified certificate name) as a nick no one else may take.
+        False when it is not a valid nick (the member then keeps a guest nick).
+        """
+        if not valid_nick(identity):
+            return False
+        self.reserved[fold(identity)] = identity
+        return True
+
+    def rename(self, member: Member, nick: str) -> None:
+        """Change C{member}'s nick; everyone sharing a room with them is told."""
+        state = self._state(member)
+        old = member.nick
+        if nick == old:
+            return
+        if getattr(member, "identity", None):
+            raise ChatError("nick_locked", f"your nick is your certificate's name, {old}")
+        self._check_nick(nick, member)
+        del self._nicks[fold(old)]
+        self._nicks[fold(nick)] = state
+        member.nick = nick
+        event = Renamed(old=old, new=nick)
+        self._tell({id(member): member, **self._neighbours(state)}.values(), event)
+
+    def find(self, nick: str) -> Member | None:
+        state = self._nicks.get(fold(nick))
+        return state.member if state else None
+
+    def members(self) -> list[Member]:
+        return [s.member for s in self._states.values()]
+
+    def quit(self, member: Member, reason: str = "") -> None:
+        """C{member} is gone: tell everyone who shared a room with it, once each."""
+        state = self._states.pop(id(member), None)
+        if state is None:
+            return
+        self._nicks.pop(fold(member.nick), None)
+        neighbours = self._neighbours(state)
+        for room in state.rooms.values():
+            room.members.pop(id(member), None)
+            self._forget_if_empty(room)
+        self._tell(neighbours.values(), Quit(nick=member.nick, reason=reason))
+        self.counters["members.quit"] += 1
+
+    def _neighbours(self, state: _State) -> dict[int, Member]:
+        out: dict[int, Member] = {}
+        for room in state.rooms.values():
+            out.update(room.members)
+        out.pop(id(state.member), None)
+        return out
+
+    def set_away(self, member: Member, message: str) -> None:
+        self._state(member).away = message
+
+    def away(self, member: Member) -> str:
+        return self._state(member).away
+
+    def rooms_of(self, member: Member) -> list[str]:
+        return [room.name for room in self._state(member).rooms.values()]
+
+    # --- rooms ---------------------------------------------------------------------
+
+    def _room(self, name: str) -> _Room:
+        room = self._rooms.get(fold(name))
+        if room is None:
+            raise ChatError("no_such_room", f"no room {name}")
+        return room
+
+    def _forget_if_empty(self, room: _Room) -> None:
+        if not room.members and not room.history and not room.topic:
+            self._rooms.pop(fold(room.name), None)
+
+    def join(self, member: Member, name: str) -> bool:
+        """
+        Join room C{name} (created on first join). Everyone in it, the joiner included,
+        is told; the joiner then gets the room's history. False if already a member.
+        """
+        state = self._state(member)
+        if not valid_room(name):
+            raise ChatError(
+                "no_such_room", f"{name!r} is not a valid room name: # then no spaces or commas"
+            )
+        key = fold(name)
+        if key in state.rooms:
+            return False
+        room = self._rooms.get(key)
+        if room is None:
+            room = self._rooms[key] = _Room(name, history=deque(maxlen=self.history))
+        room.members[id(member)] = member
+        state.rooms[key] = room
+        self._tell(room.members.values(), Joined(room=room.name, nick=member.nick))
+        for said in room.history:
+            member.deliver(Replayed(said=said))
+        return True
+
+    def part(self, member: Member, name: str, reason: str = "") -> None:
+        state = self._state(member)
+        room = state.rooms.pop(fold(name), None)
+        if room is None:
+            raise ChatError("not_on_room", f"you are not in {name}")
+        event = Parted(room=room.name, nick=member.nick, reason=reason)
+        self._tell(room.members.values(), event)
+        room.members.pop(id(member), None)
+        self._forget_if_empty(room)
+
+    def room_names(self) -> list[RoomInfo]:
+        return sorted(
+            (RoomInfo(r.name, r.topic, len(r.members)) for r in self._rooms.values()),
+            key=lambda r: fold(r.name),
+        )
+
+    def room_info(self, name: str) -> RoomInfo:
+        room = self._room(name)
+        return RoomInfo(room.name, room.topic, len(room.members))
+
+    def who(self, name: str) -> list[Member]:
+        """Members of room C{name}, in the order they joined."""
+        return list(self._room(name).members.values())
+
+    def topic(self, name: str) -> tuple[str, str]:
+        room = self._room(name)
+        return room.topic, room.topic_by
+
+    def set_topic(self, member: Member, name: str, topic: str) -> None:
+        state = self._state(member)
+        room = state.rooms.get(fold(name))
+        if room is None:
+            raise ChatError("not_on_room", f"you are not in {name}")
+        room.topic = topic[:TOPIC_MAX]
+        room.topic_by = member.nick
+        self._tell(
+            room.members.values(), TopicChanged(room=room.name, nick=member.nick, topic=room.topic)
+        )
+
+    def recent(self, name: str, count: int | None = None) -> list[Said]:
+        """The last C{count} messages of room C{name} (all that are kept by default)."""
+        history = self._room(name).history
+        items = list(history)
+        return items if count is None else items[-count:] if count > 0 else []
+
+    # --- messages ------------------------------------------------------------------
+
+    def _flood_check(self, state: _State) -> None:
+        if state.bucket.take(1, self.clock()):
+            state.strikes = 0
+            return
+        state.strikes += 1
+        self.counters["dropped.flood"] += 1
+        if state.strikes >= self.flood_kick:
+            self.counters["disconnected.flood"] += 1
+            state.member.disconnect("flooding")
+        raise ChatError(
+            "flood",
+            f"slow down: message dropped (limit {self.flood_rate:g}/s, burst "
+            f"{self.flood_burst:g})",
+        )
+
+    def _text(self, text: str) -> str:
+        if not text:
+            raise ChatError("no_text", "no text to send")
+        if len(text) > TEXT_MAX:
+            raise ChatError("too_long", f"message longer than {TEXT_MAX} characters")
+        return text
+
+    def say(self, member: Member, name: str, text: str, kind: str = "say") -> Said:
+        """Send C{text} to room C{name}: every member, the sender included, gets it."""
+        state = self._state(member)
+        text = self._text(text)
+        room = state.rooms.get(fold(name))
+        if room is None:
+            if fold(name) in self._rooms:
+                raise ChatError("cannot_send", f"you are not in {name}")
+            raise ChatError("no_such_room", f"no room {name}")
+        self._flood_check(state)
+        said = Said(
+            sender=member.nick, text=text, room=room.name, kind=kind, when=self.clock(),
+            seq=next(self._seq),
+        )  # fmt: skip
+        if kind != "notice":
+            room.history.append(said)
+        self.counters["messages"] += 1
+        self.counters["deliveries"] += len(room.members)
+        self._tell(room.members.values(), said)
+        return said
+
+    def private(self, member: Member, nick: str, text: str, kind: str = "say") -> Said:
+        """Send C{text} to one person; the sender gets it too (its door shows it as sent)."""
+        state = self._state(member)
+        text = self._text(text)
+        target = self._nicks.get(fold(nick))
+        if target is None:
+            raise ChatError("no_such_nick", f"no one is called {nick}")
+        self._flood_check(state)
+        said = Said(
+            sender=member.nick, text=text, target=target.member.nick, kind=kind,
+            when=self.clock(), seq=next(self._seq),
+        )  # fmt: skip
+        self.counters["messages.private"] += 1
+        target.member.deliver(said)
+        if target.member is not member:
+            member.deliver(said)
+        return said
+
+    def announce(self, text: str) -> None:
+        """A notice from the server to every member (shutdown, maintenance)."""
+        self._tell(self.members(), Notice(text=text))
+
+    @staticmethod
+    def _tell(members: Iterable[Member], event: ChatEvent) -> None:
+        for m in list(members):
+            m.deliver(event)

@@ -1,0 +1,317 @@
+"""
+The plain-line chat door: UTF-8 lines and slash commands, for nc, telnet, openssl s_client.
+
+L{LineSession} is the door's logic with no I/O: it takes received bytes and calls C{send}
+with bytes to write and C{close} with a reason. L{LineChat} is the Twisted adapter.
+
+Wire format (one event per line, so scripts can parse it)::
+
+    [#lobby] <alice> hello            a message
+    [#lobby] * alice waves            /me
+    [#lobby] [history 12:01] <bob> hi a message from before you joined
+    [private] <alice> psst            a private message to you
+    [private -> bob] psst             one you sent
+    [#lobby] -> bob joined            joins, parts, quits, nick changes, topics
+    -!- welcome ...                   from the server
+    !! unknown command /frob          an error (your line was not sent)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from netsuite.chat._events import (
+    ChatError,
+    ChatEvent,
+    Joined,
+    Notice,
+    Parted,
+    Quit,
+    Renamed,
+    Replayed,
+    Said,
+    TopicChanged,
+)
+from netsuite.chat._hub import Hub
+from netsuite.chat._names import room_name
+from netsuite.stream._lines import Line, LineSplitter, Overlong
+
+__all__ = ["HELP", "LineSession", "render"]
+
+FORMAT = "line"
+HELP = """\
+-!- commands:
+-!-   /nick NAME          change your nick
+-!-   /join ROOM          join a room (and talk there); /join lobby = /join #lobby
+-!-   /part [ROOM]        leave a room (the current one by default)
+-!-   /msg NICK TEXT      a private message
+-!-   /me TEXT            an action in the current room
+-!-   /who [ROOM]         who is in a room
+-!-   /rooms              the rooms, their topics and sizes
+-!-   /topic [TEXT]       show or set the current room's topic
+-!-   /history [N]        the last N messages of the current room
+-!-   /quit [REASON]      leave
+-!- anything else is a message to the current room
+"""
+
+#: C0 and C1 control characters and DEL (tab is turned into a space first): terminal
+#: escape sequences and bells do not reach other people's screens.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def scrub(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(when))
+
+
+def render(event: ChatEvent) -> bytes:
+    """
+    The line a line-door member sees for C{event}. Text from other doors is scrubbed of
+    control characters here too (IRC colour and bold codes would garble a terminal).
+    """
+    if isinstance(event, Said):
+        event = Said(
+            sender=event.sender,
+            text=scrub(event.text),
+            room=event.room,
+            target=event.target,
+            kind=event.kind,
+            when=event.when,
+            seq=event.seq,
+        )
+        if event.room is None:
+            text = f"[private] <{event.sender}> {event.text}"
+        elif event.kind == "action":
+            text = f"[{event.room}] * {event.sender} {event.text}"
+        elif event.kind == "notice":
+            text = f"[{event.room}] -{event.sender}- {event.text}"
+        else:
+            text = f"[{event.room}] <{event.sender}> {event.text}"
+    elif isinstance(event, Replayed):
+        s = event.said
+        s = Said(sender=s.sender, text=scrub(s.text), room=s.room, kind=s.kind, when=s.when)
+        body = f"* {s.sender} {s.text}" if s.kind == "action" else f"<{s.sender}> {s.text}"
+        text = f"[{s.room}] [history {_clock(s.when)}] {body}"
+    elif isinstance(event, Joined):
+        text = f"[{event.room}] -> {event.nick} joined"
+    elif isinstance(event, Parted):
+        why = f" ({event.reason})" if event.reason else ""
+        text = f"[{event.room}] <- {event.nick} left{why}"
+    elif isinstance(event, Quit):
+        why = f" ({event.reason})" if event.reason else ""
+        text = f"<- {event.nick} quit{why}"
+    elif isinstance(event, Renamed):
+        text = f"-- {event.old} is now known as {event.new}"
+    elif isinstance(event, TopicChanged):
+        text = f"[{event.room}] -- {event.nick} set the topic: {event.topic}"
+    elif isinstance(event, Notice):
+        text = f"-!- {event.text}"
+    else:  # pragma: no cover - every event type is rendered above
+        text = f"-!- {event!r}"
+    return text.encode("utf-8") + b"\r\n"
+
+
+class LineSession:
+    """
+    One person on the line door.
+
+    @ivar room: the current room, where plain lines go (the last joined).
+    @ivar overlong_limit: overlong lines in a row before the connection is closed.
+    """
+
+    door = "line"
+
+    def __init__(
+        self,
+        hub: Hub,
+        send: Callable[[bytes], None],
+        close: Callable[[str], None],
+        *,
+        max_line: int = 4096,
+        overlong_limit: int = 5,
+        server_name: str = "netsuite",
+    ) -> None:
+        self.hub = hub
+        self.send = send
+        self.close = close
+        self.nick = ""
+        self.room: str | None = None
+        self.splitter = LineSplitter(max_line)
+        self.max_line = max_line
+        self.overlong_limit = overlong_limit
+        self.overlong = 0
+        self.server_name = server_name
+        self.closed = False
+        self.identity: str | None = None
+        self.started = False
+
+    # --- the hub's side (Member) --------------------------------------------------------
+
+    def deliver(self, event: ChatEvent) -> None:
+        """Called once per member per event: kept to a dict lookup and one send."""
+        if self.closed:
+            return
+        if event.__class__ is Said and event.room is None and event.sender == self.nick:  # type: ignore[attr-defined]
+            # A private message we sent: show it as sent (not cached: seen by one).
+            self.send(f"[private -> {event.target}] {event.text}\r\n".encode())  # type: ignore[attr-defined]
+            return
+        wire = event._wire.get(FORMAT)
+        self.send(wire if wire is not None else event.encoded(FORMAT, render))
+
+    def disconnect(self, reason: str) -> None:
+        """The hub cuts us off (flooding): say why, then close."""
+        self.end(reason)
+
+    # --- the person's side ------------------------------------------------------------
+
+    def info(self, text: str) -> None:
+        self.send(f"-!- {text}\r\n".encode())
+
+    def error(self, text: str) -> None:
+        self.send(f"!! {text}\r\n".encode())
+
+    def start(self, nick: str | None = None, room: str | None = None) -> None:
+        """Greet, register with the hub (a guest nick by default), join the default room."""
+        self.hub.connect(self, nick)
+        self.started = True
+        self.info(f"welcome to {self.server_name} chat, {self.nick}. /help lists commands.")
+        self.join(room or self.hub.default_room)
+
+    def end(self, reason: str) -> None:
+        """Leave the hub (others see the quit) and close, telling this person why."""
+        if self.closed:
+            return
+        self.info(f"closing: {reason}")
+        self.closed = True
+        self.hub.quit(self, reason)
+        self.close(reason)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.started:  # TLS not yet up: nothing to act on yet
+            return
+        for item in self.splitter.feed(data):
+            if self.closed:
+                return
+            if isinstance(item, Overlong):
+                self.overlong += 1
+                self.error(f"line too long ({item.length} bytes, limit {self.max_line}): dropped")
+                if self.overlong >= self.overlong_limit:
+                    self.end("too many overlong lines")
+                continue
+            self.overlong = 0
+            assert isinstance(item, Line)
+            self.line_received(item.data)
+
+    def line_received(self, raw: bytes) -> None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            self.error(f"not UTF-8 (byte {e.start}): line not sent")
+            return
+        text = scrub(text).strip()
+        if not text:
+            return
+        try:
+            if text.startswith("/") and not text.startswith("//"):
+                self.command(text[1:])
+            else:
+                self.say(text[1:] if text.startswith("//") else text)
+        except ChatError as e:
+            self.error(e.message)
+
+    def say(self, text: str, kind: str = "say") -> None:
+        if self.room is None:
+            raise ChatError("no_room", "you are in no room: /join one first")
+        self.hub.say(self, self.room, text, kind)
+
+    def join(self, name: str) -> None:
+        room = room_name(name)
+        if not self.hub.join(self, room):
+            self.info(f"you are already in {room}; talking there now")
+        self.room = next(r for r in self.hub.rooms_of(self) if r.lower() == room.lower())
+
+    # --- commands -----------------------------------------------------------------------
+
+    def command(self, line: str) -> None:
+        name, _, rest = line.partition(" ")
+        rest = rest.strip()
+        handler = getattr(self, "cmd_" + name.lower(), None)
+        if handler is None:
+            raise ChatError("unknown_command", f"unknown command /{name}; /help lists them")
+        handler(rest)
+
+    def _needs(self, rest: str, usage: str) -> str:
+        if not rest:
+            raise ChatError("needs_more", f"usage: {usage}")
+        return rest
+
+    def cmd_help(self, rest: str) -> None:
+        self.send(HELP.replace("\n", "\r\n").encode())
+
+    def cmd_nick(self, rest: str) -> None:
+        self.hub.rename(self, self._needs(rest, "/nick NAME"))
+
+    def cmd_join(self, rest: str) -> None:
+        self.join(self._needs(rest, "/join ROOM"))
+
+    def cmd_part(self, rest: str) -> None:
+        name, _, reason = rest.partition(" ")
+        room = room_name(name) if name else self.room
+        if room is None:
+            raise ChatError("no_room", "you are in no room")
+        self.hub.part(self, room, reason.strip())
+        if self.room is not None and self.room.lower() == room.lower():
+            rooms = self.hub.rooms_of(self)
+            self.room = rooms[-1] if rooms else None
+            if self.room:
+                self.info(f"talking in {self.room} now")
+
+    def cmd_msg(self, rest: str) -> None:
+        nick, _, text = self._needs(rest, "/msg NICK TEXT").partition(" ")
+        self.hub.private(self, nick, self._needs(text.strip(), "/msg NICK TEXT"))
+
+    def cmd_me(self, rest: str) -> None:
+        self.say(self._needs(rest, "/me TEXT"), "action")
+
+    def cmd_who(self, rest: str) -> None:
+        room = room_name(rest) if rest else self.room
+        if room is None:
+            raise ChatError("no_room", "usage: /who ROOM")
+        nicks = [m.nick for m in self.hub.who(room)]
+        self.info(f"{room}: {len(nicks)} here: {' '.join(nicks)}")
+
+    def cmd_rooms(self, rest: str) -> None:
+        rooms = self.hub.room_names()
+        self.info(f"{len(rooms)} room(s)")
+        for r in rooms:
+            topic = f" - {r.topic}" if r.topic else ""
+            self.info(f"  {r.name} ({r.members}){topic}")
+
+    def cmd_topic(self, rest: str) -> None:
+        if self.room is None:
+            raise ChatError("no_room", "you are in no room")
+        if rest:
+            self.hub.set_topic(self, self.room, rest)
+            return
+        topic, by = self.hub.topic(self.room)
+        self.info(
+            f"{self.room} topic: {topic} (set by {by})" if topic else f"{self.room}: no topic"
+        )
+
+    def cmd_history(self, rest: str) -> None:
+        if self.room is None:
+            raise ChatError("no_room", "you are in no room")
+        try:
+            count = int(rest) if rest else self.hub.history
+        except ValueError:
+            raise ChatError("needs_more", "usage: /history [N]") from None
+        for said in self.hub.recent(self.room, max(0, count)):
+            self.send(Replayed(said=said).encoded(FORMAT, render))
+
+    def cmd_quit(self, rest: str) -> None:
+        self.end(rest or "quit")

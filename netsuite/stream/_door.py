@@ -1,0 +1,257 @@
+"""
+The shared base of every netsuite stream door: limits, idle timeout, logging, and the
+one write path (L{netsuite.stream._write}) that sends at once when it can.
+
+L{StreamDoor.write} gathers while a cork is in place (a fan-out in progress) and
+otherwise calls L{send_now}; see L{netsuite.stream._write} for why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ClassVar
+
+from twisted.internet import tcp
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.logger import Logger, LogLevel
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from netsuite.base._addresses import describe_address, peer_key
+from netsuite.base._logbatch import LogBatch
+from netsuite.base._metrics import Counters
+from netsuite.limits._policy import ConnectionGate
+from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
+
+__all__ = ["DoorFactory", "StreamDoor"]
+
+
+class StreamDoor(Protocol, TimeoutMixin):
+    """
+    A connection of a netsuite stream service.
+
+    Subclasses implement L{data_received} and call L{write}. This base keeps the
+    connection's accounting (gate, counters, open set), drops it after
+    C{factory.idle_timeout} seconds without input, sets C{TCP_NODELAY} (Nagle's algorithm
+    costs interactive doors and TLS handshakes tens of milliseconds), and logs one line
+    when the connection starts and one when it ends, with the peer and the reason (in
+    batches: L{netsuite.base._logbatch}).
+    """
+
+    factory: DoorFactory
+    peer: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    _direct: tcp.Connection | None = None
+    _corked: list[bytes] | None = None
+    _corked_size: int = 0
+    #: Why the server ended the connection, when it did (logged instead of Twisted's text).
+    close_reason: str | None = None
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        self.callLater = factory.clock.callLater
+        self.setTimeout(factory.idle_timeout or None)
+        transport = self.transport
+        if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
+            with contextlib.suppress(OSError):  # not a TCP socket (UNIX): nothing to tune
+                transport.setTcpNoDelay(True)
+        if factory.direct_write:
+            self._direct = direct_transport(transport)
+        factory.opened(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Count, rearm the idle timer, and hand the bytes to L{data_received}."""
+        self.bytes_in += len(data)
+        self.resetTimeout()
+        self.data_received(data)
+
+    def data_received(self, data: bytes) -> None:
+        """What the door does with input: override."""
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        """
+        Send C{data}: straight to the socket when nothing is queued, else through Twisted.
+        Inside L{corked}, gather it instead, to be sent in one piece when the cork pops.
+
+        Only the part the kernel did not take is queued, so the transport's buffer (and
+        so its producer's pause/resume) sees exactly what is really pending.
+        """
+        self.bytes_out += len(data)
+        if _cork.depth:
+            pending = self._corked
+            if pending is None:
+                pending = self._corked = []
+                _cork.doors.append(self)
+            pending.append(data)
+            self._corked_size += len(data)
+            if self._corked_size >= CORK_LIMIT:
+                self.uncork()
+            return
+        self._send(data)
+
+    def uncork(self) -> None:
+        """Send what was gathered while corked, as one write."""
+        pending = self._corked
+        if pending:
+            self._corked = None
+            self._corked_size = 0
+            self._send(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def _send(self, data: bytes) -> None:
+        send_now(self._direct, self.transport, data)
+
+    def finish(self) -> None:
+        """
+        Flush what is pending, then close. Any producer is unregistered first: Twisted's
+        TLS layer sends close_notify and closes only once none is registered, so without
+        this a TLS connection whose door registered one would never close. Bytes gathered
+        by a cork go first: nothing may be written after the close begins.
+        """
+        self.uncork()
+        self.before_finish()
+        with contextlib.suppress(RuntimeError):  # none registered (test transports say so)
+            self.transport.unregisterProducer()
+        self.transport.loseConnection()
+
+    def before_finish(self) -> None:
+        """Hook: push out anything the door holds back before it closes."""
+
+    def timeoutConnection(self) -> None:
+        """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""
+        self.factory.counters["closed.idle_timeout"] += 1
+        self.close_reason = f"idle for {self.factory.idle_timeout}s"  # the closed line says
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.setTimeout(None)
+        self.factory.closed(self, reason)
+
+
+class DoorFactory(Factory):
+    """
+    The factory of a netsuite stream door: it owns the door's limits and counters.
+
+    @ivar name: the service's name in logs and stats (C{"echo"}).
+    @ivar gate: the connection caps (total, per peer IP).
+    @ivar idle_timeout: seconds without input before a connection is dropped (0: never).
+    @ivar clock: the reactor (or a test's L{task.Clock}) that times the idle timeout.
+    @ivar open: the connections open now.
+    @ivar connection_log: the batch the opened/closed lines leave in (info).
+    @ivar refusal_log: the batch the refused lines leave in (warn): a connection flood
+        against the caps costs one log event per batch, not one per connection.
+    """
+
+    protocol: ClassVar[type[StreamDoor]]  # type: ignore[misc]
+    log = Logger()
+    noisy = False  # we log each listener ourselves (netsuite.twistd._service)
+    nodelay = True
+    direct_write = True
+    #: Over TLS, encrypt each write at once rather than gather small ones for a reactor
+    #: turn (netsuite.tls._listener): a door writes once per input chunk, corked.
+    tls_write_now = True
+    #: The TLS layer gathers these doors' writes around each read (one flight per read).
+    tls_read_hooks = (cork, pop_cork)
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        gate: ConnectionGate | None = None,
+        idle_timeout: float = 300.0,
+        clock: IReactorTime | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor as clock  # type: ignore[assignment]
+        self.name = name
+        self.gate = gate if gate is not None else ConnectionGate()
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+        self.counters = counters if counters is not None else Counters(name)
+        self.open: set[StreamDoor] = set()
+        self._drained: Deferred[None] | None = None
+        self.connection_log = LogBatch(self.log, clock, "connections")
+        self.refusal_log = LogBatch(self.log, clock, "refusals", LogLevel.warn)
+
+    def buildProtocol(self, addr: IAddress) -> StreamDoor | None:  # type: ignore[override]
+        """
+        Admit the connection through the gate, or refuse it (closed at once, logged).
+
+        Returning L{None} makes Twisted close the socket without reading from it.
+        """
+        peer = peer_key(addr)
+        reason = self.gate.admit(peer)
+        if reason is not None:
+            self.counters["refused"] += 1
+            self.refusal_log.add(f"{self.name} refused {describe_address(addr)}: {reason}")
+            return None
+        proto = self.protocol()
+        proto.factory = self
+        proto.peer = describe_address(addr)
+        proto.gate_key = peer  # type: ignore[attr-defined]
+        return proto
+
+    def opened(self, door: StreamDoor) -> None:
+        """A door's connection started: count and log it."""
+        self.open.add(door)
+        self.counters["accepted"] += 1
+        self.connection_log.add(f"{self.name} {door.peer}: connected")
+
+    def drain(self, timeout: float) -> Deferred[None]:
+        """
+        Close every open connection, letting queued output flush for up to C{timeout}
+        seconds; then abort what is left. Fires once all are closed (for stopService).
+        """
+        done: Deferred[None] = Deferred()
+        if not self.open:
+            done.callback(None)
+            return done
+        self._drained = done
+        for door in list(self.open):
+            door.finish()
+
+        def abort() -> None:
+            for door in list(self.open):
+                door.transport.abortConnection()
+
+        call = self.clock.callLater(timeout, abort)
+        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+        return done
+
+    def closed(self, door: StreamDoor, reason: Failure) -> None:
+        """A door's connection ended: release its gate slot, count and log it."""
+        if door not in self.open:
+            return
+        self.open.discard(door)
+        self.gate.release(door.gate_key)  # type: ignore[attr-defined]
+        self.counters["bytes_in"] += door.bytes_in
+        self.counters["bytes_out"] += door.bytes_out
+        why = door.close_reason or reason.getErrorMessage()
+        self.connection_log.add(
+            f"{self.name} {door.peer}: closed ({why}); "
+            f"{door.bytes_in} bytes in, {door.bytes_out} out"
+        )
+        if not self.open and self._drained is not None:
+            self.flush_logs()
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    def flush_logs(self) -> None:
+        """Emit the batched connection lines now (at shutdown: none may be lost)."""
+        self.refusal_log.flush()
+        self.connection_log.flush()
+
+    def startFactory(self) -> None:
+        self.refusal_log.open()
+        self.connection_log.open()
+        super().startFactory()
+
+    def stopFactory(self) -> None:
+        """The last port stopped: flush, and log what still closes after it at once."""
+        self.refusal_log.close()
+        self.connection_log.close()
+        super().stopFactory()

@@ -1,0 +1,428 @@
+"""
+The web site: the connection factory (L{WebSite}), the resource tree (L{WebRoot}) and
+L{build_site}, which puts them together for C{twistd netsuite-web}, the suite, and the
+pages and doors added later.
+
+The tree, by default::
+
+    /api/...      the JSON API (L{netsuite.web._api})
+    /metrics      Prometheus text format (L{netsuite.web._prometheus})
+    /<children>   whatever the caller adds: build_site(children={"chat": ...})
+    /...          the static files, when a directory is served
+    /             the index resource (build_site(index=...)), else index.html of the
+                  static files, else a small placeholder page
+
+Hooks for pages and doors added later (the chat page at C{/chat/}, its WebSocket at
+C{/chat/ws}, a dashboard at C{/}): pass them as C{children} and C{index}, or call
+C{site.root.putChild(b"chat", resource)} on a built site. Named children win over
+static files of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import server
+from twisted.web.http import _escape, datetimeToLogString, datetimeToString
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+
+from netsuite.base._addresses import describe_address, peer_key
+from netsuite.base._logbatch import LogBatch
+from netsuite.base._metrics import Counters
+from netsuite.chat._hub import Hub
+from netsuite.limits._policy import ConnectionGate
+from netsuite.web._api import ApiRoot
+from netsuite.web._channel import WebChannel, WebConnection, WebRequest
+from netsuite.web._config import WebConfig
+from netsuite.web._prometheus import MetricsPage, metrics_registry
+from netsuite.web._responses import error_body, finish_response, html_page
+from netsuite.web._static import StaticFiles
+from netsuite.web._stats import StatsRegistry
+
+__all__ = ["CorsPolicy", "Placeholder", "WebRoot", "WebSite", "access_line", "build_site"]
+
+#: Request headers a cross-origin page may send (answered in preflights).
+CORS_REQUEST_HEADERS = frozenset({
+    b"authorization", b"content-type", b"range", b"if-none-match", b"if-modified-since",
+    b"if-range", b"if-match", b"if-unmodified-since", b"cache-control",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    """
+    Which origins may read our responses from their pages (C{--cors ORIGIN}).
+
+    An allowed origin gets C{Access-Control-Allow-Origin} on every response, and its
+    preflights (C{OPTIONS} with C{Access-Control-Request-Method}) are answered 204 with
+    the methods and the request headers we accept. Credentials (cookies) are never
+    allowed: the write API takes a bearer token, which a page must hold itself.
+    """
+
+    origins: frozenset[bytes]
+    any_origin: bool = False
+    max_age: int = 600
+
+    @classmethod
+    def from_origins(cls, origins: Sequence[str]) -> CorsPolicy:
+        return cls(
+            frozenset(o.rstrip("/").lower().encode() for o in origins if o != "*"),
+            "*" in origins,
+        )
+
+    def allows(self, origin: bytes) -> bool:
+        return self.any_origin or origin.lower() in self.origins
+
+    def apply(self, request: IRequest, origin: bytes) -> bool:
+        """Add the CORS headers for C{origin}; answer and return True for a preflight."""
+        headers = request.responseHeaders
+        if not self.any_origin:
+            headers.addRawHeader(b"Vary", b"Origin")
+        if not self.allows(origin):
+            return False
+        headers.setRawHeaders(
+            b"Access-Control-Allow-Origin", [b"*" if self.any_origin else origin]
+        )
+        wanted = request.getHeader(b"access-control-request-method")
+        if request.method != b"OPTIONS" or wanted is None:
+            headers.setRawHeaders(
+                b"Access-Control-Expose-Headers",
+                [b"Content-Length, Content-Range, ETag, Last-Modified"],
+            )
+            return False
+        asked = request.getHeader(b"access-control-request-headers") or b""
+        allowed = [h.strip().lower() for h in asked.split(b",")]
+        allowed = [h for h in allowed if h in CORS_REQUEST_HEADERS]
+        headers.setRawHeaders(b"Access-Control-Allow-Methods", [b"GET, HEAD, POST, OPTIONS"])
+        if allowed:
+            headers.setRawHeaders(b"Access-Control-Allow-Headers", [b", ".join(allowed)])
+        headers.setRawHeaders(b"Access-Control-Max-Age", [b"%d" % self.max_age])
+        request.setResponseCode(204)
+        request.finish()
+        return True
+
+
+class _NotFound(Resource):
+    isLeaf = True
+
+    def render(self, request: IRequest) -> int:
+        return finish_response(request, error_body(request, 404, "no such page"))
+
+
+class Placeholder(Resource):
+    """
+    What C{/} shows when nothing else is configured for it: where the API is. The
+    dashboard replaces it (C{build_site(index=...)}).
+    """
+
+    isLeaf = True
+    allowed_methods = (b"GET", b"HEAD", b"OPTIONS")
+
+    def render(self, request: IRequest) -> int:
+        if request.postpath not in ([], [b""]):
+            return finish_response(request, error_body(request, 404, "no such page"))
+        if request.method not in (b"GET", b"HEAD"):
+            request.setHeader(b"Allow", b"GET, HEAD, OPTIONS")
+            return finish_response(request, error_body(request, 405, "use GET"))
+        links = "".join(
+            f'<li><a href="{p}"><code>{p}</code></a> {what}</li>'
+            for p, what in (
+                ("/api/health", "is it up"),
+                ("/api/stats", "every service's counters"),
+                ("/api/chat/rooms", "chat rooms"),
+                ("/metrics", "Prometheus metrics"),
+            )
+        )
+        body = html_page(request, "netsuite", f"<h1>netsuite</h1><ul>{links}</ul>")
+        return finish_response(request, body)
+
+
+class WebRoot(Resource):
+    """
+    The root: named children first, then the static files (when served), then the
+    index page for C{/}, then a 404.
+    """
+
+    def __init__(self, static: StaticFiles | None, index: IResource | None) -> None:
+        super().__init__()
+        self.static = static
+        self.index = index
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        child = self.children.get(path)
+        if child is not None:
+            return child
+        if path == b"" and not request.postpath and self.index is not None:
+            return self.index
+        if self.static is not None:
+            request.postpath.insert(0, request.prepath.pop())  # the leaf reads it all
+            return self.static
+        return _NotFound()
+
+
+class WebSite(server.Site):
+    """
+    Twisted's L{server.Site} with netsuite's connection gate, counters, logs, headers and
+    drain, making L{WebConnection}s over L{WebChannel}s and L{WebRequest}s.
+
+    @ivar config: the site's L{WebConfig}.
+    @ivar open: the connections open now (HTTP/1.1 and HTTP/2).
+    @ivar fixed_headers: C{(name, value)} set on every response.
+    """
+
+    requestFactory = WebRequest
+    noisy = False
+    displayTracebacks = False
+    root: WebRoot | None = None
+    stats: StatsRegistry | None = None
+    static: StaticFiles | None = None
+    hub: Hub | None = None
+    logger = Logger()
+
+    def __init__(
+        self,
+        root: IResource,
+        config: WebConfig,
+        *,
+        reactor: IReactorTime,
+        counters: Counters | None = None,
+        gate: ConnectionGate | None = None,
+        name: str = "web",
+    ) -> None:
+        super().__init__(
+            root,
+            reactor=reactor,
+            timeout=config.limits.idle_timeout or None,
+            parsePOSTFormSubmission=False,
+        )
+        self.config = config
+        self.name = name
+        self.counters = counters if counters is not None else Counters(name)
+        self.gate = gate if gate is not None else ConnectionGate()
+        self.open: set[WebConnection] = set()
+        self._drained: Deferred[None] | None = None
+        fixed = Headers()  # canonical names, sanitized values, later ones replacing
+        for key, value in (
+            ("Server", "netsuite"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            *config.extra_headers,
+        ):
+            fixed.setRawHeaders(key, [value.encode("latin-1")])
+        self.fixed_headers: list[tuple[bytes, bytes]] = [
+            (name, values[-1]) for name, values in fixed.getAllRawHeaders()
+        ]
+        self.access_logger = Logger(namespace="netsuite.web.access", source=self)
+        self.access_batch = LogBatch(self.access_logger, self.reactor, "access")
+        self.hsts = b"max-age=%d" % config.hsts_max_age if config.hsts_max_age > 0 else None
+        self.cors = CorsPolicy.from_origins(config.cors_origins) if config.cors_origins else None
+        self._date_second = -1
+        self._date = b""
+
+    def protocol(self) -> WebConnection:  # type: ignore[override]
+        """A connection that starts as HTTP/1.1 and becomes HTTP/2 if ALPN says h2."""
+        return WebConnection(WebChannel())
+
+    def buildProtocol(self, addr: IAddress) -> WebConnection | None:  # type: ignore[override]
+        """Admit the connection through the gate, or refuse it (closed at once, logged)."""
+        peer = peer_key(addr)
+        reason = self.gate.admit(peer)
+        if reason is not None:
+            self.counters["refused"] += 1
+            self.logger.warn("{service} refused {peer}: {reason}", service=self.name,
+                             peer=describe_address(addr), reason=reason)  # fmt: skip
+            return None
+        conn: WebConnection = super().buildProtocol(addr)
+        conn._web_site = self
+        conn.peer = describe_address(addr)
+        conn.gate_key = peer
+        return conn
+
+    # --- connections --------------------------------------------------------------
+
+    def opened(self, conn: WebConnection) -> None:
+        self.open.add(conn)
+        self.counters["accepted"] += 1
+        self.logger.info("{service} {peer}: connected", service=self.name, peer=conn.peer)
+
+    def closed(self, conn: WebConnection, reason: Failure) -> None:
+        if conn not in self.open:
+            return
+        self.open.discard(conn)
+        self.gate.release(conn.gate_key)
+        self.counters["bytes_in"] += conn.bytes_in
+        self.logger.info(
+            "{service} {peer}: closed ({why}); {bytes_in} bytes in, {protocol}",
+            service=self.name, peer=conn.peer, why=reason.getErrorMessage(),
+            bytes_in=conn.bytes_in, protocol=conn.protocol_name,
+        )  # fmt: skip
+        if not self.open and self._drained is not None:
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    def refused(self, channel: Any, status: int, message: str, counter: str | None) -> None:
+        """A request refused by a limit: count it and log it with the peer."""
+        if counter:
+            self.counters[counter] += 1
+        self.logger.info("{service} {peer}: {status} {message}", service=self.name,
+                         peer=self.peer_of(channel), status=status, message=message)  # fmt: skip
+
+    @staticmethod
+    def peer_of(channel: Any) -> str:
+        try:
+            return describe_address(channel.getPeer())
+        except Exception:
+            return "?"
+
+    def drain(self, timeout: float) -> Deferred[None]:
+        """
+        Close every connection, letting responses in flight flush for up to C{timeout}
+        seconds, then abort what is left. Fires once all are closed (for stopService).
+        """
+        done: Deferred[None] = Deferred()
+        if not self.open:
+            done.callback(None)
+            return done
+        self._drained = done
+        for conn in list(self.open):
+            conn._channel.transport.loseConnection()
+
+        def abort() -> None:
+            for conn in list(self.open):
+                conn._channel.transport.abortConnection()
+
+        call = self.reactor.callLater(timeout, abort)
+        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+        return done
+
+    # --- per request --------------------------------------------------------------
+
+    def date(self) -> bytes:
+        """The C{Date} header value, formatted once a second rather than per request."""
+        now = int(self.reactor.seconds())
+        if now != self._date_second:
+            self._date_second = now
+            self._date = datetimeToString(now)
+        return self._date
+
+    def log(self, request: Any) -> None:
+        """
+        Count the response, and queue its access log line (combined log format).
+
+        Lines leave in batches (L{netsuite.base._logbatch}), one line each, in order, each
+        with its own timestamp: a log event costs as much as serving a small cached
+        file, so a busy server pays it once per batch.
+        """
+        counters = self.counters
+        counters["requests"] += 1
+        counters[f"responses.{request.code // 100}xx"] += 1
+        counters["bytes_out"] += request.sentLength
+        if self.config.access_log:
+            stamp = self._logDateTime or datetimeToLogString(self.reactor.seconds())
+            self.access_batch.add(access_line(stamp, request))
+
+    def startFactory(self) -> None:
+        self.access_batch.open()
+        super().startFactory()
+
+    def stopFactory(self) -> None:
+        self.access_batch.close()
+        super().stopFactory()
+
+
+_NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _field(value: bytes) -> str:
+    """Printable ASCII as it is; anything else through Twisted's own escaping."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value.decode("ascii")
+    return _escape(value)
+
+
+def access_line(timestamp: str, request: Any) -> str:
+    """
+    Exactly L{combinedLogFormatter}'s line, several times faster for the usual request
+    whose fields are plain printable ASCII (which need no escaping); anything else is
+    escaped by Twisted's own C{_escape}, so a client cannot forge log lines.
+    """
+    address = request.getClientAddress()
+    host = getattr(address, "host", None)
+    ip = _field(host.encode("ascii", "replace")) if isinstance(host, str) else "-"
+    headers = request.requestHeaders._rawHeaders
+    referrer = headers.get(b"Referer")
+    agent = headers.get(b"User-Agent")
+    return (
+        f'"{ip}" - - {timestamp} "{_field(request.method)} {_field(request.uri)} '
+        f'{_field(request.clientproto)}" {request.code} {request.sentLength or "-"} '
+        f'"{_field(referrer[-1]) if referrer else "-"}" "{_field(agent[-1]) if agent else "-"}"'
+    )
+
+
+def build_site(
+    config: WebConfig | None = None,
+    *,
+    reactor: Any = None,
+    hub: Hub | None = None,
+    stats: StatsRegistry | None = None,
+    children: Mapping[str, IResource] | None = None,
+    index: IResource | None = None,
+    counters: Counters | None = None,
+    gate: ConnectionGate | None = None,
+    name: str = "web",
+) -> WebSite:
+    """
+    The whole web site, ready to listen with.
+
+    @param config: limits and policies (default: L{WebConfig}'s safe defaults).
+    @param reactor: the reactor, or a test's L{MemoryReactorClock}.
+    @param hub: the chat hub C{/api/chat} reads and posts to (L{None}: those are 404).
+    @param stats: the registry C{/api/stats} and C{/metrics} report; the site registers
+        its own counters in it under C{name}. L{None}: a registry of its own.
+    @param children: more resources at the top level, by name (C{{"chat": ...}}).
+    @param index: what C{/} shows (default: the static C{index.html} or a placeholder).
+    @return: the site; C{site.root} is the L{WebRoot}, C{site.stats} the registry,
+        C{site.static} the L{StaticFiles} (or L{None}).
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    config = config or WebConfig()
+    counters = counters if counters is not None else Counters(name)
+    if stats is None:
+        stats = StatsRegistry(reactor.seconds)
+    static = None
+    if config.static_root is not None:
+        static = StaticFiles(
+            config.static_root,
+            clock=reactor,
+            counters=counters,
+            cache_bytes=config.cache_bytes,
+            cache_file_max=config.cache_file_max,
+            gzip_min=config.gzip_min,
+            charset=config.charset,
+            listings=config.listings,
+        )
+    if index is None and static is None:
+        index = Placeholder()
+    root = WebRoot(static, index)
+    root.putChild(
+        b"api", ApiRoot(stats, hub, config.api_token, config.api_nick, config.api_clients)
+    )
+    root.putChild(b"metrics", MetricsPage(metrics_registry(stats)))
+    for child_name, child in (children or {}).items():
+        root.putChild(child_name.encode(), child)
+    site = WebSite(root, config, reactor=reactor, counters=counters, gate=gate, name=name)
+    stats.register_factory(site, name)
+    site.root, site.stats, site.static, site.hub = root, stats, static, hub
+    return site
