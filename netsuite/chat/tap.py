@@ -10,17 +10,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.python import usage
-
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.chat._line_door import LineChatFactory
+from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.twistd._endpoints import is_tls
-from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._options import (
+    DRAIN_TIMEOUT,
+    IDLE_TIMEOUT,
+    GlobalReactor,
+    Parameter,
+    ServiceOptions,
+    check,
+    rows,
+)
 from netsuite.twistd._service import ListenerService, ServiceRoot
 
 __all__ = ["ChatService", "Options", "makeService"]
+
+#: The hub's and the doors' bounds, in the order they are checked.
+CHAT_LIMITS = (
+    Parameter("history", limits.HISTORY, "Messages kept per room and replayed on join.", int,
+              least=1),
+    Parameter("flood-kick", limits.FLOOD_KICK,
+              "Messages dropped in a row for flooding before a kick.", int, least=1),
+    Parameter("send-queue", limits.SEND_QUEUE,
+              "Bytes queued for a slow reader before it is cut off.", int, least=1),
+    Parameter("max-line", limits.MAX_LINE,
+              "Longest line accepted on the line door, in bytes.", int, least=1),
+    Parameter("flood-rate", limits.FLOOD_RATE,
+              "Messages a second each member may send, sustained.", float, least=0, strict=True),
+    Parameter("flood-burst", limits.FLOOD_BURST, "Messages each member may send at once.", float,
+              least=0, strict=True),
+    Parameter("ping-interval", limits.IRC_PING_INTERVAL,
+              "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
+    Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
+              "IRC: seconds to answer a PING before being dropped.", float, least=0, strict=True),
+)  # fmt: skip
 
 
 class Options(ServiceOptions):
@@ -36,24 +63,18 @@ class Options(ServiceOptions):
         "--irc-listen the IRC door (default 127.0.0.1:6667); 'none' turns a door off."
     )
     optParameters = [
-        ["max-connections", None, 1024, "Most connections open at once (0: no cap).", int],
-        ["max-per-ip", None, 64, "Most connections open at once from one IP (0: no cap).", int],
-        [
-            "idle-timeout", None, 3600.0,
-            "Seconds without input before a line-door peer is dropped (0: never).", float,
-        ],
-        ["history", None, 100, "Messages kept per room and replayed on join.", int],
-        ["flood-rate", None, 5.0, "Messages a second each member may send, sustained.", float],
-        ["flood-burst", None, 20.0, "Messages each member may send at once.", float],
-        ["flood-kick", None, 20, "Messages dropped in a row for flooding before a kick.", int],
-        ["send-queue", None, 1 << 20, "Bytes queued for a slow reader before it is cut off.", int],
-        ["max-line", None, 4096, "Longest line accepted on the line door, in bytes.", int],
-        ["ping-interval", None, 90.0, "IRC: seconds of silence before the server PINGs.", float],
-        ["ping-timeout", None, 60.0, "IRC: seconds to answer a PING before being dropped.", float],
+        *rows(
+            IDLE_TIMEOUT.but(
+                default=limits.LINE_IDLE_TIMEOUT,
+                help="Seconds without input before a line-door peer is dropped (0: never).",
+            ),
+            # Unchecked here, as before (the web service checks it): kept so, no change.
+            DRAIN_TIMEOUT.but(help="Seconds to flush output to members on shutdown."),
+            *CHAT_LIMITS,
+        ),
         ["password", None, None, "IRC: the PASS clients must give (default: none)."],
         ["motd", None, None, "IRC: the message of the day (default: a short greeting)."],
         ["server-name", None, "netsuite", "The server's name in greetings and IRC prefixes."],
-        ["drain-timeout", None, 5.0, "Seconds to flush output to members on shutdown.", float],
     ]  # fmt: skip
 
     def opt_irc_listen(self, description: str) -> None:
@@ -62,12 +83,7 @@ class Options(ServiceOptions):
 
     def postOptions(self) -> None:
         super().postOptions()
-        for name in ("history", "flood-kick", "send-queue", "max-line"):
-            if self[name] < 1:
-                raise usage.UsageError(f"--{name} must be 1 or more, not {self[name]}")
-        for name in ("flood-rate", "flood-burst", "ping-interval", "ping-timeout"):
-            if self[name] <= 0:
-                raise usage.UsageError(f"--{name} must be more than 0, not {self[name]}")
+        check(self, *CHAT_LIMITS)
 
 
 class ChatService(ServiceRoot):

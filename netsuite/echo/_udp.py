@@ -25,15 +25,10 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from netsuite.base._metrics import Counters
+from netsuite.limits._defaults import DEFAULT_DENIED_PORTS, MAX_SOURCES, UDP_BURST, UDP_RATE
 from netsuite.limits._policy import SourceBuckets, SourceEntry
 
 __all__ = ["DEFAULT_DENIED_PORTS", "DatagramGuard", "UDPEcho"]
-
-#: Source ports of services that answer (or loop) by themselves: echo, discard, daytime,
-#: qotd, chargen, time, DNS, portmap, NTP, NetBIOS, SNMP, CLDAP, SSDP, mDNS, memcached.
-DEFAULT_DENIED_PORTS = frozenset(
-    {7, 9, 13, 17, 19, 37, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211}
-)
 
 #: IPv4 + UDP header bytes, charged with every datagram so tiny ones are not free.
 _HEADER_COST = 28
@@ -86,9 +81,9 @@ class DatagramGuard:
         *,
         denied_ports: Iterable[int] = DEFAULT_DENIED_PORTS,
         deny_privileged: bool = False,
-        rate: float = 2_000_000.0,
-        burst: float = 262_144.0,
-        max_sources: int = 4096,
+        rate: float = UDP_RATE,
+        burst: float = UDP_BURST,
+        max_sources: int = MAX_SOURCES,
         name: str = "echo/udp",
     ) -> None:
         self.denied_ports = frozenset(denied_ports)

@@ -11,12 +11,29 @@ from twisted.python import usage
 from netsuite.base._metrics import Counters
 from netsuite.echo._protocol import EchoFactory
 from netsuite.echo._udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
+from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.twistd._endpoints import is_tls
-from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._options import GlobalReactor, Parameter, ServiceOptions, check, rows
 from netsuite.twistd._service import ListenerService, ServiceRoot
 
 __all__ = ["Options", "makeService"]
+
+#: The UDP guard's bounds, in the order they are checked.
+UDP_LIMITS = (
+    Parameter(
+        "udp-rate", limits.UDP_RATE, "UDP bytes a second echoed to one source IP.", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-burst", limits.UDP_BURST, "UDP bytes one source IP may get at once.", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-max-sources", limits.MAX_SOURCES, "Source IPs whose rate state is kept (LRU).", int,
+        least=0, strict=True,
+    ),
+)  # fmt: skip
 
 
 class Options(ServiceOptions):
@@ -29,10 +46,7 @@ class Options(ServiceOptions):
         "Default: tcp and udp on 127.0.0.1:7007."
     )
     optParameters = [
-        *ServiceOptions.optParameters,
-        ["udp-rate", None, 2_000_000.0, "UDP bytes a second echoed to one source IP.", float],
-        ["udp-burst", None, 262_144.0, "UDP bytes one source IP may get at once.", float],
-        ["udp-max-sources", None, 4096, "Source IPs whose rate state is kept (LRU).", int],
+        *rows(*UDP_LIMITS),
         [
             "udp-deny-ports",
             None,
@@ -54,9 +68,7 @@ class Options(ServiceOptions):
                 "separated by commas"
             ) from None
         self["udp-deny-ports"] = ports
-        for name in ("udp-rate", "udp-burst", "udp-max-sources"):
-            if self[name] <= 0:
-                raise usage.UsageError(f"--{name} must be more than 0, not {self[name]}")
+        check(self, *UDP_LIMITS)
 
 
 def makeService(options: Options) -> ServiceRoot:

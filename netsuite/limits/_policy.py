@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
+from netsuite.limits._defaults import MAX_CONNECTIONS, MAX_PER_IP, MAX_SOURCES
+
 __all__ = ["ConnectionGate", "SourceBuckets", "SourceEntry", "TokenBucket"]
 
 
@@ -25,7 +27,7 @@ class ConnectionGate:
     @ivar max_per_peer: the most connections open at once from one peer address.
     """
 
-    def __init__(self, max_total: int = 1024, max_per_peer: int = 64) -> None:
+    def __init__(self, max_total: int = MAX_CONNECTIONS, max_per_peer: int = MAX_PER_IP) -> None:
         self.max_total = max_total
         self.max_per_peer = max_per_peer
         self.total = 0
@@ -106,7 +108,7 @@ class SourceBuckets:
     addresses cannot grow memory.
     """
 
-    def __init__(self, rate: float, burst: float, max_sources: int = 4096) -> None:
+    def __init__(self, rate: float, burst: float, max_sources: int = MAX_SOURCES) -> None:
         self.rate = rate
         self.burst = burst
         self.max_sources = max_sources

@@ -15,6 +15,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from netsuite.limits._defaults import MAX_SESSIONS
+
 __all__ = ["SessionTable"]
 
 K = TypeVar("K", bound=Hashable)
@@ -35,7 +37,7 @@ class SessionTable(Generic[K, V]):
     @ivar max_sessions: the most entries kept; adding one more evicts the oldest.
     """
 
-    def __init__(self, max_sessions: int = 1024) -> None:
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be at least 1, not {max_sessions}")
         self.max_sessions = max_sessions

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from netsuite.base._addresses import describe_address, peer_key
 from netsuite.base._logbatch import LogBatch
 from netsuite.base._metrics import Counters
+from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
 
@@ -161,7 +162,7 @@ class DoorFactory(Factory):
         name: str,
         *,
         gate: ConnectionGate | None = None,
-        idle_timeout: float = 300.0,
+        idle_timeout: float = IDLE_TIMEOUT,
         clock: IReactorTime | None = None,
         counters: Counters | None = None,
     ) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netsuite.limits._defaults import MAX_LINE
+
 __all__ = ["Line", "LineSplitter", "Overlong"]
 
 
@@ -33,7 +35,7 @@ class LineSplitter:
     @ivar max_length: the longest line accepted, in bytes, line ending excluded.
     """
 
-    def __init__(self, max_length: int = 4096) -> None:
+    def __init__(self, max_length: int = MAX_LINE) -> None:
         self.max_length = max_length
         self._buffer = b""
         self._discarding = 0  # bytes of an overlong line seen so far (0: not discarding)

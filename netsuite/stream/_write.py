@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from netsuite._twisted.tcp import direct_transport, send_now
+from netsuite.limits._defaults import CORK_LIMIT
 
 __all__ = [
     "CORK_LIMIT",
@@ -36,10 +37,6 @@ class Uncorkable(Protocol):
     """What the cork needs of a door: a way to send what it gathered."""
 
     def uncork(self) -> None: ...
-
-
-#: Bytes a door gathers while corked before it sends them anyway.
-CORK_LIMIT = 1 << 16
 
 
 class _Cork:

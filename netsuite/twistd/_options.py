@@ -3,15 +3,25 @@ Command-line options every netsuite service shares: C{--listen} and the stream l
 
 Descriptions are parsed in C{postOptions}, so a wrong one stops twistd with a usage
 error that quotes it, before anything listens.
+
+A bounded option is a L{Parameter}: its name, default, help, coercer and the least value
+it takes, declared once. A tap lists it in C{optParameters} with L{rows} and checks it in
+C{postOptions} with L{check}; the options several services share (L{MAX_CONNECTIONS},
+L{MAX_PER_IP}, L{IDLE_TIMEOUT}, L{DRAIN_TIMEOUT}) are declared here, and a service whose
+default or help differs says so with L{Parameter.but}. The defaults are
+L{netsuite.limits}' constants.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from twisted.python import usage
 
 from netsuite.base._reactor import GlobalReactor
+from netsuite.limits import _defaults as limits
 from netsuite.tls._contexts import TLSConfigError
 from netsuite.twistd._endpoints import (
     DescriptionError,
@@ -20,7 +30,113 @@ from netsuite.twistd._endpoints import (
     stream_from_string,
 )
 
-__all__ = ["LISTEN_HELP", "GlobalReactor", "ServiceOptions"]
+__all__ = [
+    "AT_LEAST",
+    "DRAIN_TIMEOUT",
+    "IDLE_TIMEOUT",
+    "LISTEN_HELP",
+    "MAX_CONNECTIONS",
+    "MAX_PER_IP",
+    "MORE_THAN",
+    "NEVER_OR_SECONDS",
+    "SECONDS",
+    "GlobalReactor",
+    "Parameter",
+    "ServiceOptions",
+    "check",
+    "rows",
+]
+
+#: Error texts of L{Parameter.check} (after C{--NAME }); C{{least}} and C{{value}} are
+#: filled in. The first two are the defaults; the others keep each service's wording.
+AT_LEAST = "must be {least} or more, not {value}"
+MORE_THAN = "must be more than {least}, not {value}"
+SECONDS = "must be {least} or more seconds"
+NEVER_OR_SECONDS = "must be 0 (never) or more seconds"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """
+    One C{--NAME=VALUE} option of a tap, declared once: its C{optParameters} row and
+    the bound C{postOptions} checks.
+
+    @ivar coerce: what turns the text into the value (L{None}: it stays text).
+    @ivar least: the least value accepted (L{None}: no check).
+    @ivar strict: whether the value must be more than C{least}, not merely equal.
+    @ivar error: the usage error's text after C{--NAME } (default: L{AT_LEAST}, or
+        L{MORE_THAN} when C{strict}).
+    """
+
+    name: str
+    default: Any
+    help: str
+    coerce: Callable[[str], Any] | None = None
+    least: float | None = None
+    strict: bool = False
+    error: str | None = None
+
+    def but(self, **changes: Any) -> Parameter:
+        """The same option with other fields (a service's own default or help)."""
+        return dataclasses.replace(self, **changes)
+
+    def row(self) -> list[Any]:
+        """The option as L{usage.Options} takes it in C{optParameters}."""
+        return [self.name, None, self.default, self.help, self.coerce]
+
+    def check(self, options: usage.Options) -> None:
+        """Raise L{usage.UsageError} when C{options[name]} is under the bound."""
+        if self.least is None:
+            return
+        value = options[self.name]
+        if value < self.least or (self.strict and value == self.least):
+            error = self.error or (MORE_THAN if self.strict else AT_LEAST)
+            text = error.format(least=self.least, value=value)
+            raise usage.UsageError(f"--{self.name} {text}")
+
+
+def rows(*parameters: Parameter) -> list[list[Any]]:
+    """C{optParameters} rows of C{parameters}."""
+    return [p.row() for p in parameters]
+
+
+def check(options: usage.Options, *parameters: Parameter) -> None:
+    """Check each of C{parameters} in C{options}, in order (the first breach is raised)."""
+    for parameter in parameters:
+        parameter.check(options)
+
+
+MAX_CONNECTIONS = Parameter(
+    "max-connections",
+    limits.MAX_CONNECTIONS,
+    "Most connections open at once (0: no cap).",
+    int,
+    least=0,
+)
+MAX_PER_IP = Parameter(
+    "max-per-ip",
+    limits.MAX_PER_IP,
+    "Most connections open at once from one IP (0: no cap).",
+    int,
+    least=0,
+)
+IDLE_TIMEOUT = Parameter(
+    "idle-timeout",
+    limits.IDLE_TIMEOUT,
+    "Seconds without input before a peer is dropped.",
+    float,
+    least=0,
+    error=NEVER_OR_SECONDS,
+)
+#: Each service says what is flushed in its help text.
+DRAIN_TIMEOUT = Parameter(
+    "drain-timeout",
+    limits.DRAIN_TIMEOUT,
+    "Seconds output in flight gets on shutdown.",
+    float,
+    least=0,
+    error=SECONDS,
+)
 
 LISTEN_HELP = """\
 Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
@@ -59,11 +175,9 @@ class ServiceOptions(usage.Options):
     extra_listens: ClassVar[dict[str, tuple[str, ...]]] = {}
     datagram_allowed: ClassVar[bool] = True
 
-    optParameters = [
-        ["max-connections", None, 1024, "Most connections open at once (0: no cap).", int],
-        ["max-per-ip", None, 64, "Most connections open at once from one IP (0: no cap).", int],
-        ["idle-timeout", None, 300.0, "Seconds without input before a peer is dropped.", float],
-    ]
+    #: A service with its own default or help for one of these lists it again in its
+    #: C{optParameters} (made with L{Parameter.but}); Twisted keeps the subclass's row.
+    optParameters = rows(MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT)
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,11 +195,7 @@ class ServiceOptions(usage.Options):
         self["listen"].append(description)
 
     def postOptions(self) -> None:
-        for name in ("max-connections", "max-per-ip"):
-            if self[name] < 0:
-                raise usage.UsageError(f"--{name} must be 0 or more, not {self[name]}")
-        if self["idle-timeout"] < 0:
-            raise usage.UsageError("--idle-timeout must be 0 (never) or more seconds")
+        check(self, MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT)
         self["endpoints"] = self._endpoints("listen", self.default_listen)
         for name, defaults in self.extra_listens.items():
             self["endpoints:" + name] = self._endpoints(name, defaults)

@@ -8,6 +8,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from netsuite.limits._defaults import (
+    BODY_TIMEOUT,
+    CACHE_BYTES,
+    CACHE_FILE_MAX,
+    HEADER_TIMEOUT,
+    MAX_BODY,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    WEB_ABORT_TIMEOUT,
+    WEB_IDLE_TIMEOUT,
+)
+
 __all__ = ["HeaderError", "WebConfig", "WebLimits", "parse_header_line"]
 
 
@@ -29,13 +41,13 @@ class WebLimits:
         aborted (a client that never reads must not hold its socket).
     """
 
-    max_body: int = 1 << 20
-    max_headers: int = 100
-    max_header_bytes: int = 16384
-    header_timeout: float = 10.0
-    body_timeout: float = 60.0
-    idle_timeout: float = 60.0
-    abort_timeout: float = 5.0
+    max_body: int = MAX_BODY
+    max_headers: int = MAX_HEADERS
+    max_header_bytes: int = MAX_HEADER_BYTES
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+    idle_timeout: float = WEB_IDLE_TIMEOUT
+    abort_timeout: float = WEB_ABORT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -63,8 +75,8 @@ class WebConfig:
     static_root: str | None = None
     listings: bool = True
     limits: WebLimits = field(default_factory=WebLimits)
-    cache_bytes: int = 64 << 20
-    cache_file_max: int = 1 << 20
+    cache_bytes: int = CACHE_BYTES
+    cache_file_max: int = CACHE_FILE_MAX
     gzip_min: int = 1024
     charset: str = "utf-8"
     cors_origins: tuple[str, ...] = ()

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from netsuite.limits._defaults import WS_MAX_MESSAGE
+
 __all__ = ["FrameGuard", "OriginPolicy", "SizeBreach", "normalize_origin"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -122,7 +124,7 @@ class FrameGuard:
     towards it. Malformed frames are wsproto's to refuse; the guard only counts.
     """
 
-    def __init__(self, max_frame: int = 1 << 16, max_message: int = 1 << 16) -> None:
+    def __init__(self, max_frame: int = WS_MAX_MESSAGE, max_message: int = WS_MAX_MESSAGE) -> None:
         self.max_frame = max_frame
         self.max_message = max_message
         self.breach: SizeBreach | None = None

@@ -1,0 +1,122 @@
+"""
+The default value of every limit netsuite enforces, named once.
+
+The policies and doors that enforce a limit (and the C{twistd} options that set it) take
+their defaults from here, so changing a default is one edit and one grep of
+C{netsuite/limits/} shows them all. Plain values, no imports: any layer may use them.
+See L{netsuite.limits} for where each is enforced.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BODY_TIMEOUT",
+    "CACHE_BYTES",
+    "CACHE_FILE_MAX",
+    "CORK_LIMIT",
+    "DEFAULT_DENIED_PORTS",
+    "DRAIN_TIMEOUT",
+    "FLOOD_BURST",
+    "FLOOD_KICK",
+    "FLOOD_RATE",
+    "HEADER_TIMEOUT",
+    "HISTORY",
+    "IDLE_TIMEOUT",
+    "IRC_PING_INTERVAL",
+    "IRC_PING_TIMEOUT",
+    "LINE_IDLE_TIMEOUT",
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "MAX_HEADERS",
+    "MAX_HEADER_BYTES",
+    "MAX_LINE",
+    "MAX_PER_IP",
+    "MAX_SESSIONS",
+    "MAX_SOURCES",
+    "SEND_QUEUE",
+    "UDP_BURST",
+    "UDP_RATE",
+    "WEB_ABORT_TIMEOUT",
+    "WEB_IDLE_TIMEOUT",
+    "WS_MAX_MESSAGE",
+    "WS_PING_INTERVAL",
+]
+
+# --- Connections (every stream door) ---------------------------------------------------
+
+#: Most connections one door has open at once (0: no cap).
+MAX_CONNECTIONS = 1024
+#: Most connections one door has open at once from one peer IP (0: no cap).
+MAX_PER_IP = 64
+#: Seconds without input before a stream peer is dropped (0: never); the echo's.
+IDLE_TIMEOUT = 300.0
+#: Seconds a chat line-door peer may stay silent (people read more than they type).
+LINE_IDLE_TIMEOUT = 3600.0
+#: Seconds queued output may flush on shutdown before what is left is aborted.
+DRAIN_TIMEOUT = 5.0
+
+# --- Streams: lines and output ---------------------------------------------------------
+
+#: Longest line accepted, in bytes, line ending excluded; a longer one is discarded.
+MAX_LINE = 4096
+#: Bytes queued for a slow reader (a chat member, a WebSocket) before it is cut off.
+SEND_QUEUE = 1 << 20
+#: Bytes a door gathers while corked (a fan-out in progress) before it sends them anyway.
+CORK_LIMIT = 1 << 16
+
+# --- Datagrams -------------------------------------------------------------------------
+
+#: UDP bytes a second echoed to one source IP, sustained.
+UDP_RATE = 2_000_000.0
+#: UDP bytes one source IP may be echoed at once (raised to one whole datagram at least).
+UDP_BURST = 262_144.0
+#: Source IPs whose rate state is kept; the least recently seen are forgotten first.
+MAX_SOURCES = 4096
+#: Per-peer sessions a datagram server keeps (a DTLS listener's table).
+MAX_SESSIONS = 1024
+#: Source ports of services that answer (or loop) by themselves, never echoed to: echo,
+#: discard, daytime, qotd, chargen, time, DNS, portmap, NTP, NetBIOS, SNMP, CLDAP, SSDP,
+#: mDNS, memcached.
+DEFAULT_DENIED_PORTS = frozenset(
+    {7, 9, 13, 17, 19, 37, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211}
+)
+
+# --- Chat ------------------------------------------------------------------------------
+
+#: Messages kept per room and replayed on join.
+HISTORY = 100
+#: Messages a second each member may send, sustained.
+FLOOD_RATE = 5.0
+#: Messages each member may send at once.
+FLOOD_BURST = 20.0
+#: Messages dropped in a row for flooding before the member is kicked.
+FLOOD_KICK = 20
+#: IRC: seconds of silence before the server sends a PING.
+IRC_PING_INTERVAL = 90.0
+#: IRC: seconds a client has to answer a PING.
+IRC_PING_TIMEOUT = 60.0
+
+# --- Web -------------------------------------------------------------------------------
+
+#: Largest request body, in bytes (413 beyond).
+MAX_BODY = 1 << 20
+#: Most header fields in one request (431 beyond).
+MAX_HEADERS = 100
+#: Most bytes of request line plus header fields (431 beyond; 414 for a request line).
+MAX_HEADER_BYTES = 16384
+#: Seconds from a request's first byte to the end of its header (408 beyond).
+HEADER_TIMEOUT = 10.0
+#: Seconds from the end of a request's header to the end of its body.
+BODY_TIMEOUT = 60.0
+#: Seconds a kept-alive HTTP connection may sit with no request.
+WEB_IDLE_TIMEOUT = 60.0
+#: Seconds a closing HTTP connection gets to flush before it is aborted.
+WEB_ABORT_TIMEOUT = 5.0
+#: Bytes of small files the static cache keeps in memory.
+CACHE_BYTES = 64 << 20
+#: Largest file the static cache keeps, in bytes; larger ones are streamed.
+CACHE_FILE_MAX = 1 << 20
+#: Largest WebSocket frame or message a browser may send, in bytes (1009 beyond).
+WS_MAX_MESSAGE = 1 << 16
+#: Seconds of WebSocket silence before the server pings (0: never).
+WS_PING_INTERVAL = 30.0
