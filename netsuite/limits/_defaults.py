@@ -4,43 +4,10 @@ The default value of every limit netsuite enforces, named once.
 The policies and doors that enforce a limit (and the C{twistd} options that set it) take
 their defaults from here, so changing a default is one edit and one grep of
 C{netsuite/limits/} shows them all. Plain values, no imports: any layer may use them.
-See L{netsuite.limits} for where each is enforced.
+See L{netsuite.limits} for where each is enforced (it re-exports them all).
 """
 
 from __future__ import annotations
-
-__all__ = [
-    "BODY_TIMEOUT",
-    "CACHE_BYTES",
-    "CACHE_FILE_MAX",
-    "CORK_LIMIT",
-    "DEFAULT_DENIED_PORTS",
-    "DRAIN_TIMEOUT",
-    "FLOOD_BURST",
-    "FLOOD_KICK",
-    "FLOOD_RATE",
-    "HEADER_TIMEOUT",
-    "HISTORY",
-    "IDLE_TIMEOUT",
-    "IRC_PING_INTERVAL",
-    "IRC_PING_TIMEOUT",
-    "LINE_IDLE_TIMEOUT",
-    "MAX_BODY",
-    "MAX_CONNECTIONS",
-    "MAX_HEADERS",
-    "MAX_HEADER_BYTES",
-    "MAX_LINE",
-    "MAX_PER_IP",
-    "MAX_SESSIONS",
-    "MAX_SOURCES",
-    "SEND_QUEUE",
-    "UDP_BURST",
-    "UDP_RATE",
-    "WEB_ABORT_TIMEOUT",
-    "WEB_IDLE_TIMEOUT",
-    "WS_MAX_MESSAGE",
-    "WS_PING_INTERVAL",
-]
 
 # --- Connections (every stream door) ---------------------------------------------------
 
