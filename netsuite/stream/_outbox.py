@@ -5,48 +5,61 @@ The transport's own buffer absorbs short stalls (Twisted pauses us, as a push pr
 once it holds more than its buffer size); past that, bytes wait here, counted. A peer
 whose queue passes C{limit} bytes is a slow reader: it is cut off with a reason, and the
 sender (a chat room) never waits for it nor grows memory for it.
+
+What is queued need not be bytes: a door that sends text messages passes C{size} (how many
+bytes a message counts for, e.g. its UTF-8 length) and its own C{write}.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 __all__ = ["Outbox"]
 
+T = TypeVar("T")
+
 
 @implementer(IPushProducer)
-class Outbox:
+class Outbox(Generic[T]):
     """
     Write through C{write} while the consumer keeps up; queue (bounded) while it does not.
 
     Register it on the transport with C{transport.registerProducer(outbox, True)}.
-    C{overflow(reason)} is called once when the queue passes C{limit} bytes.
+    C{overflow(reason)} is called once when the queue passes C{limit} bytes, each item
+    counting for C{size(item)} bytes (default: its C{len}).
     """
 
     def __init__(
-        self, write: Callable[[bytes], None], limit: int, overflow: Callable[[str], None]
+        self,
+        write: Callable[[T], None],
+        limit: int,
+        overflow: Callable[[str], None],
+        size: Callable[[Any], int] = len,
     ) -> None:
         self.write = write
         self.limit = limit
         self.overflow = overflow
+        self.size = size
         self.paused = False
         self.queued = 0
         self.closed = False
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[tuple[T, int]] = deque()
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: T) -> None:
         """Write now if the consumer is keeping up, else queue; overflow past the limit."""
         if self.closed:
             return
         if not self.paused:
             self.write(data)
             return
-        self._queue.append(data)
-        self.queued += len(data)
+        size = self.size(data)
+        self._queue.append((data, size))
+        self.queued += size
         if self.queued > self.limit:
             self.closed = True
             self._queue.clear()
@@ -60,7 +73,7 @@ class Outbox:
         """
         queue = self._queue
         while queue and not self.closed:
-            self.write(queue.popleft())
+            self.write(queue.popleft()[0])
         self.queued = 0
         self.closed = True
 
@@ -72,8 +85,8 @@ class Outbox:
         self.paused = False
         queue = self._queue
         while queue and not self.paused and not self.closed:
-            data = queue.popleft()
-            self.queued -= len(data)
+            data, size = queue.popleft()
+            self.queued -= size
             self.write(data)
 
     def stopProducing(self) -> None:

@@ -84,3 +84,18 @@ class OutboxTests(SynchronousTestCase):
         self.assertEqual(self.written, [b"1"])
         self.box.resumeProducing()
         self.assertEqual(self.written, [b"1", b"2"])
+
+    def test_sized_items(self) -> None:
+        """Text messages count for their UTF-8 bytes: 5 two-byte letters fill 10 bytes."""
+        texts: list[str] = []
+        box: Outbox[str] = Outbox(
+            texts.append, 10, self.overflows.append, size=lambda t: len(t.encode("utf-8"))
+        )
+        box.pauseProducing()
+        box.send("ééééé")
+        self.assertEqual((box.queued, self.overflows), (10, []))
+        box.resumeProducing()
+        self.assertEqual((texts, box.queued), (["ééééé"], 0))
+        box.pauseProducing()
+        box.send("éééééé")
+        self.assertEqual(self.overflows, ["send queue exceeded (10 bytes)"])
