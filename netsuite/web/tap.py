@@ -21,9 +21,17 @@ from twisted.web.http import H2_ENABLED
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import valid_nick
+from netsuite.limits import WEB_IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
 from netsuite.twistd._endpoints import is_tls
-from netsuite.twistd._options import GlobalReactor, ServiceOptions
+from netsuite.twistd._options import (
+    DRAIN_TIMEOUT,
+    IDLE_TIMEOUT,
+    GlobalReactor,
+    ServiceOptions,
+    check,
+    rows,
+)
 from netsuite.twistd._service import ListenerService, ServiceRoot
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
@@ -69,10 +77,13 @@ class Options(ServiceOptions):
         "127.0.0.1:8080; --tls-cert adds https on 127.0.0.1:8443."
     )
     optParameters = [
-        ["max-connections", None, 1024, "Most connections open at once (0: no cap).", int],
-        ["max-per-ip", None, 64, "Most connections open at once from one IP (0: no cap).", int],
-        ["idle-timeout", None, 60.0,
-         "Seconds a kept-alive connection may wait for its next request (0: never).", float],
+        *rows(
+            IDLE_TIMEOUT.but(
+                default=WEB_IDLE_TIMEOUT,
+                help="Seconds a kept-alive connection may wait for its next request (0: never).",
+            ),
+            DRAIN_TIMEOUT.but(help="Seconds responses in flight get on shutdown."),
+        ),
         ["path", None, None, "Directory to serve (default: none; only the API and pages)."],
         ["header-timeout", None, 10.0,
          "Seconds a client gets to send a request's whole header (0: no limit).", float],
@@ -96,7 +107,6 @@ class Options(ServiceOptions):
         ["tls-cert", None, None,
          f"Also serve HTTPS on 127.0.0.1:{DEFAULT_TLS_PORT} with this PEM chain."],
         ["tls-key", None, None, "Private key of --tls-cert (default: in the same file)."],
-        ["drain-timeout", None, 5.0, "Seconds responses in flight get on shutdown.", float],
         ["ws-max-message", None, 1 << 16,
          "Largest chat WebSocket message/frame a browser may send, in bytes (1009 beyond).", int],
         ["ws-send-queue", None, 1 << 20,
@@ -151,9 +161,10 @@ class Options(ServiceOptions):
         for name in ("max-body", "cache-size", "cache-file-max", "gzip-min", "hsts-max-age"):
             if self[name] < 0:
                 raise usage.UsageError(f"--{name} must be 0 or more, not {self[name]}")
-        for name in ("header-timeout", "body-timeout", "drain-timeout"):
+        for name in ("header-timeout", "body-timeout"):
             if self[name] < 0:
                 raise usage.UsageError(f"--{name} must be 0 or more seconds")
+        check(self, DRAIN_TIMEOUT)
         if self["max-headers"] < 1:
             raise usage.UsageError("--max-headers must be 1 or more")
         if self["max-header-bytes"] < 256:
