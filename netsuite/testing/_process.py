@@ -1,5 +1,6 @@
 """
-netsuite's test kit, for our tests and for yours.
+Real processes for the end-to-end tier: a C{twistd} under test, external clients, and
+throw-away certificates on disk.
 
   - L{TwistdProcess}: start a real C{twistd -n <plugin>} in a subprocess, wait (on its
     log, never on the clock) until every listener is bound, talk to it, stop it with
