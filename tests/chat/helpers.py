@@ -1,38 +1,15 @@
-"""In-memory members for hub tests: they record what the hub tells them."""
+"""
+Line-door sessions for hub tests. Hub members that record what they are told come from
+the kit (L{netsuite.testing.RecordingMember}, here under its old name L{Recorder}).
+"""
 
 from __future__ import annotations
 
-from netsuite.chat._events import ChatEvent
 from netsuite.chat._hub import Hub
 from netsuite.chat._line import LineSession
+from netsuite.testing import RecordingMember as Recorder
 
-
-class Recorder:
-    """A hub member that keeps every event it is given."""
-
-    door = "test"
-
-    def __init__(self) -> None:
-        self.nick = ""
-        self.events: list[ChatEvent] = []
-        self.dropped: str | None = None
-
-    def deliver(self, event: ChatEvent) -> None:
-        self.events.append(event)
-
-    def disconnect(self, reason: str) -> None:
-        self.dropped = reason
-
-    def of(self, kind: type) -> list:  # type: ignore[type-arg]
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+__all__ = ["Recorder", "line_session", "text"]
 
 
 def line_session(

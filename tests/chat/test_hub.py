@@ -5,16 +5,15 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.chat._events import ChatError, Joined, Notice, Parted, Quit, Renamed, Replayed, Said
-from netsuite.chat._hub import Hub
 from netsuite.chat._names import fold, room_name, valid_nick, valid_room
+from netsuite.testing import hub_on_clock
 
-from .helpers import Clock, Recorder
+from .helpers import Recorder
 
 
 class HubTestCase(SynchronousTestCase):
     def setUp(self) -> None:
-        self.clock = Clock()
-        self.hub = Hub(clock=self.clock, history=3, flood_rate=1, flood_burst=2, flood_kick=3)
+        self.hub, self.clock = hub_on_clock(history=3, flood_rate=1, flood_burst=2, flood_kick=3)
 
     def member(self, nick: str | None = None, *rooms: str) -> Recorder:
         m = Recorder()
@@ -140,7 +139,7 @@ class MessageTests(HubTestCase):
     def test_history_replayed_on_join_bounded(self) -> None:
         a = self.member("a", "#r")
         for i in range(5):
-            self.clock.now += 10
+            self.clock.advance(10)
             self.hub.say(a, "#r", f"m{i}")
         b = self.member("b", "#r")
         self.assertEqual([e.said.text for e in b.of(Replayed)], ["m2", "m3", "m4"])
@@ -167,7 +166,7 @@ class FloodTests(HubTestCase):
         self.hub.say(a, "#r", "2")
         e = self.assertCode("flood", self.hub.say, a, "#r", "3")
         self.assertIn("slow down", e.message)
-        self.clock.now += 1
+        self.clock.advance(1)
         self.hub.say(a, "#r", "4")
         self.assertEqual([s.text for s in self.hub.recent("#r")], ["1", "2", "4"])
         self.assertIsNone(a.dropped)

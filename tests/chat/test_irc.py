@@ -23,8 +23,9 @@ from netsuite.chat._irc import (
     scrub,
     split_utf8,
 )
+from netsuite.testing import hub_on_clock
 
-from .helpers import Clock, line_session, text
+from .helpers import line_session, text
 
 PEER = IPv4Address("TCP", "127.0.0.1", 40000)
 
@@ -124,8 +125,7 @@ class HelperTests(SynchronousTestCase):
 
 class RegistrationTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.clock = Clock()
-        self.hub = Hub(clock=self.clock, flood_rate=100, flood_burst=100)
+        self.hub, self.clock = hub_on_clock(flood_rate=100, flood_burst=100)
 
     def test_welcome(self) -> None:
         session, out, closed = irc_session(self.hub)
@@ -293,8 +293,7 @@ class CommandTests(SynchronousTestCase):
     """Alice is on IRC, bob on the line door; both registered, neither in a room."""
 
     def setUp(self) -> None:
-        self.clock = Clock()
-        self.hub = Hub(clock=self.clock, flood_rate=100, flood_burst=100)
+        self.hub, self.clock = hub_on_clock(flood_rate=100, flood_burst=100)
         self.alice, self.out, self.closed = registered(self.hub, "alice")
         self.bob, self.b_out, _ = line_session(self.hub, "bob")
         self.b_out.clear()
@@ -361,7 +360,7 @@ class CommandTests(SynchronousTestCase):
         )
 
     def test_history_with_server_time(self) -> None:
-        self.clock.now = 1700000000.25
+        self.clock.advance(1700000000.25 - self.clock.seconds())
         self.bob.data_received(b"first\n")
         hub = self.hub
         carol, out, _ = irc_session(hub)
@@ -519,7 +518,7 @@ class CommandTests(SynchronousTestCase):
         )
 
     def test_names_split_over_lines(self) -> None:
-        hub = Hub(clock=self.clock)
+        hub = Hub(clock=self.clock.seconds)
         names = [f"n{i:02d}{'x' * 25}" for i in range(60)]
         for nick in names:
             line_session(hub, nick)
@@ -746,7 +745,7 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(text(self.b_out), "[#lobby] <alice> caf\ufffd [31mred bold\r\n")
 
     def test_flood(self) -> None:
-        hub = Hub(clock=self.clock, flood_rate=1, flood_burst=2, flood_kick=3)
+        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=2, flood_kick=3)
         alice, out, closed = registered(hub, "alice")
         bob, b_out, _ = line_session(hub, "bob")
         feed(alice, "JOIN #lobby")
@@ -797,7 +796,7 @@ class FuzzTests(SynchronousTestCase):
     @given(st.lists(st.binary(max_size=60), max_size=8), st.booleans())
     def test_any_bytes_never_raise(self, chunks: list[bytes], bytewise: bool) -> None:
         """Any bytes, whole or a byte at a time: replies within 512 bytes, never an error."""
-        hub = Hub(clock=Clock())
+        hub, _clock = hub_on_clock()
         session, out, _ = irc_session(hub)
         feed(session, "NICK fuzz", "USER f 0 * :f", "JOIN #lobby")
         data = b"\r\n".join(chunks)
@@ -842,7 +841,7 @@ class FuzzTests(SynchronousTestCase):
     )
     def test_any_commands_never_raise(self, commands: list[tuple[str, list[str], str]]) -> None:
         """Known commands with arbitrary parameters: numerics, never an exception."""
-        hub = Hub(clock=Clock())
+        hub, _clock = hub_on_clock()
         session, out, _ = irc_session(hub)
         line_session(hub, "bob")
         feed(session, "NICK fuzz", "USER f 0 * :f", "JOIN #lobby")

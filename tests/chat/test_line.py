@@ -9,14 +9,14 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.chat._hub import Hub
 from netsuite.chat._line_door import LineChatFactory
+from netsuite.testing import hub_on_clock
 
-from .helpers import Clock, Recorder, line_session, text
+from .helpers import Recorder, line_session, text
 
 
 class LineSessionTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.clock = Clock()
-        self.hub = Hub(clock=self.clock, flood_rate=100, flood_burst=100)
+        self.hub, self.clock = hub_on_clock(flood_rate=100, flood_burst=100)
 
     def test_greeting_guest_lobby(self) -> None:
         session, out, _ = line_session(self.hub)
@@ -117,7 +117,7 @@ class LineSessionTests(SynchronousTestCase):
         self.assertFalse(self.hub.is_connected(alice))
 
     def test_flood_notice(self) -> None:
-        hub = Hub(clock=self.clock, flood_rate=1, flood_burst=1, flood_kick=5)
+        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=1, flood_kick=5)
         alice, out, _ = line_session(hub, "alice")
         alice.data_received(b"one\ntwo\n")
         self.assertIn("!! slow down: message dropped", text(out))

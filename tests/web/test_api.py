@@ -10,8 +10,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from netsuite.base._metrics import Counters
 from netsuite.chat._events import Said
 from netsuite.chat._hub import Hub
+from netsuite.testing import RecordingMember as Recorder
 from netsuite.web import StatsRegistry, WebConfig
-from tests.chat.helpers import Recorder
 from tests.web.helpers import WebClient
 
 TOKEN = "s3cret-token-0123456789"

@@ -12,8 +12,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from netsuite.chat._events import Joined, Said
 from netsuite.chat._hub import TEXT_MAX, Hub
 from netsuite.chat._line import LineSession
+from netsuite.testing import RecordingMember as Recorder
+from netsuite.testing import hub_on_clock
 from netsuite.web._chatws_session import CloseCode, WebChatSession, render
-from tests.chat.helpers import Clock, Recorder
 
 
 class Browser:
@@ -48,8 +49,7 @@ class Browser:
 
 class SessionTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.clock = Clock()
-        self.hub = Hub(clock=self.clock)
+        self.hub, self.clock = hub_on_clock()
 
     def test_welcome_guest_lobby(self) -> None:
         b = Browser(self.hub)
@@ -123,7 +123,7 @@ class SessionTests(SynchronousTestCase):
     def test_history_replayed_on_join_and_asked(self) -> None:
         alice = Browser(self.hub, "alice")
         for i in range(5):
-            self.clock.now += 1
+            self.clock.advance(1)
             alice.request(type="say", room="#lobby", text=f"m{i}")
         bob = Browser(self.hub, "bob")
         replays = [m for m in bob.of("said") if m.get("replay")]
@@ -187,7 +187,7 @@ class SessionTests(SynchronousTestCase):
         self.assertEqual(alice.raw('{"type": "rooms"}'), [])  # closed: nothing more
 
     def test_flood_hub_limit_then_kick(self) -> None:
-        hub = Hub(clock=self.clock, flood_rate=1, flood_burst=2, flood_kick=3)
+        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=2, flood_kick=3)
         alice, bob = Browser(hub, "alice"), Browser(hub, "bob")
         bob.clear()
         got = [alice.request(type="say", room="#lobby", text=str(i)) for i in range(4)]
@@ -206,7 +206,7 @@ class SessionTests(SynchronousTestCase):
         for _ in range(3):
             self.assertEqual(alice.request(type="rooms")[0]["type"], "rooms")
         self.assertEqual(alice.request(type="rooms")[0]["code"], "flood")
-        self.clock.now += 1  # one token back
+        self.clock.advance(1)  # one token back
         self.assertEqual(alice.request(type="rooms")[0]["type"], "rooms")
         for _ in range(3):
             self.assertEqual(alice.request(type="who", room="#lobby")[0]["code"], "flood")
@@ -287,7 +287,7 @@ class FuzzTests(SynchronousTestCase):
     ), max_size=8))  # fmt: skip
     def test_any_text_answers_or_closes_never_raises(self, texts: list[str]) -> None:
         """Whatever a browser sends: JSON objects with a type come back, or a close."""
-        hub = Hub(clock=Clock())
+        hub, _clock = hub_on_clock()
         alice, bob = Browser(hub, "alice"), Browser(hub, "bob")
         for text in texts:
             alice.raw(text)
