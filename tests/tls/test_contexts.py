@@ -5,12 +5,9 @@ from pathlib import Path
 from OpenSSL import SSL
 from twisted.internet import ssl
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.task import Clock
-from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.testing import TLSFiles
+from netsuite.testing import TLSFiles, connect_door
 from netsuite.tls._contexts import (
     TLSConfigError,
     TLSServerSettings,
@@ -34,18 +31,14 @@ class Recorder(Protocol):
 
 def handshake(server_options, client_options, payload: bytes = b"ping"):  # type: ignore[no-untyped-def]
     """Connect a TLS client and server in memory, send a payload each way, pump."""
-    server, client, clock = Recorder(), Recorder(), Clock()
-    server_factory = TLSMemoryBIOFactory(
-        server_options, False, Factory.forProtocol(lambda: server), clock
+    server, client = Recorder(), Recorder()
+    pair = connect_door(
+        Factory.forProtocol(lambda: server),
+        client,
+        server_tls=server_options,
+        client_tls=client_options,
     )
-    client_factory = TLSMemoryBIOFactory(
-        client_options, True, Factory.forProtocol(lambda: client), clock
-    )
-    c, s, pump = iosim.connectedServerAndClient(
-        lambda: server_factory.buildProtocol(None),
-        lambda: client_factory.buildProtocol(None),
-        clock=clock,
-    )
+    c, s, pump = pair.client_wire, pair.server_wire, pair.pump
     c.write(payload)
     pump.flush()
     if server.data:

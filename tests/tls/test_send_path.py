@@ -17,14 +17,14 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
-from twisted.test.iosim import FakeTransport, IOPump, connect
+from twisted.test.iosim import FakeTransport, IOPump
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, providedBy
 
 from netsuite.echo import EchoFactory
 from netsuite.limits._policy import ConnectionGate
-from netsuite.testing import TLSFiles
-from netsuite.tls._contexts import TLSServerSettings, client_tls_options
+from netsuite.testing import TLSFiles, connect_door
+from netsuite.tls._contexts import TLSServerSettings
 from netsuite.tls._listener import (
     _DECLARATIONS,
     TLS_CHUNK,
@@ -97,23 +97,20 @@ class SendPathTests(SynchronousTestCase):
         C{early} is written by the client before the handshake, so it travels with the
         client's Finished.
         """
-        server_factory = DeadlineTLSFactory(self.tls, wrapped, self.clock, 10, "t")
-        server = server_factory.buildProtocol(None)
-        client_factory = TLSMemoryBIOFactory(
-            client_tls_options("localhost", ca=files().ca_path),
-            True,
-            Factory.forProtocol(Collector),
+        pair = connect_door(
+            wrapped,
+            Collector(),
             self.clock,
+            files(),
+            server_tls=self.tls,
+            server_transport=RecordingTransport,
+            flush=False,
         )
-        client = client_factory.buildProtocol(None)
-        server_io = RecordingTransport(server, isServer=True)
-        client_io = FakeTransport(client, isServer=False)
-        pump = connect(server, server_io, client, client_io, greet=False, clock=self.clock)
         if early:
-            client.write(early)
-        pump.flush()
-        self.assertTrue(server._handshakeDone)
-        return server, client.wrappedProtocol, server_io, pump
+            pair.client_wire.write(early)
+        pair.pump.flush()
+        self.assertTrue(pair.server_wire._handshakeDone)
+        return pair.server_wire, pair.client, pair.server_io, pair.pump
 
     def echo(self) -> EchoFactory:
         return EchoFactory("echo", gate=ConnectionGate(), idle_timeout=0, clock=self.clock)
