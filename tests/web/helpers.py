@@ -1,6 +1,8 @@
 """
-Drive a netsuite web site in memory: one L{StringTransport} per connection, a
-L{MemoryReactorClock} for every timer, and a small HTTP/1.1 response parser.
+Drive a netsuite web site in memory, byte by byte: one L{StringTransport} per
+connection, a L{MemoryReactorClock} for every timer, and a small HTTP/1.1 response
+parser. The site comes from the kit (L{netsuite.testing.memory_site}); these tests need
+raw requests (malformed, pipelined, slow), which the kit's treq client does not send.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from netsuite.web import WebConfig, build_site
+from netsuite.testing import memory_site
+from netsuite.web import WebConfig
 from netsuite.web._site import WebSite
 
 
@@ -164,8 +167,11 @@ class WebClient:
         **build: Any,
     ) -> None:
         self.clock = clock or MemoryReactorClock()
-        self.site = site or build_site(config, reactor=self.clock, **build)
-        self.site.doStart()
+        if site is None:
+            site = memory_site(config=config, clock=self.clock, **build)  # started
+        else:
+            site.doStart()
+        self.site = site
 
     def connect(self, host: str = "127.0.0.1", port: int = 40000, tls: bool = False) -> Connection:
         peer = IPv4Address("TCP", host, port)
