@@ -32,9 +32,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from OpenSSL import SSL, crypto
-from OpenSSL._util import lib as _lib
 from twisted.internet import ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+
+from netsuite._twisted.openssl import set_groups
 
 __all__ = [
     "GROUPS",
@@ -284,19 +285,29 @@ class HardenedCertificateOptions(ssl.CertificateOptions):
     L{ssl.CertificateOptions} plus what netsuite adds to every server context.
 
     Kept as a subclass so that every later addition (groups, tickets, handshake hooks)
-    lands in one method.
+    lands in one method. The additions are made to the context Twisted builds and
+    caches, the first time L{getContext} returns it (every connection, and every SNI
+    context, comes from there).
     """
 
-    def _makeContext(self, skipCiphers: bool = False) -> SSL.Context:
-        ctx = super()._makeContext(skipCiphers)
-        # No TLS-level compression (CRIME) and no renegotiation initiated by clients.
-        ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE)
-        ctx.set_options(getattr(SSL, "OP_NO_RENEGOTIATION", 0))
-        # Key-exchange groups: X25519, P-256, P-384 (Mozilla intermediate). pyOpenSSL has
-        # no call for the list (Twisted sets P-256 alone), so use its OpenSSL binding.
-        if _lib.SSL_CTX_set1_curves_list(ctx._context, GROUPS.encode()) != 1:
-            raise TLSConfigError(f"OpenSSL refused the group list {GROUPS!r}")
+    _hardened: SSL.Context | None = None
+
+    def getContext(self) -> SSL.Context:
+        ctx = super().getContext()
+        if ctx is not self._hardened:
+            _harden(ctx)
+            self._hardened = ctx
         return ctx
+
+
+def _harden(ctx: SSL.Context) -> None:
+    # No TLS-level compression (CRIME) and no renegotiation initiated by clients.
+    ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE)
+    ctx.set_options(getattr(SSL, "OP_NO_RENEGOTIATION", 0))
+    # Key-exchange groups: X25519, P-256, P-384 (Mozilla intermediate). pyOpenSSL has
+    # no call for the list (Twisted sets P-256 alone), so use its OpenSSL binding.
+    if not set_groups(ctx, GROUPS):
+        raise TLSConfigError(f"OpenSSL refused the group list {GROUPS!r}")
 
 
 def _options(
@@ -429,8 +440,9 @@ def client_tls_options(
     client_cert = None
     if cert:
         k, chain = load_chain(cert, key)
-        client_cert = ssl.PrivateCertificate(chain[0])
-        client_cert._setPrivateKey(ssl.KeyPair(k))
+        client_cert = ssl.PrivateCertificate.fromCertificateAndKeyPair(
+            ssl.Certificate(chain[0]), ssl.KeyPair(k)
+        )
     return ssl.optionsForClientTLS(
         hostname,
         trustRoot=trust,

@@ -10,11 +10,13 @@ The hardened TLS listener behind C{nstls:}: what Twisted's C{ssl:} endpoint lack
   - B{Expiry.} Days left of every served certificate, for stats, metrics and a warning
     in the log under 14 days.
   - B{Sends at once.} TLS records go straight to the socket when nothing is queued
-    before them (L{netsuite.stream._write.send_now}), instead of waiting a reactor turn in the
+    before them (L{netsuite._twisted.tcp.send_now}), instead of waiting a reactor turn in the
     TCP transport's buffer; and for doors whose writes are already whole (one per input
     chunk: C{tls_write_now} on their factory) each write is encrypted at once instead of
     waiting a turn in Twisted's small-write aggregator. A TLS echo then answers in the
-    reactor turn that read the request, as netsuite's plain TCP doors do.
+    reactor turn that read the request, as netsuite's plain TCP doors do. The parts of
+    Twisted's TLS protocol this replaces are private: they are fenced in
+    L{netsuite._twisted.tls}, whose hooks L{DeadlineTLSProtocol} implements.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from OpenSSL import SSL
-from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet import ssl
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.interfaces import (
@@ -34,16 +35,13 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import Protocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper
-from twisted.protocols.tls import BufferingTLSTransport, TLSMemoryBIOFactory, TLSMemoryBIOProtocol
-from twisted.python.failure import Failure
-from zope.interface import directlyProvides, implementedBy, implementer, providedBy
-from zope.interface.declarations import Provides
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from zope.interface import implementer
 
 from netsuite._twisted.tcp import direct_transport, send_now
+from netsuite._twisted.tls import TLS_CHUNK, OneFlightTLSProtocol
 from netsuite.base._reactor import GlobalReactor
 from netsuite.tls._contexts import (
     CertificateSummary,
@@ -54,6 +52,7 @@ from netsuite.tls._contexts import (
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
+    "TLS_CHUNK",
     "Reloadable",
     "ReloadableServerTLS",
     "TLSServerEndpoint",
@@ -194,34 +193,7 @@ class ReloadableServerTLS(Reloadable):
         return self.options.serverConnectionForTLS(tlsProtocol)
 
 
-#: (protocol class, transport class) -> the declaration a wrapper of that transport gets.
-_DECLARATIONS: dict[tuple[type, type], Any] = {}
-
-
-def _provide_like(wrapper: object, transport: object) -> None:
-    """
-    Make C{wrapper} directly provide what C{transport} provides, as ProtocolWrapper does
-    with C{directlyProvides(wrapper, providedBy(transport))}, from a cache: the
-    declaration depends only on the two classes when the transport declares nothing of
-    its own (a TCP connection). Anything else is declared afresh, not cached.
-    """
-    spec = providedBy(transport)
-    if spec is not implementedBy(type(transport)):
-        directlyProvides(wrapper, spec)
-        return
-    key = (type(wrapper), type(transport))
-    declaration = _DECLARATIONS.get(key)
-    if declaration is None:
-        declaration = _DECLARATIONS[key] = Provides(type(wrapper), spec)
-    wrapper.__provides__ = declaration  # type: ignore[attr-defined]
-
-
-#: Plaintext bytes encrypted per SSL_write, and ciphertext bytes taken from the memory
-#: BIO per read: a 64 KiB write becomes four records sent in one piece, not four sends.
-TLS_CHUNK = 1 << 18
-
-
-class DeadlineTLSProtocol(BufferingTLSTransport):
+class DeadlineTLSProtocol(OneFlightTLSProtocol):
     """
     Twisted's TLS protocol, aborted if the handshake is not done by the deadline, and
     sending its records at once (see the module's docstring).
@@ -237,7 +209,7 @@ class DeadlineTLSProtocol(BufferingTLSTransport):
         super().__init__(factory, wrappedProtocol, **kwargs)
         if factory.write_now:
             # Bypass the aggregator, which Twisted's __init__ installs as self.write.
-            self.write = self._write_now  # type: ignore[method-assign]
+            self.write = self.write_unaggregated  # type: ignore[method-assign]
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -260,123 +232,35 @@ class DeadlineTLSProtocol(BufferingTLSTransport):
         if held:
             send_now(self._direct, self.transport, b"".join(held))
 
-    def _shutdownTLS(self) -> None:
-        # Twisted closes the TCP transport in here once close_notify is out: what this
-        # read held must leave first, not depend on writes after loseConnection.
+    def closing(self) -> None:
+        # What this read held must leave before Twisted closes the TCP transport, not
+        # depend on writes after loseConnection.
         self._release_held()
-        super()._shutdownTLS()
 
-    def _tlsShutdownFinished(self, reason: Failure | None) -> None:
-        self._release_held()  # likewise (an alert, and what came before it)
-        super()._tlsShutdownFinished(reason)
+    def send_records(self, records: bytes) -> None:
+        """Send the records OpenSSL made: to the socket now if nothing waits before them."""
+        if self._held is not None:
+            self._held.append(records)
+        else:
+            send_now(self._direct, self.transport, records)
 
-    def _write_now(self, data: bytes) -> None:
-        TLSMemoryBIOProtocol.write(self, data)
+    def read_ends_connection(self) -> None:
+        if hasattr(self.wrappedProtocol, "uncork"):
+            self.wrappedProtocol.uncork()  # a corked door's replies go before the close
 
     def writeSequence(self, sequence: Any) -> None:
         self.write(b"".join(sequence))
-
-    def _flushSendBIO(self) -> None:
-        """Send the records OpenSSL made: to the socket now if nothing waits before them."""
-        read = self._tlsConnection.bio_read
-        while True:
-            try:
-                records = read(TLS_CHUNK)
-            except WantReadError:
-                return  # the BIO is empty
-            if self._held is not None:
-                self._held.append(records)
-            else:
-                send_now(self._direct, self.transport, records)
-            if len(records) < TLS_CHUNK:
-                return
-
-    def _write(self, data: bytes) -> None:
-        """
-        Encrypt C{data} and send the records. Twisted's own C{_write} encrypts 16 KiB
-        at a time and sends each record by itself; OpenSSL splits records itself, so
-        this hands it up to L{TLS_CHUNK} bytes a call (no copy: a memoryview).
-        """
-        if self._lostTLSConnection:
-            return
-        view = memoryview(data)
-        done = unsent = 0
-        send = self._tlsConnection.send
-        while done < len(view):
-            try:
-                # One record a call (pyOpenSSL turns on partial writes); the records
-                # gather in the memory BIO and leave together below.
-                sent = send(view[done : done + TLS_CHUNK])
-            except WantReadError:  # renegotiation-like states: Twisted buffers, so do we
-                self._bufferedWrite(bytes(view[done:]))
-                break
-            except SSL.Error:
-                self._flushSendBIO()
-                self._tlsShutdownFinished(Failure())
-                return
-            done += sent
-            unsent += sent
-            if unsent >= TLS_CHUNK:  # bound what waits in the BIO
-                self._flushSendBIO()
-                unsent = 0
-        self._flushSendBIO()
-
-    def _flushReceiveBIO(self) -> None:
-        """
-        Decrypt every record the last read completed, and hand the plaintext to the
-        protocol in one call (Twisted's own hands over one 16 KiB record at a time, so a
-        64 KiB read cost the door four deliveries, four writes and four sends). A close
-        or an error found after some records is acted on after those are delivered.
-        """
-        recv = self._tlsConnection.recv
-        chunks: list[bytes] = []
-        ending: Failure | None = None
-        clean_close = False
-        while not self._lostTLSConnection:
-            try:
-                chunks.append(recv(TLS_CHUNK))
-            except WantReadError:
-                break
-            except ZeroReturnError:
-                clean_close = True
-                break
-            except SSL.Error:
-                ending = Failure()
-                break
-        if chunks and not self._aborted:
-            ProtocolWrapper.dataReceived(self, chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        if (clean_close or ending is not None) and hasattr(self.wrappedProtocol, "uncork"):
-            self.wrappedProtocol.uncork()  # a corked door's replies go before the close
-        if clean_close:
-            # The peer's close_notify: answer it; the protocol's connectionLost gets the
-            # transport's reason (as in Twisted).
-            self._shutdownTLS()
-            self._tlsShutdownFinished(None)
-        elif ending is not None:
-            self._tlsShutdownFinished(ending)
-        self._flushSendBIO()
 
     def makeConnection(self, transport: Any) -> None:
         factory = self.factory
         self._direct = direct_transport(transport)
         if factory.handshake_timeout:
             self._deadline = factory.clock.callLater(factory.handshake_timeout, self._expired)
-        # What TLSMemoryBIOProtocol.makeConnection and ProtocolWrapper.makeConnection do,
-        # but declaring the transport's interfaces with one cached declaration: theirs
-        # call directlyProvides once per interface of the transport and then once with
-        # all of them, some 40 us of zope.interface work on every connection.
-        self._tlsConnection = factory._creatorCallable(self)
-        self._appSendBuffer = []
-        _provide_like(self, transport)
-        Protocol.makeConnection(self, transport)
-        factory.registerProtocol(self)
-        if self._connectWrapped:
-            self.wrappedProtocol.makeConnection(self)
-        self._checkHandshakeStatus()
+        super().makeConnection(transport)
 
     def _expired(self) -> None:
         self._deadline = None
-        if not self._handshakeDone:
+        if not self.handshake_complete:
             self.factory.handshake_timeouts += 1
             log.info(
                 "{label} {peer}: no TLS handshake within {timeout}s, closing",

@@ -22,17 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from twisted.internet import defer
-from twisted.internet.endpoints import (
-    _parse,
-    _SystemdParser,
-    serverFromString,
-)
+from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
 from twisted.internet.protocol import DatagramProtocol
 from twisted.plugin import getPlugins
 from twisted.python.systemd import ListenFDs
 from zope.interface import implementer
 
+from netsuite._twisted.endpoints import inherited_systemd_sockets, split_description
 from netsuite.base.interfaces import IDatagramServerEndpoint, IDatagramServerEndpointStringParser
 from netsuite.tls._contexts import TLSConfigError, TLSServerSettings, summarize_certificate
 from netsuite.tls._devca import DevCA
@@ -66,7 +63,7 @@ class DescriptionError(ValueError):
 
 def _split(description: str) -> tuple[str, list[str], dict[str, str]]:
     """Prefix, positional and keyword arguments of a description (Twisted's own escaping)."""
-    args, kwargs = _parse(description)
+    args, kwargs = split_description(description)
     if not args:
         raise DescriptionError(f"{description!r}: empty description")
     return args[0], list(args[1:]), dict(kwargs)
@@ -192,7 +189,7 @@ def parse_systemd_datagram(
         raise DescriptionError(f"systemd: domain={domain!r}; expected INET or INET6 for datagrams")
     # Twisted reads (and then deletes) LISTEN_FDS once, when twisted.internet.endpoints
     # is imported; share what it read, so stream and datagram sockets can be mixed.
-    fds = _SystemdParser._sddaemon if environ is None else ListenFDs.fromEnvironment(environ)
+    fds = inherited_systemd_sockets() if environ is None else ListenFDs.fromEnvironment(environ)
     if name is not None:
         named = fds.inheritedNamedDescriptors()
         if name not in named:

@@ -17,6 +17,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from netsuite._twisted.application import forget_exit_signal
 from netsuite.base._addresses import describe_address
 
 __all__ = ["ListenError", "ListenerService", "ServiceRoot"]
@@ -163,7 +164,6 @@ class ServiceRoot(service.MultiService):
         handler, which the interpreter resets as it finalizes), a late SIGTERM can no
         longer kill the exiting process or make Twisted record it again.
         """
-        if getattr(self.reactor, "_exitSignal", None) in (signal.SIGTERM, signal.SIGINT):
-            self.reactor._exitSignal = None
+        forget_exit_signal(self.reactor)
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, signal.SIG_IGN)

@@ -22,26 +22,62 @@ drain on shutdown cover both protocols.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.error import ConnectionLost
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
-from twisted.web.http import H2_ENABLED, HTTPChannel, _GenericHTTPChannelProtocol
+from twisted.web.http import H2_ENABLED
 from twisted.web.http_headers import Headers
-from twisted.web.resource import _computeAllowedMethods, _IEncodingResource
+from twisted.web.resource import IResource
 from twisted.web.server import unquote
 
+from netsuite._twisted.http import (
+    LimitedHTTPChannel,
+    SwitchingHTTPProtocol,
+    allowed_methods,
+    answer_h2_stream,
+    raw_headers,
+    request_disconnected,
+    request_log,
+    use_encoder,
+)
+from netsuite.base._metrics import Counters
 from netsuite.stream._write import direct_transport, send_now
+from netsuite.web._config import WebConfig
 from netsuite.web._responses import error_body
 
-if TYPE_CHECKING:
-    from netsuite.web._site import WebSite
+__all__ = ["ChannelSite", "WebChannel", "WebConnection", "WebRequest"]
 
-__all__ = ["WebChannel", "WebConnection", "WebRequest"]
+
+class ChannelSite(Protocol):
+    """
+    What the connections and requests here need of their site (L{netsuite.web._site.WebSite}
+    is one): described here so that this module does not import the site's.
+    """
+
+    config: WebConfig
+    reactor: IReactorTime
+    counters: Counters
+    logger: Logger
+    resource: IResource
+    fixed_headers: list[tuple[bytes, bytes]]
+    hsts: bytes | None
+    cors: Any
+
+    def opened(self, conn: WebConnection) -> None: ...
+
+    def closed(self, conn: WebConnection, reason: Failure) -> None: ...
+
+    def refused(self, channel: Any, status: int, message: str, counter: str | None) -> None: ...
+
+    def peer_of(self, channel: Any) -> str: ...
+
+    def date(self) -> bytes: ...
+
 
 _STATUS_TEXT = {
     400: b"Bad Request", 408: b"Request Timeout", 413: b"Content Too Large",
@@ -53,14 +89,14 @@ def _ignore(*args: Any) -> None:
     return None
 
 
-class WebChannel(HTTPChannel):
+class WebChannel(LimitedHTTPChannel):
     """
     One HTTP/1.1 connection, with deadlines, caps that answer, and one-write responses.
 
     Its limits come from C{site.config.limits} when the connection starts.
     """
 
-    site: WebSite
+    site: ChannelSite
     secure = False
     _deadline_at: float | None = None
     _deadline_call: IDelayedCall | None = None
@@ -143,7 +179,7 @@ class WebChannel(HTTPChannel):
     def dataReceived(self, data: bytes) -> None:
         # The first byte of a request starts its header deadline; between requests
         # only the idle timeout runs.
-        if self._deadline_at is None and self.line_mode and not self._handlingRequest:
+        if self._deadline_at is None and self.line_mode and not self.handling_request:
             self._arm("header", self.site.config.limits.header_timeout)
         self._started = True
         super().dataReceived(data)
@@ -169,13 +205,12 @@ class WebChannel(HTTPChannel):
 
     def _close_then_abort(self) -> None:
         self.loseConnection()
-        if self.abortTimeout is not None and self._abortingCall is None:
-            self._abortingCall = self.callLater(self.abortTimeout, self.forceAbortClient)
+        self.schedule_abort()
 
     # --- caps ---------------------------------------------------------------------
 
     def lineReceived(self, line: bytes) -> None:
-        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+        if self.header_bytes_received + len(line) > self.totalHeadersSize:
             self.refuse(431, f"request header larger than {self.totalHeadersSize} bytes",
                         "refused.header_too_large")  # fmt: skip
             return
@@ -191,18 +226,17 @@ class WebChannel(HTTPChannel):
                         "refused.header_too_large")  # fmt: skip
 
     def headerReceived(self, line: bytes) -> bool:
-        if self._receivedHeaderCount >= self.maxHeaders:
+        if self.header_fields_received >= self.maxHeaders:
             self.refuse(431, f"more than {self.maxHeaders} header fields",
                         "refused.too_many_headers")  # fmt: skip
             return False
         return bool(super().headerReceived(line))
 
-    def _respondToBadRequestAndDisconnect(self) -> None:
+    def bad_request(self) -> None:
         self.refuse(400, "malformed request", "refused.bad_request")
 
-    def _send100Continue(self) -> None:
-        if not self._refused:
-            super()._send100Continue()
+    def may_continue(self) -> bool:
+        return not self._refused
 
     def refuse(self, status: int, message: str, counter: str | None) -> None:
         """
@@ -216,7 +250,7 @@ class WebChannel(HTTPChannel):
         self.site.refused(self, status, message, counter)
         body = f"{status} {_STATUS_TEXT.get(status, b'').decode()}: {message}\n".encode()
         content_type = b"text/plain; charset=utf-8"
-        path = getattr(self, "_path", b"") or b""
+        path = self.request_path
         if path.startswith(b"/api"):
             body = json.dumps({"status": status, "error": message}).encode() + b"\n"
             content_type = b"application/json; charset=utf-8"
@@ -292,7 +326,7 @@ class WebChannel(HTTPChannel):
         super().connectionLost(reason)
 
 
-class WebConnection(_GenericHTTPChannelProtocol):
+class WebConnection(SwitchingHTTPProtocol):
     """
     Twisted's HTTP/1.1-or-HTTP/2 switch with the site told of each connection's start
     and end, and its bytes in counted.
@@ -305,43 +339,28 @@ class WebConnection(_GenericHTTPChannelProtocol):
     peer = ""
     gate_key = ""
     bytes_in = 0
-    _web_site: WebSite | None = None
+    _web_site: ChannelSite | None = None
 
     def makeConnection(self, transport: Any) -> None:
-        self._channel.makeConnection(transport)
+        self.current_channel.makeConnection(transport)
         if self._web_site is not None:
             self._web_site.opened(self)
 
     def dataReceived(self, data: bytes) -> None:
         self.bytes_in += len(data)
-        if self._negotiatedProtocol is None:
-            transport = self._channel.transport
+        if self.negotiated is None:
+            transport = self.current_channel.transport
             if getattr(transport, "negotiatedProtocol", None) == b"h2" and H2_ENABLED:
-                self._become_h2(transport)
+                site = self._web_site
+                self.switch_to_h2(transport, site.reactor if site is not None else None)
         super().dataReceived(data)
 
-    def _become_h2(self, transport: Any) -> None:
-        from twisted.web._http2 import H2Connection
-
-        old = self._channel
-        producer = old._networkProducer
-        producer.unregisterProducer()
-        old.detach()
-        site = self._web_site
-        h2: Any = H2Connection(reactor=site.reactor if site is not None else None)
-        h2.requestFactory = self._requestFactory
-        h2.site = self._site
-        h2.factory = self._factory
-        h2.timeOut = self._timeOut
-        h2.callLater = self._callLater
-        self._channel = h2
-        self._negotiatedProtocol = b"h2"  # type: ignore[assignment]
-        h2.makeConnection(transport)
-        producer.registerProducer(h2, True)
+    def left_http1(self, channel: Any) -> None:
+        channel.detach()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         try:
-            self._channel.connectionLost(reason)
+            self.current_channel.connectionLost(reason)
         finally:
             if self._web_site is not None:
                 self._web_site.closed(self, reason)
@@ -349,7 +368,7 @@ class WebConnection(_GenericHTTPChannelProtocol):
     @property
     def protocol_name(self) -> str:
         """C{"h2"} or C{"http/1.1"}: what this connection speaks (once it has spoken)."""
-        return (self._negotiatedProtocol or b"http/1.1").decode()
+        return (self.negotiated or b"http/1.1").decode()
 
 
 def refuse_stream(stream: Any, status: int, message: str) -> None:
@@ -360,29 +379,25 @@ def refuse_stream(stream: Any, status: int, message: str) -> None:
 
     Twisted's HTTP/2 has no early answer of its own; this does what its
     C{_respondToBadRequestAndDisconnect} does (headers, then forget the stream), with
-    a status, a body and the reset.
+    a status, a body and the reset (L{netsuite._twisted.http.answer_h2_stream}).
     """
-    conn = stream._conn
-    stream_id = stream.streamID
-    if not conn._streamIsActive(stream_id):
-        return
     body = f"{status} {_STATUS_TEXT.get(status, b'').decode()}: {message}\n".encode()
-    h2 = conn.conn
-    try:
-        h2.send_headers(stream_id, [
-            (b":status", b"%d" % status), (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", b"%d" % len(body)), (b"x-content-type-options", b"nosniff"),
-        ])  # fmt: skip
-        if h2.local_flow_control_window(stream_id) >= len(body):
-            h2.send_data(stream_id, body, end_stream=True)
-        else:
-            h2.end_stream(stream_id)
-        h2.reset_stream(stream_id, 0)
-    except Exception:  # the client reset it meanwhile, or closed the connection
-        pass
-    if conn._tryToWriteControlData():
-        stream.connectionLost(Failure(ConnectionLost(f"refused: {status} {message}")))
-        conn._requestDone(stream_id)
+
+    def send(h2: Any, stream_id: int) -> None:
+        try:
+            h2.send_headers(stream_id, [
+                (b":status", b"%d" % status), (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(body)), (b"x-content-type-options", b"nosniff"),
+            ])  # fmt: skip
+            if h2.local_flow_control_window(stream_id) >= len(body):
+                h2.send_data(stream_id, body, end_stream=True)
+            else:
+                h2.end_stream(stream_id)
+            h2.reset_stream(stream_id, 0)
+        except Exception:  # the client reset it meanwhile, or closed the connection
+            pass
+
+    answer_h2_stream(stream, send, f"refused: {status} {message}")
 
 
 _REQUEST_GOT_LENGTH = http.Request.gotLength
@@ -406,7 +421,7 @@ class WebRequest(server.Request):
     # --- the body cap -------------------------------------------------------------
 
     @property
-    def web_site(self) -> WebSite:
+    def web_site(self) -> ChannelSite:
         """The site this request came to (over HTTP/1.1 or an HTTP/2 stream)."""
         channel: Any = self.channel
         return channel.site  # type: ignore[no-any-return]
@@ -463,7 +478,7 @@ class WebRequest(server.Request):
         self.site = site
         # Straight into Headers' dict, names already canonical: setRawHeaders would
         # canonicalize and sanitize each of these constant values on every request.
-        raw = self.responseHeaders._rawHeaders
+        raw = raw_headers(self.responseHeaders)
         for name, value in site.fixed_headers:
             raw[name] = [value]
         raw[b"Date"] = [site.date()]
@@ -474,7 +489,7 @@ class WebRequest(server.Request):
         path = self.path
         if not path.startswith(b"/"):
             if path == b"*":
-                self._handleStar()
+                self._answer_star()
             else:
                 self._respond(400, "the request target must be a path")
             return
@@ -495,13 +510,12 @@ class WebRequest(server.Request):
             if method == b"OPTIONS":
                 self._options(resource)
                 return
-            if _IEncodingResource.providedBy(resource):
-                self._encoder = resource.getEncoder(self)
+            use_encoder(self, resource)
             self.render(resource)
         except BaseException:
             self.processingFailed(Failure())
 
-    def _handleStar(self) -> None:
+    def _answer_star(self) -> None:
         if self.method == b"OPTIONS":
             self.setResponseCode(204)
             self.setHeader(b"Allow", b"GET, HEAD, POST, OPTIONS")
@@ -514,7 +528,7 @@ class WebRequest(server.Request):
         """C{OPTIONS /path}: 204 with the methods the resource answers."""
         methods = getattr(resource, "allowed_methods", None)
         if methods is None:
-            methods = [m for m in _computeAllowedMethods(resource) if m != b"OPTIONS"]
+            methods = [m for m in allowed_methods(resource) if m != b"OPTIONS"]
             methods.append(b"OPTIONS")
         self.setResponseCode(204)
         self.setHeader(b"Allow", b", ".join(methods))
@@ -529,12 +543,12 @@ class WebRequest(server.Request):
 
     def processingFailed(self, reason: Failure) -> Failure:
         """A bug: log it, answer a plain 500 (never a traceback), or cut the response."""
-        self._log.failure("web: error answering {uri}", failure=reason,
+        request_log(self).failure("web: error answering {uri}", failure=reason,
                           uri=self.uri.decode("latin-1"))  # fmt: skip
         site = getattr(self, "site", None)
         if site is not None:
             site.counters["errors.internal"] += 1
-        if self.finished or self._disconnected:
+        if self.finished or request_disconnected(self):
             return reason
         if self.startedWriting:
             transport = self.channel.transport if self.channel is not None else None

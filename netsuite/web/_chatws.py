@@ -50,6 +50,7 @@ from twisted.web.websocket import WebSocketResource, WebSocketTransport
 from wsproto.utilities import ProtocolError
 from zope.interface import implementer
 
+from netsuite._twisted.http import can_upgrade_to_websocket
 from netsuite.base._addresses import describe_address
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
@@ -446,7 +447,7 @@ class ChatSocketResource(WebSocketResource):
             request.setHeader(b"Upgrade", b"websocket")
             return self._refuse(request, 426, "this is a WebSocket: connect with one",
                                 "refused.not_websocket")  # fmt: skip
-        if not hasattr(getattr(request, "channel", None), "_protocolUpgradeForWebsockets"):
+        if not can_upgrade_to_websocket(getattr(request, "channel", None)):
             return self._refuse(request, 400, "WebSockets need HTTP/1.1 here",
                                 "refused.not_http1")  # fmt: skip
         why = factory.config.origins.check(

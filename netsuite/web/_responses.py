@@ -20,6 +20,7 @@ from twisted.web.http import RESPONSES
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET
 
+from netsuite._twisted.http import raw_headers
 from netsuite.web._conditions import choose_media_type
 
 __all__ = [
@@ -113,7 +114,7 @@ def finish_response(request: IRequest, body: bytes | None) -> int:
     304 (C{body=None}) gets no C{Content-Length: 0}.
     """
     if body is not None:
-        request.responseHeaders._rawHeaders[b"Content-Length"] = [b"%d" % len(body)]
+        raw_headers(request.responseHeaders)[b"Content-Length"] = [b"%d" % len(body)]
         if request.method != b"HEAD":
             request.write(body)
     request.finish()

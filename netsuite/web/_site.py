@@ -30,11 +30,12 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import server
-from twisted.web.http import _escape, datetimeToLogString, datetimeToString
+from twisted.web.http import datetimeToLogString, datetimeToString
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
+from netsuite._twisted.http import escape_log_field, log_timestamp, raw_headers
 from netsuite.base._addresses import describe_address, peer_key
 from netsuite.base._logbatch import LogBatch
 from netsuite.base._metrics import Counters
@@ -294,11 +295,11 @@ class WebSite(server.Site):
             return done
         self._drained = done
         for conn in list(self.open):
-            conn._channel.transport.loseConnection()
+            conn.current_channel.transport.loseConnection()
 
         def abort() -> None:
             for conn in list(self.open):
-                conn._channel.transport.abortConnection()
+                conn.current_channel.transport.abortConnection()
 
         call = self.reactor.callLater(timeout, abort)
         done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
@@ -327,7 +328,7 @@ class WebSite(server.Site):
         counters[f"responses.{request.code // 100}xx"] += 1
         counters["bytes_out"] += request.sentLength
         if self.config.access_log:
-            stamp = self._logDateTime or datetimeToLogString(self.reactor.seconds())
+            stamp = log_timestamp(self) or datetimeToLogString(self.reactor.seconds())
             self.access_batch.add(access_line(stamp, request))
 
     def startFactory(self) -> None:
@@ -346,19 +347,19 @@ def _field(value: bytes) -> str:
     """Printable ASCII as it is; anything else through Twisted's own escaping."""
     if _NEEDS_ESCAPE.search(value) is None:
         return value.decode("ascii")
-    return _escape(value)
+    return escape_log_field(value)
 
 
 def access_line(timestamp: str, request: Any) -> str:
     """
     Exactly L{combinedLogFormatter}'s line, several times faster for the usual request
     whose fields are plain printable ASCII (which need no escaping); anything else is
-    escaped by Twisted's own C{_escape}, so a client cannot forge log lines.
+    escaped by Twisted's own escaping, so a client cannot forge log lines.
     """
     address = request.getClientAddress()
     host = getattr(address, "host", None)
     ip = _field(host.encode("ascii", "replace")) if isinstance(host, str) else "-"
-    headers = request.requestHeaders._rawHeaders
+    headers = raw_headers(request.requestHeaders)
     referrer = headers.get(b"Referer")
     agent = headers.get(b"User-Agent")
     return (

@@ -42,6 +42,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
+from netsuite._twisted.http import raw_headers
 from netsuite.base._metrics import Counters
 from netsuite.web._conditions import (
     ByteRange,
@@ -477,7 +478,7 @@ class StaticFiles(Resource):
         if ranged:
             return entry, None, False
         accepted = accepted_codings(
-            _last(request.requestHeaders._rawHeaders.get(b"Accept-Encoding"))
+            _last(raw_headers(request.requestHeaders).get(b"Accept-Encoding"))
         )
         if not accepted:
             return entry, None, False
@@ -502,7 +503,7 @@ class StaticFiles(Resource):
         # Headers are read and set in Headers' own dict under their canonical names:
         # through getHeader/setRawHeaders they cost a few microseconds each, and a
         # cached file's response is only some twenty microseconds of Python in all.
-        asked = request.requestHeaders._rawHeaders
+        asked = raw_headers(request.requestHeaders)
         range_header = _last(asked.get(b"Range"))
         chosen, coding, stream_gzip = self._select(request, entry, range_header is not None)
         if coding is None:
@@ -511,7 +512,7 @@ class StaticFiles(Resource):
             etag = entry.etag[:-1] + b'-gz"'
         else:
             etag = chosen.etag[:-1] + b"-" + coding[:2] + b'"'
-        raw = request.responseHeaders._rawHeaders
+        raw = raw_headers(request.responseHeaders)
         raw[b"ETag"] = [etag]
         raw[b"Last-Modified"] = [entry.last_modified]
         raw[b"Accept-Ranges"] = [b"bytes"]

@@ -14,10 +14,10 @@ import os
 import re
 from typing import Any
 
-from twisted.internet.endpoints import _parse
 from twisted.python import usage
 from twisted.web.http import H2_ENABLED
 
+from netsuite._twisted.endpoints import split_description
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import valid_nick
@@ -52,7 +52,7 @@ MIN_TOKEN = 16
 def with_default_alpn(description: str) -> str:
     """An C{nstls:} description with C{alpn=h2,http/1.1} added when it names none."""
     try:
-        args, kwargs = _parse(description)
+        args, kwargs = split_description(description)
     except (ValueError, IndexError):
         return description  # the parser proper reports it, quoting the description
     if args and args[0] == "nstls" and "alpn" not in kwargs:

@@ -21,13 +21,13 @@ from twisted.test.iosim import FakeTransport, IOPump
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, providedBy
 
+from netsuite._twisted.tls import DECLARATIONS as _DECLARATIONS
+from netsuite._twisted.tls import TLS_CHUNK
 from netsuite.echo import EchoFactory
 from netsuite.limits._policy import ConnectionGate
 from netsuite.testing import TLSFiles, connect_door
 from netsuite.tls._contexts import TLSServerSettings
 from netsuite.tls._listener import (
-    _DECLARATIONS,
-    TLS_CHUNK,
     DeadlineTLSFactory,
     ReloadableServerTLS,
 )
