@@ -1,7 +1,7 @@
 """
 netsuite's listen-description parsers, registered with Twisted's plugin system.
 
-C{nstls:} (hardened TLS, stream), C{udp:} and C{systemd:...:type=dgram} (datagram).
+C{nstls:} (hardened TLS, stream), C{udp:}, C{systemd:...:type=dgram} and C{dtls:} (datagram).
 Each is a lazy stand-in: the real parser is imported on first use.
 """
 
@@ -12,4 +12,4 @@ udp = LazyDatagramParser("udp", "netsuite.twistd._endpoints:parse_udp")
 systemdDatagram = LazyDatagramParser(
     "systemd", "netsuite.twistd._endpoints:parse_systemd_datagram"
 )
-dtls = LazyDatagramParser("dtls", "netsuite.tls._dtls:parse_dtls")
+dtls = LazyDatagramParser("dtls", "netsuite.twistd._endpoints:parse_dtls")

@@ -39,7 +39,7 @@ from zope.interface import implementer
 
 from netsuite.client.main import CommandLineError
 from netsuite.tls._contexts import TLSConfigError, client_tls_options, load_chain
-from netsuite.tls._dtls import DTLSClientOptions, client_options
+from netsuite.tls._dtls_context import DTLSClientOptions, client_options
 
 __all__ = [
     "INSECURE_WARNING",
@@ -411,7 +411,7 @@ def tls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
 
 def dtls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
     """
-    The DTLS twin of L{tls_client_options}: L{netsuite.tls._dtls.client_options},
+    The DTLS twin of L{tls_client_options}: L{netsuite.tls._dtls_context.client_options},
     or with C{--insecure} the same context with verification and the name check off.
     """
     try:

@@ -14,7 +14,7 @@ probe; without either it runs until Ctrl-C, which (as SIGTERM) prints the summar
 On runs longer than a few seconds a progress line is kept up to date on stderr, when
 stderr is a terminal.
 
-C{--dtls} sends the same probes inside DTLS 1.2 (L{netsuite.tls._dtls}): the server
+C{--dtls} sends the same probes inside DTLS 1.2 (L{netsuite.tls._dtls_client}): the server
 is verified as C{netsuite echo --tls} verifies it (C{--ca}, C{--cert}, C{--key}, and
 C{--insecure} to skip the check, with a warning).
 
@@ -437,7 +437,7 @@ async def _ping(reactor: Any, plan: _Plan, runs: list[_Run]) -> int:
     )
     ticker = None
     if plan.dtls is not None:
-        from netsuite.tls._dtls import DTLSClientProtocol, DTLSHandshakeError
+        from netsuite.tls._dtls_client import DTLSClientProtocol, DTLSHandshakeError
 
         client: Any = DTLSClientProtocol(
             proto,

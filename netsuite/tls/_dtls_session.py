@@ -5,7 +5,8 @@ Twisted has no DTLS; pyOpenSSL has the pieces (C{DTLS_METHOD}, cookie callbacks,
 C{DTLSv1_listen}, retransmission timers) and a C{Connection} built without a socket works
 on memory BIOs. That makes an association a sans-IO object: datagrams in, events and
 datagrams out, time handled by the caller. This module holds that object and what is
-needed around it; L{netsuite.tls._dtls} is the Twisted adapter.
+needed around it; L{netsuite.tls._dtls_server} and L{netsuite.tls._dtls_client} are
+the Twisted adapters.
 
 Three facts about memory BIOs shape it:
 
@@ -50,7 +51,6 @@ __all__ = [
     "is_client_hello",
     "is_hello_verify_request",
     "pack_datagrams",
-    "peer_key",
     "split_records",
     "ssl_error_text",
     "stateless_hello",
@@ -161,12 +161,6 @@ def is_hello_verify_request(datagram: bytes) -> bool:
     )
 
 
-def peer_key(addr: tuple[str, int] | tuple[str, int, int, int]) -> str:
-    """C{192.0.2.1:4433} or C{[::1]:4433}: how an address enters a cookie and the logs."""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class CookieJar:
     """
     Stateless DTLS cookies: an HMAC of the peer's address under a secret that rotates.
@@ -210,7 +204,10 @@ class CookieJar:
         return hmac.new(secret, peer.encode(), hashlib.sha256).digest()[:_COOKIE_BYTES]
 
     def cookie(self, peer: str) -> bytes:
-        """The cookie the address C{peer} (a L{peer_key}) must return."""
+        """
+        The cookie the address C{peer} (its L{netsuite.base._addresses.peer_key_of})
+        must return.
+        """
         return self._mac(self._secret, peer)
 
     def verify(self, peer: str, cookie: bytes) -> bool:

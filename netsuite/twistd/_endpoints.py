@@ -11,8 +11,9 @@ descriptions are netsuite's:
 The first binds a UDP socket (IPv6 when C{ADDR} is an IPv6 address, written with
 escaped colons: C{interface=\\:\\:1}); the second adopts a datagram socket handed over
 by systemd socket activation, which Twisted's C{systemd:} (stream only) cannot express.
-Both parsers are plugins (C{twisted/plugins/netsuite_endpoints.py}), as is C{nstls:}, so
-they work in any twistd plugin that reads descriptions.
+C{dtls:} (DTLS 1.2 over UDP, L{netsuite.tls._dtls_endpoint}) is a datagram description
+too. Every parser is a plugin (C{twisted/plugins/netsuite_endpoints.py}), as is
+C{nstls:}, so they work in any twistd plugin that reads descriptions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
@@ -33,6 +35,9 @@ from netsuite._twisted.endpoints import inherited_systemd_sockets, split_descrip
 from netsuite.base.interfaces import IDatagramServerEndpoint, IDatagramServerEndpointStringParser
 from netsuite.tls._contexts import TLSConfigError, TLSServerSettings, summarize_certificate
 from netsuite.tls._devca import DevCA
+from netsuite.tls._dtls_endpoint import DTLSServerEndpoint
+from netsuite.tls._dtls_server import DEFAULT_HANDSHAKE_TIMEOUT
+from netsuite.tls._dtls_session import DEFAULT_MTU
 from netsuite.tls._listener import TLSServerEndpoint, interfaces_are_loopback
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "datagram_from_string",
     "is_datagram",
     "is_tls",
+    "parse_dtls",
     "parse_nstls",
     "parse_systemd_datagram",
     "parse_udp",
@@ -225,22 +231,9 @@ def parse_nstls(
     With no C{cert} and no C{sni}, a listener on a loopback interface gets a throw-away
     certificate from the local development CA; anywhere else that is an error.
     """
+    note = None
     if "cert" not in kwargs and "sni" not in kwargs:
-        if not interface or not interfaces_are_loopback([interface]):
-            raise TLSConfigError(
-                "nstls: needs cert=FILE; a throw-away certificate is only made for a "
-                "loopback interface (interface=127.0.0.1 or ::1)"
-            )
-        ca = DevCA()
-        cert, key = ca.throwaway()
-        kwargs = {**kwargs, "cert": str(cert), "key": str(key)}
-        note = (
-            f"throw-away certificate from the netsuite development CA {ca.cert_path} "
-            f"(CA sha256={summarize_certificate(ca.load_x509()).sha256}); "
-            f"clients trust it with --ca {ca.cert_path}"
-        )
-    else:
-        note = None
+        kwargs, note = _throwaway_certificate("nstls", interface, kwargs)
     settings = TLSServerSettings.from_description(kwargs)
     try:
         timeout, interval = float(handshakeTimeout), float(reloadInterval)
@@ -250,6 +243,93 @@ def parse_nstls(
         ) from None
     endpoint = TLSServerEndpoint(
         reactor, _port_number(port, "nstls:"), settings, interface, int(backlog), timeout, interval
+    )
+    if note:
+        endpoint.notes.append(note)
+    return endpoint
+
+
+def _throwaway_certificate(
+    prefix: str, interface: str, kwargs: dict[str, str]
+) -> tuple[dict[str, str], str]:
+    """
+    For a listener given no certificate: on a loopback interface, a leaf from the local
+    development CA (L{DevCA}) and a note for the start-up log saying so; anywhere else a
+    L{TLSConfigError}, since a certificate nobody trusts is no use off this host.
+    """
+    if not interface or not interfaces_are_loopback([interface]):
+        raise TLSConfigError(
+            f"{prefix}: needs cert=FILE; a throw-away certificate is only made for a "
+            "loopback interface (interface=127.0.0.1 or ::1)"
+        )
+    ca = DevCA()
+    cert, key = ca.throwaway()
+    note = (
+        f"throw-away certificate from the netsuite development CA {ca.cert_path} "
+        f"(CA sha256={summarize_certificate(ca.load_x509()).sha256}); "
+        f"clients trust it with --ca {ca.cert_path}"
+    )
+    return {**kwargs, "cert": str(cert), "key": str(key)}, note
+
+
+_LIMITS = {
+    "mtu": (int, 256, 65507),
+    "maxSessions": (int, 1, 10_000_000),
+    "idleTimeout": (float, 0.1, 86400.0 * 7),
+    "handshakeTimeout": (float, 0.1, 3600.0),
+    "reloadInterval": (float, 0.0, 86400.0),
+}
+_CERTIFICATE_KEYS = (
+    "cert", "key", "minVersion", "ciphers", "alpn", "clientCA", "verifyClient", "sni",
+)  # fmt: skip
+
+
+def _limit(name: str, value: str) -> Any:
+    kind, low, high = _LIMITS[name]
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise TLSConfigError(f"dtls: {name}={value!r}; expected a number from {low} to {high}")
+    return number
+
+
+def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> DTLSServerEndpoint:
+    """C{dtls:PORT[:interface=ADDR]:cert=...}; see L{netsuite.tls._dtls_endpoint} for every
+    setting. Without C{cert} and C{sni}, as C{nstls:}: a throw-away certificate on a
+    loopback interface, an error anywhere else."""
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise TLSConfigError(f"dtls: port {port!r} is not a number from 0 to 65535")
+    unknown = set(kwargs) - set(_LIMITS) - set(_CERTIFICATE_KEYS)
+    if unknown:
+        known = sorted({*_LIMITS, *_CERTIFICATE_KEYS, "interface"})
+        raise TLSConfigError(
+            f"dtls: unknown setting {sorted(unknown)[0]!r}; expected one of {', '.join(known)}"
+        )
+    limits = {k: _limit(k, kwargs.pop(k)) for k in list(kwargs) if k in _LIMITS}
+    note = None
+    if "cert" not in kwargs and "sni" not in kwargs:
+        kwargs, note = _throwaway_certificate("dtls", interface, kwargs)
+    try:
+        settings = TLSServerSettings.from_description(kwargs)
+    except TLSConfigError as e:
+        text = str(e)
+        raise TLSConfigError(text.replace("nstls:", "dtls:", 1)) from None
+    endpoint = DTLSServerEndpoint(
+        reactor,
+        number,
+        settings,
+        interface,
+        mtu=limits.get("mtu", DEFAULT_MTU),
+        max_sessions=limits.get("maxSessions", 1024),
+        idle_timeout=limits.get("idleTimeout", 300.0),
+        handshake_timeout=limits.get("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
+        reload_interval=limits.get("reloadInterval", 5.0),
     )
     if note:
         endpoint.notes.append(note)

@@ -31,7 +31,7 @@ from netsuite.client._common import (
 )
 from netsuite.client.main import CommandLineError
 from netsuite.testing import TLSFiles
-from netsuite.tls._dtls import DTLSClientOptions
+from netsuite.tls._dtls_context import DTLSClientOptions
 from netsuite.tls._pki import create_ca, issue
 
 

@@ -49,7 +49,8 @@ import sys
 from twisted.internet import task
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.protocol import DatagramProtocol
-from netsuite.tls._dtls import DTLSClientProtocol, client_options
+from netsuite.tls._dtls_client import DTLSClientProtocol
+from netsuite.tls._dtls_context import client_options
 
 class Once(DatagramProtocol):
     def startProtocol(self):

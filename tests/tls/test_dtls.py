@@ -20,29 +20,26 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
+from netsuite.base._addresses import peer_key_of
 from netsuite.echo._udp import DatagramGuard, UDPEcho
 from netsuite.limits._session_table import SessionTable
 from netsuite.testing import TLSFiles
 from netsuite.tls._contexts import TLSServerSettings
-from netsuite.tls._dtls import (
-    DTLSClientProtocol,
-    DTLSHandshakeError,
-    DTLSServerProtocol,
-    HandshakeComplete,
-    SessionClosed,
-)
+from netsuite.tls._dtls_client import DTLSClientProtocol, DTLSHandshakeError
 from netsuite.tls._dtls_context import client_options, server_context
+from netsuite.tls._dtls_server import DTLSServerProtocol
 from netsuite.tls._dtls_session import (
     MAX_COOKIE_REPLY,
     RECORD_HEADER,
     CookieJar,
     DatagramReceived,
     DTLSError,
+    HandshakeComplete,
+    SessionClosed,
     client_random,
     is_client_hello,
     is_hello_verify_request,
     pack_datagrams,
-    peer_key,
     split_records,
     stateless_hello,
 )
@@ -262,8 +259,8 @@ class FramingTests(SynchronousTestCase):
         self.assertIsNone(client_random(record(23, body)))
 
     def test_peer_key(self) -> None:
-        self.assertEqual(peer_key(("192.0.2.1", 5)), "192.0.2.1:5")
-        self.assertEqual(peer_key(("::1", 5, 0, 0)), "[::1]:5")
+        self.assertEqual(peer_key_of(("192.0.2.1", 5)), "192.0.2.1:5")
+        self.assertEqual(peer_key_of(("::1", 5, 0, 0)), "[::1]:5")
 
 
 class CookieJarTests(SynchronousTestCase):

@@ -15,11 +15,12 @@ from twisted.python import usage
 from netsuite.echo import tap
 from netsuite.echo._udp import UDPEcho
 from netsuite.tls._contexts import TLSConfigError, TLSServerSettings
-from netsuite.tls._dtls import DTLSServerEndpoint, DTLSServerProtocol, parse_dtls
 from netsuite.tls._dtls_context import client_options, server_context
+from netsuite.tls._dtls_endpoint import DTLSServerEndpoint
+from netsuite.tls._dtls_server import DTLSServerProtocol
 from netsuite.tls._dtls_session import CookieJar
 from netsuite.tls._listener import reload_all, served_certificates
-from netsuite.twistd._endpoints import datagram_from_string, is_datagram
+from netsuite.twistd._endpoints import datagram_from_string, is_datagram, parse_dtls
 from tests.echo.test_tap import Reactor, parse
 from tests.tls.test_dtls import CLIENT, SERVER, DTLSTestCase, Recorder
 
