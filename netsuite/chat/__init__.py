@@ -2,7 +2,7 @@
 The chat hub and its doors.
 
 L{Hub} is the sans-IO core (rooms, nicks, history, flood limits); L{LineSession} the
-plain-line door's logic; the Twisted adapters live in C{line_door} and C{irc};
+plain-line door's logic; the Twisted adapters live in C{_line_door} and C{_irc_door};
 L{netsuite.chat.tap} builds C{twistd netsuite-chat}.
 """
 

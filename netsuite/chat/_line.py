@@ -18,7 +18,6 @@ Wire format (one event per line, so scripts can parse it)::
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
@@ -36,6 +35,7 @@ from netsuite.chat._events import (
 )
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import room_name
+from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter, Overlong
 
 __all__ = ["HELP", "LineSession", "render"]
@@ -55,14 +55,6 @@ HELP = """\
 -!-   /quit [REASON]      leave
 -!- anything else is a message to the current room
 """
-
-#: C0 and C1 control characters and DEL (tab is turned into a space first): terminal
-#: escape sequences and bells do not reach other people's screens.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def scrub(text: str) -> str:
-    return _CONTROL.sub("", text.replace("\t", " "))
 
 
 def _clock(when: float) -> str:

@@ -135,7 +135,7 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     ]
     irc_endpoints = options["endpoints:irc-listen"]
     if irc_endpoints:
-        from netsuite.chat._irc import IRCChatFactory
+        from netsuite.chat._irc_door import IRCChatFactory
 
         irc = IRCChatFactory(
             "chat/irc", hub, server_name=options["server-name"], password=options["password"],

@@ -28,8 +28,8 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from netsuite.chat._line import scrub
 from netsuite.chat._names import fold
+from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter
 
 __all__ = [

@@ -36,7 +36,7 @@ from netsuite.chat._events import (
     TopicChanged,
 )
 from netsuite.chat._hub import TEXT_MAX, TOPIC_MAX
-from netsuite.chat._irc import LINE_MAX
+from netsuite.chat._irc_render import LINE_MAX
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, valid_nick, valid_room
 from netsuite.datagram._probe import HEADER_SIZE, MAX_SIZE, Probe, encode
 

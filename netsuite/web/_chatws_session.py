@@ -47,8 +47,8 @@ from netsuite.chat._events import (
     TopicChanged,
 )
 from netsuite.chat._hub import TEXT_MAX, Hub
-from netsuite.chat._line import scrub
 from netsuite.chat._names import room_name
+from netsuite.chat._text import scrub
 from netsuite.limits._policy import TokenBucket
 
 __all__ = ["FORMAT", "CloseCode", "WebChatSession", "dumps", "render"]

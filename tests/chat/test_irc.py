@@ -15,14 +15,10 @@ from twisted.words.protocols import irc
 
 from netsuite.chat._events import ChatError, Notice
 from netsuite.chat._hub import Hub
-from netsuite.chat._irc import (
-    IRC_NUMERICS,
-    LINE_MAX,
-    IRCChatFactory,
-    IRCSession,
-    scrub,
-    split_utf8,
-)
+from netsuite.chat._irc_door import IRCChatFactory
+from netsuite.chat._irc_render import IRC_NUMERICS, LINE_MAX, split_utf8
+from netsuite.chat._irc_session import IRCSession
+from netsuite.chat._irc_session import scrub_irc as scrub
 from netsuite.testing import hub_on_clock
 
 from .helpers import line_session, text

@@ -10,7 +10,7 @@ from twisted.words.protocols.irc import parsemsg
 
 from netsuite.chat._events import ChatEvent, Replayed, Said
 from netsuite.chat._hub import TEXT_MAX
-from netsuite.chat._irc import LINE_MAX
+from netsuite.chat._irc_render import LINE_MAX
 from netsuite.chat._names import valid_nick, valid_room
 from netsuite.datagram import HEADER_SIZE, Probe, decode, encode
 from netsuite.testing.strategies import (

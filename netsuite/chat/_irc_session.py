@@ -1,25 +1,24 @@
 """
-The IRC chat door: the RFC 2812 subset that irssi, weechat, ii and Twisted's IRCClient need.
+The IRC door's session: the RFC 2812 subset that irssi, weechat, ii and Twisted's
+IRCClient need, with no socket and no Twisted protocol.
 
-L{IRCSession} is the door's logic with no socket: it takes received bytes and calls
-C{send} with bytes to write and C{close} with a reason, like
-L{netsuite.chat._line.LineSession}. It is a L{twisted.words.protocols.irc.IRC} so that
-Twisted parses commands (C{parsemsg}, C{irc_COMMAND(prefix, params)} dispatch) and
-formats replies (C{sendCommand}, C{privmsg}, C{topic}, C{who} ...), but it never gets a
-transport: its C{sendLine} goes to C{send}, which the adapter wires to the door's
-L{netsuite.stream._outbox.Outbox} (so the fast write path and the slow-reader cut-off apply).
-L{IRCChat} is the Twisted adapter: the outbox (from L{ChatDoor}) and the PING keepalive.
+L{IRCSession} takes received bytes, or commands already parsed (L{IRCSession.handleCommand}
+with C{command, prefix, params}), and calls C{send} with bytes to write and C{close} with a
+reason, like L{netsuite.chat._line.LineSession}; the hub calls its C{deliver}. Lines are
+parsed and formatted by L{netsuite.chat._irc_render} (Twisted's C{parsemsg} and formatting
+helpers, kept there); the Twisted adapter (outbox, PING timer, abort) is
+L{netsuite.chat._irc_door}. The only Twisted import is C{twisted.logger}, the log every
+module writes to (a bug in a command is logged, not fatal).
+
+The module is above 400 lines because it is one state machine: one C{irc_COMMAND} method
+per command of the subset, which split over modules would scatter its dispatch.
 
 What differs from a plain C{IRC} server, and why:
 
   - Input is split by L{LineSplitter}, not by C{IRC.dataReceived}: a line over
     C{max_line} gets C{417} and is dropped (the connection stays), and bytes that are not
     UTF-8 are decoded with replacement (clients may send latin-1) instead of raising.
-  - Every line sent is at most 512 bytes (RFC 2812), CRLF included: long messages from
-    other doors (up to 4000 characters) are split over several PRIVMSGs on UTF-8
-    boundaries, and anything else that could overflow is cut on a character boundary.
-  - A room message is rendered once for every IRC member (L{ChatEvent.encoded}): the
-    rendering does not depend on who receives it.
+  - Control characters are scrubbed from input, IRC formatting and CTCP kept.
   - An HTTP request sent to the IRC port (a browser, or a cross-protocol form POST) is
     closed at once, without a reply.
 """
@@ -30,65 +29,74 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.words.protocols import irc
 
 from netsuite import __version__
-from netsuite.chat._door import ChatDoor, ChatDoorFactory
-from netsuite.chat._events import (
-    ChatError,
-    ChatEvent,
-    Joined,
-    Notice,
-    Parted,
-    Quit,
-    Renamed,
-    Replayed,
-    Said,
-    TopicChanged,
-)
+from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
+from netsuite.chat._irc_render import (
+    ERR_ALREADYREGISTRED,
+    ERR_ERRONEUSNICKNAME,
+    ERR_INPUTTOOLONG,
+    ERR_INVALIDCAPCMD,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKNAMEINUSE,
+    ERR_NOMOTD,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOORIGIN,
+    ERR_NORECIPIENT,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTEXTTOSEND,
+    ERR_NOTREGISTERED,
+    ERR_PASSWDMISMATCH,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_UNKNOWNCOMMAND,
+    ERR_UNKNOWNMODE,
+    ERR_USERSDONTMATCH,
+    IRC_NUMERICS,
+    RPL_AWAY,
+    RPL_CHANNELMODEIS,
+    RPL_CREATED,
+    RPL_ENDOFBANLIST,
+    RPL_ENDOFMOTD,
+    RPL_ENDOFNAMES,
+    RPL_ENDOFWHO,
+    RPL_ENDOFWHOIS,
+    RPL_ISON,
+    RPL_ISUPPORT,
+    RPL_LIST,
+    RPL_LISTEND,
+    RPL_LISTSTART,
+    RPL_MOTD,
+    RPL_MOTDSTART,
+    RPL_MYINFO,
+    RPL_NAMREPLY,
+    RPL_NOWAWAY,
+    RPL_UMODEIS,
+    RPL_UNAWAY,
+    RPL_USERHOST,
+    RPL_VERSION,
+    RPL_WELCOME,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISSERVER,
+    RPL_WHOISUSER,
+    RPL_WHOREPLY,
+    RPL_YOURHOST,
+    WITH_SUBJECT,
+    IRCRenderer,
+    IRCWriter,
+    parse,
+    wire,
+)
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, fold, valid_nick
+from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter, Overlong
 
-__all__ = [
-    "CAPABILITIES",
-    "IRC_NUMERICS",
-    "LINE_MAX",
-    "IRCChat",
-    "IRCChatFactory",
-    "IRCRenderer",
-    "IRCSession",
-    "scrub",
-    "split_utf8",
-]
+__all__ = ["CAPABILITIES", "IRCSession", "scrub_irc"]
 
 log = Logger()
-
-#: The longest line sent, in bytes, CRLF included (RFC 2812 section 2.3).
-LINE_MAX = 512
-
-#: The IRC numeric each L{ChatError} code is reported with (flood is a NOTICE instead).
-IRC_NUMERICS: dict[str, str] = {
-    "no_such_nick": irc.ERR_NOSUCHNICK,  # 401
-    "no_such_room": irc.ERR_NOSUCHCHANNEL,  # 403
-    "cannot_send": irc.ERR_CANNOTSENDTOCHAN,  # 404
-    "no_text": irc.ERR_NOTEXTTOSEND,  # 412
-    "too_long": "417",  # ERR_INPUTTOOLONG (not in RFC 2812, nor in Twisted's table)
-    "erroneous_nick": irc.ERR_ERRONEUSNICKNAME,  # 432
-    "nick_in_use": irc.ERR_NICKNAMEINUSE,  # 433
-    "not_on_room": irc.ERR_NOTONCHANNEL,  # 442
-    "not_registered": irc.ERR_NOTREGISTERED,  # 451
-    "already_registered": irc.ERR_ALREADYREGISTRED,  # 462
-    "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812)
-}
-#: Numerics whose first parameter names what the error is about (a nick or a room).
-_WITH_SUBJECT = {"401", "403", "404", "432", "433", "442"}
-ERR_INPUTTOOLONG = "417"
-ERR_INVALIDCAPCMD = "410"
 
 #: IRCv3 capabilities offered to C{CAP LS}. Only server-time: history replayed on join
 #: then shows when it was said, not when it was replayed.
@@ -101,179 +109,25 @@ _BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG",
 #: form POST pointed at the IRC port. Such a connection is closed without a reply.
 _HTTP = re.compile(rb"[A-Z]{3,10} \S+ HTTP/\d")
 
-#: C0 and C1 controls and DEL, except IRC's formatting codes (bold \x02, colour \x03,
-#: reset \x0f, reverse \x16, italic \x1d, underline \x1f) and CTCP's \x01: terminal escape
-#: sequences and bells from one client do not reach other people's screens.
-_CONTROL = re.compile(r"[\x00\x04-\x0e\x10-\x15\x17-\x1c\x1e\x7f-\x9f]")
-#: What could break or smuggle a protocol line in text from other doors.
-_UNSAFE = re.compile(r"[\r\n\x00\x10]")
-
 _DEFAULT_MOTD = "Rooms here are shared with the plain-line door of {server}. /join #lobby"
 
 
-def scrub(text: str) -> str:
-    """C{text} without control characters, IRC formatting and CTCP kept; tabs as spaces."""
-    return _CONTROL.sub("", text.replace("\t", " "))
-
-
-def _wire(text: str) -> str:
-    """Text from the hub made safe for one IRC parameter (other doors may not scrub)."""
-    return _UNSAFE.sub(" ", text) if _UNSAFE.search(text) else text
-
-
-def split_utf8(data: bytes, budget: int) -> list[bytes]:
-    """
-    C{data} in pieces of at most C{budget} bytes, cut on UTF-8 character boundaries.
-
-    A cut prefers the last space in the second half of a piece, so words stay whole
-    when they can; the space stays at the end of the earlier piece, so joining the
-    pieces gives C{data} back.
-    """
-    budget = max(budget, 4)  # room for the longest UTF-8 character
-    pieces: list[bytes] = []
-    start = 0
-    end = len(data)
-    while end - start > budget:
-        cut = start + budget
-        while cut > start and data[cut] & 0xC0 == 0x80:  # inside a character: back up
-            cut -= 1
-        space = data.rfind(b" ", start + budget // 2, cut)
-        if space >= 0:
-            cut = space + 1
-        pieces.append(data[start:cut])
-        start = cut
-    pieces.append(data[start:])
-    return pieces
-
-
-def _fit(line: str) -> bytes:
-    """
-    C{line} encoded with CRLF, in at most L{LINE_MAX} bytes (tags not counted, as
-    IRCv3 says): the last resort that keeps the 512-byte promise for any reply.
-    """
-    if "\r" in line or "\n" in line or "\0" in line:
-        line = _UNSAFE.sub(" ", line)
-    data = line.encode("utf-8")
-    tags = b""
-    if data[:1] == b"@":
-        space = data.find(b" ")
-        if space > 0:
-            tags, data = data[: space + 1], data[space + 1 :]
-    if len(data) > LINE_MAX - 2:
-        cut = LINE_MAX - 2
-        while cut > 0 and data[cut] & 0xC0 == 0x80:  # inside a character: back up
-            cut -= 1
-        data = data[:cut]
-    return tags + data + b"\r\n"
-
-
-def _server_time(when: float) -> str:
-    """The IRCv3 C{time} tag value: ISO 8601 UTC with milliseconds."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
-    return f"{stamp}.{int(when * 1000) % 1000:03d}Z"
-
-
-class _Capture(irc.IRC):
-    """Twisted's IRC formatting helpers, writing lines into a list instead of a socket."""
-
-    def __init__(self, hostname: str) -> None:
-        self.hostname = hostname
-        self.lines: list[bytes] = []
-
-    def sendLine(self, line: str) -> None:
-        self.lines.append(_fit(line))
-
-    def take(self) -> bytes:
-        data = b"".join(self.lines)
-        self.lines.clear()
-        return data
-
-
-class IRCRenderer:
-    """
-    Hub events as IRC lines, the same bytes for every IRC member who receives them.
-
-    The rendering depends only on the event and the server name, never on the
-    recipient, which is what lets L{ChatEvent.encoded} cache it: a message to a room of
-    500 IRC members is formatted and encoded once. C{fmt} names that cache entry (it
-    carries the server name, in case two IRC doors with different names share a hub);
-    C{fmt_time} is the variant with IRCv3 C{time} tags, for clients that asked for them.
-    """
-
-    def __init__(self, hostname: str) -> None:
-        self.hostname = hostname
-        self.fmt = f"irc:{hostname}"
-        self.fmt_time = f"irc+time:{hostname}"
-        self._out = _Capture(hostname)
-
-    def mask(self, nick: str) -> str:
-        """The prefix a person's lines carry: C{nick!nick@server}, the same for all doors."""
-        return f"{nick}!{nick}@{self.hostname}"
-
-    def __call__(self, event: ChatEvent) -> bytes:
-        """The IRC lines of C{event} (not L{Notice}: that one names its recipient)."""
-        return self.render(event, timed=False)
-
-    def timed(self, event: ChatEvent) -> bytes:
-        """Like calling the renderer, with C{@time=} on messages (server-time clients)."""
-        return self.render(event, timed=True)
-
-    def render(self, event: ChatEvent, *, timed: bool) -> bytes:
-        out = self._out
-        if isinstance(event, Said):
-            self.message(event, timed=timed)
-        elif isinstance(event, Replayed):
-            self.message(event.said, timed=timed)
-        elif isinstance(event, Joined):
-            out.join(self.mask(event.nick), event.room)
-        elif isinstance(event, Parted):
-            out.part(self.mask(event.nick), event.room, _wire(event.reason) or None)
-        elif isinstance(event, Quit):
-            out.sendCommand("QUIT", (":" + _wire(event.reason),), self.mask(event.nick))
-        elif isinstance(event, Renamed):
-            out.sendCommand("NICK", (":" + event.new,), self.mask(event.old))
-        elif isinstance(event, TopicChanged):
-            out.topic(None, event.room, _wire(event.topic), author=self.mask(event.nick))
-        else:  # pragma: no cover - Notice is rendered per recipient by the session
-            raise TypeError(f"no IRC rendering for {event!r}")
-        return out.take()
-
-    def message(self, said: Said, *, timed: bool = False) -> None:
-        """
-        A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in as many lines as
-        its text needs to keep each line within L{LINE_MAX} bytes.
-        """
-        out = self._out
-        mask = self.mask(said.sender)
-        target = said.room if said.room is not None else said.target or "*"
-        command = "NOTICE" if said.kind == "notice" else "PRIVMSG"
-        action = said.kind == "action"
-        head = len(f":{mask} {command} {target} :".encode())
-        budget = LINE_MAX - 2 - head - (len("\x01ACTION \x01") if action else 0)
-        tags = {"time": _server_time(said.when)} if timed else None
-        for piece in split_utf8(_wire(said.text).encode("utf-8"), budget):
-            text = piece.decode("utf-8")
-            if action:
-                text = f"\x01ACTION {text}\x01"
-            if tags is not None:
-                out.sendCommand(command, (target, ":" + text), mask, tags)
-            elif command == "NOTICE":
-                out.notice(mask, target, text)
-            else:
-                out.privmsg(mask, target, text)
+def scrub_irc(text: str) -> str:
+    """C{text} as the IRC door scrubs its input: IRC formatting and CTCP kept."""
+    return scrub(text, keep_formatting=True)
 
 
 class _NeedMoreParamsError(Exception):
     """A command came with too few parameters: answered with 461."""
 
 
-class IRCSession(irc.IRC):
+class IRCSession:
     """
     One person on the IRC door, and their member of the hub once registered.
 
-    A L{twisted.words.protocols.irc.IRC} used for its parser, dispatch and formatting
-    helpers only: it never has a transport. Feed it bytes with L{data_received}; it
+    Feed it bytes with L{data_received} (or parsed commands with L{handleCommand}); it
     calls C{send(bytes)} with output and C{close(reason)} when the connection must end.
+    Its lines are formatted by C{out}, an L{IRCWriter} over C{send}.
 
     @ivar nick: the registered nick (empty until registration succeeds).
     @ivar registered: NICK and USER (and PASS, if a password is set) were accepted.
@@ -305,6 +159,7 @@ class IRCSession(irc.IRC):
         self.created = created
         self.renderer = renderer if renderer is not None else IRCRenderer(server_name)
         self.splitter = LineSplitter(max_line)
+        self.out = IRCWriter(server_name, send)
         self.nick = ""
         self.username = ""
         self.realname = ""
@@ -319,32 +174,24 @@ class IRCSession(irc.IRC):
 
     # --- output ---------------------------------------------------------------------------
 
-    def sendLine(self, line: str) -> None:
-        """Twisted's helpers end here: to C{send}, never to a transport."""
-        self.send(_fit(line))
-
     def reply(self, numeric: str, *params: str) -> None:
         """C{:server NUMERIC <nick> params...}; the last parameter goes as trailing."""
-        *middle, last = params
-        self.sendCommand(numeric, (self.nick or "*", *middle, ":" + last), self.hostname)
+        self.out.reply(self.nick, numeric, *params)
 
     def server_notice(self, text: str) -> None:
         """A NOTICE from the server to this person, split to fit the line limit."""
-        target = self.nick or "*"
-        head = len(f":{self.hostname} NOTICE {target} :".encode())
-        for piece in split_utf8(_wire(text).encode("utf-8"), LINE_MAX - 2 - head):
-            self.notice(self.hostname, target, piece.decode("utf-8"))
+        self.out.server_notice(self.nick, text)
 
     def ping(self) -> None:
         """The keepalive's question; any line in return proves the client alive."""
         if not self.closed:
-            self.sendCommand("PING", (":" + self.hostname,))
+            self.out.sendCommand("PING", (":" + self.hostname,))
 
     def end(self, reason: str) -> None:
         """Say why (C{ERROR}), leave the hub (others see the quit) and close."""
         if self.closed:
             return
-        self.sendCommand("ERROR", (f":Closing link: {_wire(reason)}",))
+        self.out.sendCommand("ERROR", (f":Closing link: {wire(reason)}",))
         self.closed = True
         self.hub.quit(self, reason)
         self.close(reason)
@@ -390,49 +237,47 @@ class IRCSession(irc.IRC):
             assert isinstance(item, Line)
             self.line_received(item.data)
 
-    dataReceived = data_received  # IRC's own would decode strictly and drop long lines
-
     def line_received(self, raw: bytes) -> None:
         """Decode, scrub, parse and dispatch one line; never raise."""
         if not self.registered and _HTTP.match(raw):
             self.closed = True  # not a member yet: nobody to tell
             self.close("HTTP request on the IRC port")
             return
-        line = scrub(raw.decode("utf-8", "replace"))
+        line = scrub_irc(raw.decode("utf-8", "replace"))
         if line.startswith("@"):  # IRCv3 message tags: none are used from clients
             line = line.partition(" ")[2]
         line = line.lstrip(" ")
         if not line:
             return
-        try:
-            prefix, command, params = irc.parsemsg(line)
-        except (irc.IRCBadMessage, ValueError, IndexError):
+        parsed = parse(line)
+        if parsed is None:
             return
+        prefix, command, params = parsed
         self.handleCommand(command.upper(), prefix, params)
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """
-        Dispatch to C{irc_COMMAND}, like Twisted's, but the hub's refusals become
-        numerics, and registration is enforced first.
+        Dispatch a parsed command to C{irc_COMMAND}, like Twisted's C{IRC}, but the hub's
+        refusals become numerics, and registration is enforced first.
         """
         if not self.registered and command not in _BEFORE_REGISTRATION:
-            self.reply(irc.ERR_NOTREGISTERED, "You have not registered")
+            self.reply(ERR_NOTREGISTERED, "You have not registered")
             return
         method = getattr(self, "irc_" + command, None)
         if method is None:
-            self.reply(irc.ERR_UNKNOWNCOMMAND, command, "Unknown command")
+            self.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command")
             return
         try:
             method(prefix, params)
         except _NeedMoreParamsError:
-            self.reply(irc.ERR_NEEDMOREPARAMS, command, "Not enough parameters")
+            self.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters")
         except ChatError as e:
             self.chat_error(e)
         except Exception:
             log.failure("IRC {command} from {nick} failed", command=command, nick=self.nick)
 
     def irc_unknown(self, prefix: str, command: str, params: list[str]) -> None:
-        self.reply(irc.ERR_UNKNOWNCOMMAND, command, "Unknown command")
+        self.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command")
 
     def chat_error(self, error: ChatError, subject: str = "") -> None:
         """Tell the client why the hub refused: a numeric, or a NOTICE for flooding."""
@@ -441,7 +286,7 @@ class IRCSession(irc.IRC):
         numeric = IRC_NUMERICS.get(error.code)
         if numeric is None:  # flood, and anything new: say it in words
             self.server_notice(error.message)
-        elif numeric in _WITH_SUBJECT:
+        elif numeric in WITH_SUBJECT:
             self.reply(numeric, subject or "*", error.message)
         else:
             self.reply(numeric, error.message)
@@ -473,11 +318,11 @@ class IRCSession(irc.IRC):
         target = self.nick or "*"
         if sub == "LS":
             self._cap_hold = not self.registered
-            self.sendCommand(
+            self.out.sendCommand(
                 "CAP", (target, "LS", ":" + " ".join(sorted(CAPABILITIES))), self.hostname
             )
         elif sub == "LIST":
-            self.sendCommand(
+            self.out.sendCommand(
                 "CAP", (target, "LIST", ":" + " ".join(sorted(self.caps))), self.hostname
             )
         elif sub == "REQ":
@@ -492,7 +337,7 @@ class IRCSession(irc.IRC):
                 answer = "ACK"
             else:
                 answer = "NAK"
-            self.sendCommand("CAP", (target, answer, ":" + " ".join(wanted)), self.hostname)
+            self.out.sendCommand("CAP", (target, answer, ":" + " ".join(wanted)), self.hostname)
         elif sub == "END":
             self._cap_hold = False
             self._try_register()
@@ -501,14 +346,14 @@ class IRCSession(irc.IRC):
 
     def irc_PASS(self, prefix: str, params: list[str]) -> None:
         if self.registered:
-            self.reply(irc.ERR_ALREADYREGISTRED, "You may not reregister")
+            self.reply(ERR_ALREADYREGISTRED, "You may not reregister")
             return
         self._need(params, 1)
         self._given_password = params[0]
 
     def irc_NICK(self, prefix: str, params: list[str]) -> None:
         if not params or not params[0]:
-            self.reply(irc.ERR_NONICKNAMEGIVEN, "No nickname given")
+            self.reply(ERR_NONICKNAMEGIVEN, "No nickname given")
             return
         nick = params[0]
         if self.registered:
@@ -518,17 +363,17 @@ class IRCSession(irc.IRC):
                 self.chat_error(e, nick)
             return
         if not valid_nick(nick):
-            self.reply(irc.ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname")
+            self.reply(ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname")
             return
         if self.hub.find(nick) is not None:
-            self.reply(irc.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+            self.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
             return
         self._wanted_nick = nick
         self._try_register()
 
     def irc_USER(self, prefix: str, params: list[str]) -> None:
         if self.registered:
-            self.reply(irc.ERR_ALREADYREGISTRED, "You may not reregister")
+            self.reply(ERR_ALREADYREGISTRED, "You may not reregister")
             return
         if len(params) < 4 or not params[0]:  # an empty real name is fine
             raise _NeedMoreParamsError()
@@ -543,7 +388,7 @@ class IRCSession(irc.IRC):
         if self.password is not None and not hmac.compare_digest(
             (self._given_password or "").encode(), self.password.encode()
         ):
-            self.reply(irc.ERR_PASSWDMISMATCH, "Password incorrect")
+            self.reply(ERR_PASSWDMISMATCH, "Password incorrect")
             self.end("Bad password")
             return
         nick, self._wanted_nick = self._wanted_nick, ""
@@ -562,13 +407,13 @@ class IRCSession(irc.IRC):
         version = f"netsuite-{__version__}"
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.created))
         self.reply(
-            irc.RPL_WELCOME, f"Welcome to the {host} IRC network {self.renderer.mask(self.nick)}"
+            RPL_WELCOME, f"Welcome to the {host} IRC network {self.renderer.mask(self.nick)}"
         )
-        self.reply(irc.RPL_YOURHOST, f"Your host is {host}, running version {version}")
-        self.reply(irc.RPL_CREATED, f"This server was created {when}")
-        self.sendCommand(irc.RPL_MYINFO, (self.nick, host, version, "iw", "nt"), host)
+        self.reply(RPL_YOURHOST, f"Your host is {host}, running version {version}")
+        self.reply(RPL_CREATED, f"This server was created {when}")
+        self.out.sendCommand(RPL_MYINFO, (self.nick, host, version, "iw", "nt"), host)
         self.reply(
-            irc.RPL_ISUPPORT, "CHANTYPES=#", f"NICKLEN={NICK_MAX}", "CASEMAPPING=rfc1459",
+            RPL_ISUPPORT, "CHANTYPES=#", f"NICKLEN={NICK_MAX}", "CASEMAPPING=rfc1459",
             f"NETWORK={host}", f"CHANNELLEN={ROOM_MAX}", f"TOPICLEN={TOPIC_MAX}",
             "CHANMODES=,,,nt", "are supported by this server",
         )  # fmt: skip
@@ -576,20 +421,20 @@ class IRCSession(irc.IRC):
 
     def send_motd(self) -> None:
         if not self.motd:
-            self.reply(irc.ERR_NOMOTD, "MOTD File is missing")
+            self.reply(ERR_NOMOTD, "MOTD File is missing")
             return
-        self.reply(irc.RPL_MOTDSTART, f"- {self.hostname} Message of the day -")
+        self.reply(RPL_MOTDSTART, f"- {self.hostname} Message of the day -")
         for line in self.motd.splitlines():
-            self.reply(irc.RPL_MOTD, f"- {line}")
-        self.reply(irc.RPL_ENDOFMOTD, "End of /MOTD command.")
+            self.reply(RPL_MOTD, f"- {line}")
+        self.reply(RPL_ENDOFMOTD, "End of /MOTD command.")
 
     # --- connection -----------------------------------------------------------------------
 
     def irc_PING(self, prefix: str, params: list[str]) -> None:
         if not params:
-            self.reply(irc.ERR_NOORIGIN, "No origin specified")
+            self.reply(ERR_NOORIGIN, "No origin specified")
             return
-        self.sendCommand("PONG", (self.hostname, ":" + params[-1]), self.hostname)
+        self.out.sendCommand("PONG", (self.hostname, ":" + params[-1]), self.hostname)
 
     def irc_PONG(self, prefix: str, params: list[str]) -> None:
         """Nothing to do: the adapter counts any input as a sign of life."""
@@ -601,7 +446,7 @@ class IRCSession(irc.IRC):
         self.send_motd()
 
     def irc_VERSION(self, prefix: str, params: list[str]) -> None:
-        self.reply(irc.RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
+        self.reply(RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
 
     # --- rooms ----------------------------------------------------------------------------
 
@@ -661,47 +506,35 @@ class IRCSession(irc.IRC):
 
     def _send_topic(self, room: str) -> None:
         topic, _ = self.hub.topic(room)
-        self.topic(self.nick, room, _wire(topic) if topic else None)  # 332 or 331
+        self.out.topic(self.nick, room, wire(topic) if topic else None)  # 332 or 331
 
     def _send_names(self, room: str) -> None:
         """353 lines (as many as the nicks need) and 366."""
         names = [m.nick for m in self.hub.who(room)]
-        self._listing(irc.RPL_NAMREPLY, ("=", room), names)
-        self.reply(irc.RPL_ENDOFNAMES, room, "End of /NAMES list")
+        self._listing(RPL_NAMREPLY, ("=", room), names)
+        self.reply(RPL_ENDOFNAMES, room, "End of /NAMES list")
 
     def _listing(self, numeric: str, middle: Sequence[str], words: Iterable[str]) -> None:
         """C{numeric} replies whose trailing lists C{words}, each line within the limit."""
-        head = f":{self.hostname} {numeric} {self.nick} {' '.join(middle)} :"
-        budget = LINE_MAX - 2 - len(head.encode())
-        line: list[str] = []
-        used = 0
-        for word in words:
-            size = len(word.encode()) + (1 if line else 0)
-            if line and used + size > budget:
-                self.reply(numeric, *middle, " ".join(line))
-                line, used, size = [], 0, size - 1
-            line.append(word)
-            used += size
-        if line:
-            self.reply(numeric, *middle, " ".join(line))
+        self.out.listing(self.nick, numeric, middle, words)
 
     def irc_NAMES(self, prefix: str, params: list[str]) -> None:
         if not params or not params[0]:
-            self.reply(irc.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+            self.reply(RPL_ENDOFNAMES, "*", "End of /NAMES list")
             return
         for name in params[0].split(","):
             if self._room_exists(name):
                 self._send_names(self.hub.room_info(name).name)
             else:
-                self.reply(irc.RPL_ENDOFNAMES, name, "End of /NAMES list")
+                self.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
 
     def irc_LIST(self, prefix: str, params: list[str]) -> None:
         wanted = {fold(n) for n in params[0].split(",")} if params and params[0] else None
-        self.reply(irc.RPL_LISTSTART, "Channel", "Users  Name")
+        self.reply(RPL_LISTSTART, "Channel", "Users  Name")
         for info in self.hub.room_names():
             if wanted is None or fold(info.name) in wanted:
-                self.reply(irc.RPL_LIST, info.name, str(info.members), _wire(info.topic))
-        self.reply(irc.RPL_LISTEND, "End of /LIST")
+                self.reply(RPL_LIST, info.name, str(info.members), wire(info.topic))
+        self.reply(RPL_LISTEND, "End of /LIST")
 
     # --- messages -------------------------------------------------------------------------
 
@@ -721,11 +554,11 @@ class IRCSession(irc.IRC):
         notice = command == "NOTICE"
         if not params or not params[0]:
             if not notice:
-                self.reply(irc.ERR_NORECIPIENT, f"No recipient given ({command})")
+                self.reply(ERR_NORECIPIENT, f"No recipient given ({command})")
             return
         if len(params) < 2 or not params[1]:
             if not notice:
-                self.reply(irc.ERR_NOTEXTTOSEND, "No text to send")
+                self.reply(ERR_NOTEXTTOSEND, "No text to send")
             return
         text = params[1]
         kind = "notice" if notice else "say"
@@ -760,15 +593,15 @@ class IRCSession(irc.IRC):
         if kind != "notice" and not ctcp:
             away = hub.away(member)
             if away:
-                self.reply(irc.RPL_AWAY, member.nick, away)
+                self.reply(RPL_AWAY, member.nick, away)
 
     def irc_AWAY(self, prefix: str, params: list[str]) -> None:
         message = params[0] if params else ""
         self.hub.set_away(self, message[:TOPIC_MAX])
         if message:
-            self.reply(irc.RPL_NOWAWAY, "You have been marked as being away")
+            self.reply(RPL_NOWAWAY, "You have been marked as being away")
         else:
-            self.reply(irc.RPL_UNAWAY, "You are no longer marked as being away")
+            self.reply(RPL_UNAWAY, "You are no longer marked as being away")
 
     # --- who is who -----------------------------------------------------------------------
 
@@ -791,46 +624,46 @@ class IRCSession(irc.IRC):
         for m in members:
             flag = "G" if self.hub.away(m) else "H"
             self.reply(
-                irc.RPL_WHOREPLY,
+                RPL_WHOREPLY,
                 channel,
                 m.nick,
                 host,
                 host,
                 m.nick,
                 flag,
-                f"0 {_wire(self._realname(m))}",
+                f"0 {wire(self._realname(m))}",
             )
-        self.reply(irc.RPL_ENDOFWHO, mask, "End of /WHO list")
+        self.reply(RPL_ENDOFWHO, mask, "End of /WHO list")
 
     def irc_WHOIS(self, prefix: str, params: list[str]) -> None:
         """WHOIS [server] nick[,nick]: 311, 319, 312, 301 per nick, or 401; then 318."""
         if not params or not params[-1]:
-            self.reply(irc.ERR_NONICKNAMEGIVEN, "No nickname given")
+            self.reply(ERR_NONICKNAMEGIVEN, "No nickname given")
             return
         host = self.hostname
         for nick in params[-1].split(","):
             member = self.hub.find(nick)
             if member is None:
-                self.reply(irc.ERR_NOSUCHNICK, nick, "No such nick/channel")
-                self.reply(irc.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+                self.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
+                self.reply(RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
                 continue
             who = member.nick
-            self.reply(irc.RPL_WHOISUSER, who, who, host, "*", _wire(self._realname(member)))
-            self._listing(irc.RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
-            self.reply(irc.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
+            self.reply(RPL_WHOISUSER, who, who, host, "*", wire(self._realname(member)))
+            self._listing(RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
+            self.reply(RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
             identity = getattr(member, "identity", None)
             if identity:
                 self.reply("330", who, identity, "is logged in as (verified TLS certificate)")
             away = self.hub.away(member)
             if away:
-                self.reply(irc.RPL_AWAY, who, away)
-            self.reply(irc.RPL_ENDOFWHOIS, who, "End of /WHOIS list")
+                self.reply(RPL_AWAY, who, away)
+            self.reply(RPL_ENDOFWHOIS, who, "End of /WHOIS list")
 
     def irc_ISON(self, prefix: str, params: list[str]) -> None:
         """ISON nick...: which are here (irssi's and weechat's notify lists poll it)."""
         self._need(params, 1)
         found = [m.nick for n in " ".join(params).split() if (m := self.hub.find(n))]
-        self.reply(irc.RPL_ISON, " ".join(found))
+        self.reply(RPL_ISON, " ".join(found))
 
     def irc_USERHOST(self, prefix: str, params: list[str]) -> None:
         self._need(params, 1)
@@ -840,7 +673,7 @@ class IRCSession(irc.IRC):
             if m is not None:
                 flag = "-" if self.hub.away(m) else "+"
                 found.append(f"{m.nick}={flag}{m.nick}@{self.hostname}")
-        self.reply(irc.RPL_USERHOST, " ".join(found))
+        self.reply(RPL_USERHOST, " ".join(found))
 
     def irc_MODE(self, prefix: str, params: list[str]) -> None:
         """
@@ -853,126 +686,27 @@ class IRCSession(irc.IRC):
         changes = params[1] if len(params) > 1 else ""
         if target.startswith("#"):
             if not self._room_exists(target):
-                self.reply(irc.ERR_NOSUCHCHANNEL, target, "No such channel")
+                self.reply(ERR_NOSUCHCHANNEL, target, "No such channel")
                 return
             room = self.hub.room_info(target).name
             if not changes:
-                self.sendCommand(irc.RPL_CHANNELMODEIS, (self.nick, room, "+nt"), self.hostname)
+                self.out.sendCommand(RPL_CHANNELMODEIS, (self.nick, room, "+nt"), self.hostname)
             elif changes.lstrip("+") == "b" and len(params) == 2:
-                self.reply(irc.RPL_ENDOFBANLIST, room, "End of channel ban list")
+                self.reply(RPL_ENDOFBANLIST, room, "End of channel ban list")
             else:
                 for char in changes:
                     if char not in "+-nt":
-                        self.reply(irc.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
+                        self.reply(ERR_UNKNOWNMODE, char, "is unknown mode char to me")
                         return
             return
         if fold(target) != fold(self.nick):
             if self.hub.find(target) is None:
-                self.reply(irc.ERR_NOSUCHNICK, target, "No such nick/channel")
+                self.reply(ERR_NOSUCHNICK, target, "No such nick/channel")
             else:
-                self.reply(irc.ERR_USERSDONTMATCH, "Cannot change mode for other users")
+                self.reply(ERR_USERSDONTMATCH, "Cannot change mode for other users")
             return
         if not changes:
-            self.sendCommand(irc.RPL_UMODEIS, (self.nick, "+i"), self.hostname)
+            self.out.sendCommand(RPL_UMODEIS, (self.nick, "+i"), self.hostname)
         elif any(char not in "+-iw" for char in changes):
-            self.reply(irc.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+            self.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
 
-
-class IRCChat(ChatDoor):
-    """
-    The IRC door's connection: bytes in and out of an L{IRCSession}, and the keepalive.
-
-    Keepalive: after C{ping_interval} seconds without input the server sends PING; if
-    nothing comes back within C{ping_timeout}, the peer is gone (a laptop closed, a NAT
-    forgot us) and is dropped with "Ping timeout", so that its nick is freed and the
-    rooms see it leave. The timer is not reset on every read (a heap operation per
-    packet); it wakes up, looks at when input last came, and sleeps again.
-    """
-
-    factory: IRCChatFactory
-    _timer: Any = None
-    _pinged = False
-    _last_input = 0.0
-
-    def make_session(self) -> IRCSession:
-        factory = self.factory
-        return IRCSession(
-            factory.hub, self.outbox.send, self.close, server_name=factory.server_name,
-            password=factory.password, motd=factory.motd, max_line=factory.max_line,
-            created=factory.created, renderer=factory.renderer,
-        )  # fmt: skip
-
-    def begin(self, identity: str | None) -> None:
-        """Nothing to send first: IRC clients speak first (CAP, NICK, USER)."""
-
-    def connectionMade(self) -> None:
-        super().connectionMade()
-        factory = self.factory
-        self._last_input = factory.clock.seconds()
-        if factory.ping_interval > 0:
-            self._timer = factory.clock.callLater(factory.ping_interval, self._tick)
-
-    def data_received(self, data: bytes) -> None:
-        self._last_input = self.factory.clock.seconds()
-        self._pinged = False
-        super().data_received(data)
-
-    def _tick(self) -> None:
-        self._timer = None
-        session = self.session
-        if session.closed:
-            return
-        factory = self.factory
-        clock = factory.clock
-        if self._pinged:
-            factory.counters["closed.ping_timeout"] += 1
-            session.end("Ping timeout")
-            self.transport.abortConnection()  # it is not reading: do not wait to flush
-            return
-        wait = factory.ping_interval - (clock.seconds() - self._last_input)
-        if wait > 0:
-            self._timer = clock.callLater(wait, self._tick)
-            return
-        self._pinged = True
-        session.ping()
-        self._timer = clock.callLater(factory.ping_timeout, self._tick)
-
-    def connectionLost(self, reason: Failure) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        super().connectionLost(reason)
-
-
-class IRCChatFactory(ChatDoorFactory):
-    """
-    @ivar server_name: the server's name in prefixes and greetings, and the NETWORK.
-    @ivar password: the PASS every client must give before registering (L{None}: none).
-    @ivar ping_interval: seconds without input before the server sends PING (0: never).
-    @ivar ping_timeout: seconds to answer that PING before being dropped.
-    @ivar motd: the message of the day (L{None}: a default one; empty: 422, no MOTD).
-    """
-
-    protocol = IRCChat
-
-    def __init__(
-        self,
-        name: str,
-        hub: Hub,
-        *,
-        server_name: str = "netsuite",
-        password: str | None = None,
-        ping_interval: float = 90.0,
-        ping_timeout: float = 60.0,
-        motd: str | None = None,
-        idle_timeout: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name, hub, idle_timeout=idle_timeout, **kwargs)
-        self.server_name = server_name
-        self.password = password
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.motd = motd
-        self.renderer = IRCRenderer(server_name)
-        self.created = self.clock.seconds()

@@ -1,0 +1,364 @@
+"""
+The IRC door's wire format: parsing a line, formatting replies, and rendering hub events.
+
+This is the one module of the IRC door that uses L{twisted.words.protocols.irc}: Twisted
+parses a line (C{parsemsg}), formats commands and replies (C{sendCommand}, C{privmsg},
+C{notice}, C{topic}), and names the numerics (re-exported here, so that the session in
+L{netsuite.chat._irc_session} needs no Twisted import). What it adds to Twisted's
+formatting, and why:
+
+  - Every line sent is at most 512 bytes (RFC 2812), CRLF included (L{fit}): long
+    messages from other doors (up to 4000 characters) are split over several PRIVMSGs on
+    UTF-8 boundaries (L{split_utf8}), and anything else that could overflow is cut on a
+    character boundary.
+  - Text from other doors is made safe for one IRC parameter (L{wire}): a CR, LF or NUL
+    would end or smuggle a line.
+  - A room message is rendered once for every IRC member (L{IRCRenderer}, cached by
+    L{netsuite.chat._events.ChatEvent.encoded}): the rendering does not depend on who
+    receives it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from twisted.words.protocols import irc
+from twisted.words.protocols.irc import (
+    ERR_ALREADYREGISTRED,
+    ERR_CANNOTSENDTOCHAN,
+    ERR_ERRONEUSNICKNAME,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKNAMEINUSE,
+    ERR_NOMOTD,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOORIGIN,
+    ERR_NORECIPIENT,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTEXTTOSEND,
+    ERR_NOTONCHANNEL,
+    ERR_NOTREGISTERED,
+    ERR_PASSWDMISMATCH,
+    ERR_UMODEUNKNOWNFLAG,
+    ERR_UNKNOWNCOMMAND,
+    ERR_UNKNOWNMODE,
+    ERR_USERSDONTMATCH,
+    RPL_AWAY,
+    RPL_CHANNELMODEIS,
+    RPL_CREATED,
+    RPL_ENDOFBANLIST,
+    RPL_ENDOFMOTD,
+    RPL_ENDOFNAMES,
+    RPL_ENDOFWHO,
+    RPL_ENDOFWHOIS,
+    RPL_ISON,
+    RPL_ISUPPORT,
+    RPL_LIST,
+    RPL_LISTEND,
+    RPL_LISTSTART,
+    RPL_MOTD,
+    RPL_MOTDSTART,
+    RPL_MYINFO,
+    RPL_NAMREPLY,
+    RPL_NOWAWAY,
+    RPL_UMODEIS,
+    RPL_UNAWAY,
+    RPL_USERHOST,
+    RPL_VERSION,
+    RPL_WELCOME,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISSERVER,
+    RPL_WHOISUSER,
+    RPL_WHOREPLY,
+    RPL_YOURHOST,
+)
+
+from netsuite.chat._events import (
+    ChatEvent,
+    Joined,
+    Parted,
+    Quit,
+    Renamed,
+    Replayed,
+    Said,
+    TopicChanged,
+)
+
+__all__ = [
+    "ERR_ALREADYREGISTRED",
+    "ERR_CANNOTSENDTOCHAN",
+    "ERR_ERRONEUSNICKNAME",
+    "ERR_INPUTTOOLONG",
+    "ERR_INVALIDCAPCMD",
+    "ERR_NEEDMOREPARAMS",
+    "ERR_NICKNAMEINUSE",
+    "ERR_NOMOTD",
+    "ERR_NONICKNAMEGIVEN",
+    "ERR_NOORIGIN",
+    "ERR_NORECIPIENT",
+    "ERR_NOSUCHCHANNEL",
+    "ERR_NOSUCHNICK",
+    "ERR_NOTEXTTOSEND",
+    "ERR_NOTONCHANNEL",
+    "ERR_NOTREGISTERED",
+    "ERR_PASSWDMISMATCH",
+    "ERR_UMODEUNKNOWNFLAG",
+    "ERR_UNKNOWNCOMMAND",
+    "ERR_UNKNOWNMODE",
+    "ERR_USERSDONTMATCH",
+    "IRC_NUMERICS",
+    "LINE_MAX",
+    "RPL_AWAY",
+    "RPL_CHANNELMODEIS",
+    "RPL_CREATED",
+    "RPL_ENDOFBANLIST",
+    "RPL_ENDOFMOTD",
+    "RPL_ENDOFNAMES",
+    "RPL_ENDOFWHO",
+    "RPL_ENDOFWHOIS",
+    "RPL_ISON",
+    "RPL_ISUPPORT",
+    "RPL_LIST",
+    "RPL_LISTEND",
+    "RPL_LISTSTART",
+    "RPL_MOTD",
+    "RPL_MOTDSTART",
+    "RPL_MYINFO",
+    "RPL_NAMREPLY",
+    "RPL_NOWAWAY",
+    "RPL_UMODEIS",
+    "RPL_UNAWAY",
+    "RPL_USERHOST",
+    "RPL_VERSION",
+    "RPL_WELCOME",
+    "RPL_WHOISCHANNELS",
+    "RPL_WHOISSERVER",
+    "RPL_WHOISUSER",
+    "RPL_WHOREPLY",
+    "RPL_YOURHOST",
+    "WITH_SUBJECT",
+    "IRCRenderer",
+    "IRCWriter",
+    "fit",
+    "parse",
+    "server_time",
+    "split_utf8",
+    "wire",
+]
+
+#: The longest line sent, in bytes, CRLF included (RFC 2812 section 2.3).
+LINE_MAX = 512
+
+#: The IRC numeric each L{ChatError} code is reported with (flood is a NOTICE instead).
+IRC_NUMERICS: dict[str, str] = {
+    "no_such_nick": ERR_NOSUCHNICK,  # 401
+    "no_such_room": ERR_NOSUCHCHANNEL,  # 403
+    "cannot_send": ERR_CANNOTSENDTOCHAN,  # 404
+    "no_text": ERR_NOTEXTTOSEND,  # 412
+    "too_long": "417",  # ERR_INPUTTOOLONG (not in RFC 2812, nor in Twisted's table)
+    "erroneous_nick": ERR_ERRONEUSNICKNAME,  # 432
+    "nick_in_use": ERR_NICKNAMEINUSE,  # 433
+    "not_on_room": ERR_NOTONCHANNEL,  # 442
+    "not_registered": ERR_NOTREGISTERED,  # 451
+    "already_registered": ERR_ALREADYREGISTRED,  # 462
+    "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812)
+}
+#: Numerics whose first parameter names what the error is about (a nick or a room).
+WITH_SUBJECT = {"401", "403", "404", "432", "433", "442"}
+ERR_INPUTTOOLONG = "417"
+ERR_INVALIDCAPCMD = "410"
+#: What could break or smuggle a protocol line in text from other doors.
+_UNSAFE = re.compile(r"[\r\n\x00\x10]")
+
+def wire(text: str) -> str:
+    """Text from the hub made safe for one IRC parameter (other doors may not scrub)."""
+    return _UNSAFE.sub(" ", text) if _UNSAFE.search(text) else text
+
+
+def split_utf8(data: bytes, budget: int) -> list[bytes]:
+    """
+    C{data} in pieces of at most C{budget} bytes, cut on UTF-8 character boundaries.
+
+    A cut prefers the last space in the second half of a piece, so words stay whole
+    when they can; the space stays at the end of the earlier piece, so joining the
+    pieces gives C{data} back.
+    """
+    budget = max(budget, 4)  # room for the longest UTF-8 character
+    pieces: list[bytes] = []
+    start = 0
+    end = len(data)
+    while end - start > budget:
+        cut = start + budget
+        while cut > start and data[cut] & 0xC0 == 0x80:  # inside a character: back up
+            cut -= 1
+        space = data.rfind(b" ", start + budget // 2, cut)
+        if space >= 0:
+            cut = space + 1
+        pieces.append(data[start:cut])
+        start = cut
+    pieces.append(data[start:])
+    return pieces
+
+
+def fit(line: str) -> bytes:
+    """
+    C{line} encoded with CRLF, in at most L{LINE_MAX} bytes (tags not counted, as
+    IRCv3 says): the last resort that keeps the 512-byte promise for any reply.
+    """
+    if "\r" in line or "\n" in line or "\0" in line:
+        line = _UNSAFE.sub(" ", line)
+    data = line.encode("utf-8")
+    tags = b""
+    if data[:1] == b"@":
+        space = data.find(b" ")
+        if space > 0:
+            tags, data = data[: space + 1], data[space + 1 :]
+    if len(data) > LINE_MAX - 2:
+        cut = LINE_MAX - 2
+        while cut > 0 and data[cut] & 0xC0 == 0x80:  # inside a character: back up
+            cut -= 1
+        data = data[:cut]
+    return tags + data + b"\r\n"
+
+
+def server_time(when: float) -> str:
+    """The IRCv3 C{time} tag value: ISO 8601 UTC with milliseconds."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
+    return f"{stamp}.{int(when * 1000) % 1000:03d}Z"
+
+
+def parse(line: str) -> tuple[str, str, list[str]] | None:
+    """
+    C{(prefix, command, params)} of one decoded line (tags already removed), by Twisted's
+    C{parsemsg}; L{None} for a line it cannot parse (such lines are ignored).
+    """
+    try:
+        return irc.parsemsg(line)
+    except (irc.IRCBadMessage, ValueError, IndexError):
+        return None
+
+
+class IRCWriter(irc.IRC):
+    """
+    Twisted's IRC formatting helpers (C{sendCommand}, C{privmsg}, C{notice}, C{topic} ...)
+    writing each line, L{fit} to L{LINE_MAX}, to C{sink} instead of a transport; plus the
+    server's own replies. It never has a transport.
+    """
+
+    def __init__(self, hostname: str, sink: Callable[[bytes], None]) -> None:
+        self.hostname = hostname
+        self.sink = sink
+
+    def sendLine(self, line: str) -> None:
+        """Twisted's helpers end here: to C{sink}, never to a transport."""
+        self.sink(fit(line))
+
+    def reply(self, nick: str, numeric: str, *params: str) -> None:
+        """C{:server NUMERIC <nick> params...}; the last parameter goes as trailing."""
+        *middle, last = params
+        self.sendCommand(numeric, (nick or "*", *middle, ":" + last), self.hostname)
+
+    def server_notice(self, nick: str, text: str) -> None:
+        """A NOTICE from the server to C{nick}, split to fit the line limit."""
+        target = nick or "*"
+        head = len(f":{self.hostname} NOTICE {target} :".encode())
+        for piece in split_utf8(wire(text).encode("utf-8"), LINE_MAX - 2 - head):
+            self.notice(self.hostname, target, piece.decode("utf-8"))
+
+    def listing(
+        self, nick: str, numeric: str, middle: Sequence[str], words: Iterable[str]
+    ) -> None:
+        """C{numeric} replies whose trailing lists C{words}, each line within the limit."""
+        head = f":{self.hostname} {numeric} {nick} {' '.join(middle)} :"
+        budget = LINE_MAX - 2 - len(head.encode())
+        line: list[str] = []
+        used = 0
+        for word in words:
+            size = len(word.encode()) + (1 if line else 0)
+            if line and used + size > budget:
+                self.reply(nick, numeric, *middle, " ".join(line))
+                line, used, size = [], 0, size - 1
+            line.append(word)
+            used += size
+        if line:
+            self.reply(nick, numeric, *middle, " ".join(line))
+
+class IRCRenderer:
+    """
+    Hub events as IRC lines, the same bytes for every IRC member who receives them.
+
+    The rendering depends only on the event and the server name, never on the
+    recipient, which is what lets L{ChatEvent.encoded} cache it: a message to a room of
+    500 IRC members is formatted and encoded once. C{fmt} names that cache entry (it
+    carries the server name, in case two IRC doors with different names share a hub);
+    C{fmt_time} is the variant with IRCv3 C{time} tags, for clients that asked for them.
+    """
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        self.fmt = f"irc:{hostname}"
+        self.fmt_time = f"irc+time:{hostname}"
+        self._lines: list[bytes] = []
+        self._out = IRCWriter(hostname, self._lines.append)
+
+    def mask(self, nick: str) -> str:
+        """The prefix a person's lines carry: C{nick!nick@server}, the same for all doors."""
+        return f"{nick}!{nick}@{self.hostname}"
+
+    def __call__(self, event: ChatEvent) -> bytes:
+        """The IRC lines of C{event} (not L{Notice}: that one names its recipient)."""
+        return self.render(event, timed=False)
+
+    def timed(self, event: ChatEvent) -> bytes:
+        """Like calling the renderer, with C{@time=} on messages (server-time clients)."""
+        return self.render(event, timed=True)
+
+    def render(self, event: ChatEvent, *, timed: bool) -> bytes:
+        """The lines of C{event}, with IRCv3 C{time} tags on messages if C{timed}."""
+        out = self._out
+        if isinstance(event, Said):
+            self.message(event, timed=timed)
+        elif isinstance(event, Replayed):
+            self.message(event.said, timed=timed)
+        elif isinstance(event, Joined):
+            out.join(self.mask(event.nick), event.room)
+        elif isinstance(event, Parted):
+            out.part(self.mask(event.nick), event.room, wire(event.reason) or None)
+        elif isinstance(event, Quit):
+            out.sendCommand("QUIT", (":" + wire(event.reason),), self.mask(event.nick))
+        elif isinstance(event, Renamed):
+            out.sendCommand("NICK", (":" + event.new,), self.mask(event.old))
+        elif isinstance(event, TopicChanged):
+            out.topic(None, event.room, wire(event.topic), author=self.mask(event.nick))
+        else:  # pragma: no cover - Notice is rendered per recipient by the session
+            raise TypeError(f"no IRC rendering for {event!r}")
+        data = b"".join(self._lines)
+        self._lines.clear()
+        return data
+
+    def message(self, said: Said, *, timed: bool = False) -> None:
+        """
+        A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in as many lines as
+        its text needs to keep each line within L{LINE_MAX} bytes.
+        """
+        out = self._out
+        mask = self.mask(said.sender)
+        target = said.room if said.room is not None else said.target or "*"
+        command = "NOTICE" if said.kind == "notice" else "PRIVMSG"
+        action = said.kind == "action"
+        head = len(f":{mask} {command} {target} :".encode())
+        budget = LINE_MAX - 2 - head - (len("\x01ACTION \x01") if action else 0)
+        tags = {"time": server_time(said.when)} if timed else None
+        for piece in split_utf8(wire(said.text).encode("utf-8"), budget):
+            text = piece.decode("utf-8")
+            if action:
+                text = f"\x01ACTION {text}\x01"
+            if tags is not None:
+                out.sendCommand(command, (target, ":" + text), mask, tags)
+            elif command == "NOTICE":
+                out.notice(mask, target, text)
+            else:
+                out.privmsg(mask, target, text)
+
