@@ -23,23 +23,26 @@ from cryptography import x509
 from OpenSSL import SSL
 from service_identity import VerificationError
 from twisted.internet import error as net_error
-from twisted.internet import ssl
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
-    IOpenSSLClientConnectionCreator,
     IReactorTime,
 )
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite.client.main import CommandLineError
-from netsuite.tls._contexts import TLSConfigError, client_tls_options, load_chain
-from netsuite.tls._dtls_context import DTLSClientOptions, client_options
+from netsuite.tls._client import (
+    UncheckedClientTLS,
+    UncheckedDTLSOptions,
+    tls_peer_chain,
+    unchecked_dtls,
+)
+from netsuite.tls._contexts import TLSConfigError, client_tls_options
+from netsuite.tls._dtls_context import client_options
 
 __all__ = [
     "INSECURE_WARNING",
@@ -138,21 +141,6 @@ def set_nodelay(transport: Any) -> None:
     if setter is not None:
         with contextlib.suppress(OSError):  # not a TCP socket after all
             setter(True)
-
-
-def tls_peer_chain(transport: Any) -> list[x509.Certificate]:
-    """
-    The certificates the server sent on a TLS C{transport} (leaf first), even after a
-    failed handshake: what a failure message needs to say what was wrong with them.
-    """
-    if not isinstance(transport, TLSMemoryBIOProtocol):
-        return []  # plain TCP (and a closed TCP transport's getHandle raises)
-    handle = transport.getHandle()
-    if not isinstance(handle, SSL.Connection):
-        return []
-    with contextlib.suppress(SSL.Error, ValueError):
-        return [c.to_cryptography() for c in handle.get_peer_cert_chain() or ()]
-    return []
 
 
 def is_tls_failure(reason: Failure) -> bool:
@@ -313,6 +301,8 @@ async def resolve_udp(reactor: Any, host: str, port: int) -> tuple[str, str]:
 
 
 # -- TLS and DTLS client settings, shared by every TLS-capable sub-command --------------
+# The command line only: the contexts themselves, verified or not, are netsuite.tls's
+# (netsuite.tls._contexts, ._dtls_context, ._client).
 
 #: What C{--insecure} prints on stderr, after the command's name.
 INSECURE_WARNING = "WARNING: --insecure: the server's certificate is not checked"
@@ -355,40 +345,6 @@ def check_tls_arguments(args: argparse.Namespace, enabled: bool, enable: str) ->
         raise CommandLineError("--insecure checks no certificate: --ca would not be used")
 
 
-@implementer(IOpenSSLClientConnectionCreator)
-class UncheckedClientTLS:
-    """
-    Client TLS that does not verify the server (C{--insecure}): any certificate, any
-    name. TLS 1.2 is still the floor, SNI is still sent for a DNS name, and a client
-    certificate is still presented when given.
-    """
-
-    def __init__(self, hostname: str, cert: str | None = None, key: str | None = None) -> None:
-        extra: dict[str, Any] = {}
-        if cert:
-            private, chain = load_chain(cert, key)
-            extra = {
-                "privateKey": private,
-                "certificate": chain[0],
-                "extraCertChain": chain[1:],
-            }
-        options = ssl.CertificateOptions(
-            verify=False, raiseMinimumTo=ssl.TLSVersion.TLSv1_2, **extra
-        )
-        self.context = options.getContext()
-        self.hostname = hostname
-        self._server_name: bytes | None = None
-        if not (isIPAddress(hostname) or isIPv6Address(hostname)):
-            self._server_name = hostname.encode("idna")
-
-    def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
-        connection = SSL.Connection(self.context, None)
-        connection.set_app_data(tlsProtocol)
-        if self._server_name is not None:
-            connection.set_tlsext_host_name(self._server_name)
-        return connection
-
-
 def _warn_insecure(prog: str) -> None:
     say(prog, INSECURE_WARNING)
 
@@ -419,17 +375,9 @@ def dtls_client_options(prog: str, host: str, args: argparse.Namespace) -> Any:
     except TLSConfigError as e:
         raise CommandLineError(str(e)) from None
     if args.insecure:
-        options.context.set_verify(SSL.VERIFY_NONE)
-        options = UncheckedDTLSOptions(options.hostname, options.context)
+        options = unchecked_dtls(options)
         _warn_insecure(prog)
     return options
-
-
-class UncheckedDTLSOptions(DTLSClientOptions):
-    """L{DTLSClientOptions} whose name check passes every certificate (C{--insecure})."""
-
-    def verify(self, conn: SSL.Connection) -> None:
-        """Any certificate, for any name."""
 
 
 class StdioFlags:
