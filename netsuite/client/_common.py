@@ -43,6 +43,7 @@ from netsuite.tls._client import (
 )
 from netsuite.tls._contexts import TLSConfigError, client_tls_options
 from netsuite.tls._dtls_context import client_options
+from netsuite.tls._dtls_session import ssl_error_text
 
 __all__ = [
     "INSECURE_WARNING",
@@ -148,15 +149,6 @@ def is_tls_failure(reason: Failure) -> bool:
     return reason.check(SSL.Error, VerificationError) is not None
 
 
-def _ssl_error_text(value: BaseException) -> str:
-    """C{SSL.Error}'s list of (library, function, reason) as its reasons, joined."""
-    reasons = []
-    for entry in value.args[0] if value.args and isinstance(value.args[0], list) else ():
-        if isinstance(entry, tuple) and entry:
-            reasons.append(str(entry[-1]))
-    return "; ".join(r for r in reasons if r) or str(value) or type(value).__name__
-
-
 def _names_text(leaf: x509.Certificate) -> str:
     """C{DNS:a, IP:127.0.0.1}: the names a certificate is valid for."""
     try:
@@ -236,7 +228,7 @@ def connection_failure_message(
             detail = f"the certificate is for {_names_text(peer_chain[0])}, not {host}"
         return f"TLS verification failed for {host}: {detail}"
     if reason.check(SSL.Error):
-        text = _ssl_error_text(reason.value)
+        text = ssl_error_text(reason.value)
         if "certificate verify failed" in text:
             now = now or datetime.datetime.now(datetime.UTC)
             return (
