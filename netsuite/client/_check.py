@@ -11,12 +11,13 @@ round-trip arithmetic any latency-measuring sub-command can reuse.
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from netsuite.base._stats import percentile
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -53,20 +54,6 @@ class CheckFailure:
     def __str__(self) -> str:
         where = f" offset {self.offset}" if self.offset is not None else ""
         return f"message {self.index}{where}: {self.reason}"
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """
-    The C{q}-th percentile (0 < q <= 100) of C{ordered} (sorted, not empty), nearest-rank.
-
-    Nearest-rank always returns a measured value: a p99 of 100 samples is the slowest but
-    one, never an interpolation between two round trips that did not happen.
-    """
-    if not ordered:
-        raise ValueError("percentile of no samples")
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile {q} is not in (0, 100]")
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from netsuite.base._stats import percentile
+
 __all__ = ["PingStats"]
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values (0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclass
@@ -66,7 +60,7 @@ class PingStats:
                 "avg": mean,
                 "max": rtts[-1] if n else 0.0,
                 "mdev": mdev,
-                "p99": percentile(rtts, 99),
+                "p99": percentile(rtts, 99) if n else 0.0,
             },
             "jitter_ms": self.jitter_ms,
         }
