@@ -9,12 +9,12 @@ plain values, so each rule is tested on its own, at its edges, without a request
 
 from __future__ import annotations
 
+import calendar
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from twisted.web.http import datetimeToString, stringToDatetime
 
 __all__ = [
     "ByteRange",
@@ -117,22 +117,67 @@ def parse_range(
     return merged
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
 def http_date(seconds: float) -> bytes:
     """C{Sun, 06 Nov 1994 08:49:37 GMT} for a POSIX time (IMF-fixdate)."""
-    return datetimeToString(int(seconds))
+    year, month, day, hh, mm, ss, weekday, _, _ = time.gmtime(int(seconds))
+    date = f"{_WEEKDAYS[weekday]}, {day:02d} {_MONTHS[month - 1].title()} {year:4d}"
+    return f"{date} {hh:02d}:{mm:02d}:{ss:02d} GMT".encode()
 
 
 def parse_http_date(value: bytes | None) -> int | None:
     """
     Seconds since the epoch for an HTTP date in any of its three formats, or L{None}
     when the value is absent or not a date (a broken date means "no condition").
+
+    The rules are Twisted's C{twisted.web.http.stringToDatetime} (the same value for
+    the same bytes, which a test checks), in plain Python: the weekday may be missing,
+    two-digit years of RFC 850 dates are 1969-2068, and fields are not range-checked.
     """
     if not value:
         return None
     try:
-        return int(stringToDatetime(value))
+        return _seconds(value)
     except (ValueError, IndexError, KeyError, OverflowError):
         return None
+
+
+def _seconds(value: bytes) -> int:
+    """C{parse_http_date}'s parser: raises on what is not an HTTP date."""
+    parts = value.decode("ascii").split()
+    if parts[0][0:3].lower() not in {d.lower() for d in _WEEKDAYS}:
+        try:  # the weekday may have been left out
+            return _seconds(b"Sun, " + value)
+        except ValueError:
+            pass
+    count = len(parts)
+    if count in (5, 6) and parts[1].isdigit():  # Sun, 06 Nov 1994 08:49:37 GMT
+        day, month, year, clock = parts[1], parts[2], int(parts[3]), parts[4]
+    elif count in (3, 4) and "-" in parts[1]:  # Sunday, 06-Nov-94 08:49:37 GMT
+        day, month, two_digits = parts[1].split("-")
+        clock = parts[2]
+        year = int(two_digits)
+        if year < 69:
+            year += 2000
+        elif year < 100:
+            year += 1900
+    elif count == 5:  # Sun Nov  6 08:49:37 1994 (asctime)
+        day, month, year, clock = parts[2], parts[1], int(parts[4]), parts[3]
+    else:
+        raise ValueError(f"Unknown datetime format {value!r}")
+    month_number = _MONTHS.index(month.lower()) + 1
+    hour, minute, second = map(int, clock.split(":"))
+    if year < 1970:
+        raise ValueError("Years prior to 1970 not supported")
+    days = 365 * (year - 1970) + calendar.leapdays(1970, year)
+    days += sum(calendar.mdays[1:month_number])
+    if month_number > 2 and calendar.isleap(year):
+        days += 1
+    days += int(day) - 1
+    return ((days * 24 + hour) * 60 + minute) * 60 + second
 
 
 _ENTITY_TAG = re.compile(rb'\s*(W/)?("[^"]*")\s*(?:,|$)')

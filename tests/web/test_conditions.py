@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import datetimeToString, stringToDatetime
 
 from netsuite.web._conditions import (
     MAX_RANGES,
@@ -139,6 +140,45 @@ class PreconditionTests(SynchronousTestCase):
             self.assertEqual(parse_http_date(value), WHEN, value)
         self.assertIsNone(parse_http_date(b"yesterday"))
         self.assertIsNone(parse_http_date(None))
+
+
+def twisted_parse(value: bytes) -> int | None:
+    """What parse_http_date gave when it called Twisted's parser."""
+    try:
+        return int(stringToDatetime(value))
+    except (ValueError, IndexError, KeyError, OverflowError):
+        return None
+
+
+class HTTPDateTests(SynchronousTestCase):
+    """Our plain-Python HTTP dates give Twisted's bytes and numbers, for the same input."""
+
+    def test_format_matches_twisted(self) -> None:
+        for when in (0, 1, 59.9, WHEN, 951782400, 1700000000, 2**31 - 1, 2**31, 253402300799):
+            self.assertEqual(http_date(when), datetimeToString(int(when)), when)
+
+    def test_parse_matches_twisted(self) -> None:
+        values = [
+            b"Sun, 06 Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:37",
+            b"06 Nov 1994 08:49:37 GMT",
+            b"Sunday, 06-Nov-94 08:49:37 GMT",
+            b"Sunday, 06-Nov-68 08:49:37 GMT",
+            b"Sunday, 06-Nov-69 08:49:37",
+            b"Sun Nov  6 08:49:37 1994",
+            b"Tue, 29 Feb 2000 23:59:59 GMT",
+            b"Mon, 40 Jan 2001 25:61:61 GMT",  # not range-checked, by either
+            b"Thu, 01 Jan 1970 00:00:00 GMT",
+            b"Wed, 31 Dec 1969 23:59:59 GMT",  # before 1970: not a date
+            b"Sun, 06 Foo 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49 GMT",
+            b"yesterday",
+            b"   ",
+            b"Sun, 06 Nov 1994 08:49:37 GMT \xff",
+            b"Sun, 06 Nov 99999 08:49:37 GMT",
+        ]
+        for value in values:
+            self.assertEqual(parse_http_date(value), twisted_parse(value), value)
 
 
 class NegotiationTests(SynchronousTestCase):
