@@ -29,17 +29,15 @@ from twisted.web.util import Redirect
 from zope.interface.verify import verifyObject
 
 from netsuite.client._common import UncheckedClientTLS
-from netsuite.client._get import (
-    Download,
+from netsuite.client._get_agent import (
     Endpoints,
     IdentityEncoding,
-    Output,
-    ProgressLine,
-    Request,
     TLSPolicy,
     build_agent,
     wrap_agent,
 )
+from netsuite.client._get_download import Download, Request
+from netsuite.client._get_output import Output, ProgressLine
 from netsuite.client._get_session import ExitCode
 from netsuite.testing import TLSFiles
 from netsuite.tls._contexts import TLSConfigError, TLSServerSettings, server_context_factory
