@@ -5,7 +5,8 @@ deadline, one-flight send path and reload (L{netsuite.tls._listener}), the devel
 CA and PKI (L{netsuite.tls._devca}, L{netsuite.tls._pki}) and DTLS 1.2: the sans-IO
 session (L{netsuite.tls._dtls_session}), contexts (L{netsuite.tls._dtls_context}), the
 server adapter (L{netsuite.tls._dtls_server}), its listener (L{netsuite.tls._dtls_endpoint})
-and the client adapter (L{netsuite.tls._dtls_client}).
+and the client adapter (L{netsuite.tls._dtls_client}); and the clients' contexts that do
+not verify (C{--insecure}, L{netsuite.tls._client}).
 
 This layer knows nothing of doors: a door's factory hands it what it needs (whether to
 encrypt each write at once, what to call around a read).
