@@ -5,7 +5,7 @@ statistics.
 Nothing here reads a clock, touches a socket or imports a reactor: a session is fed bytes
 and times and returns what to send next, so every path (a flipped byte, a short echo, a
 lost datagram, a timeout) is tested with plain calls, and the Twisted adapters in
-L{netsuite.client._echo} stay thin. L{percentile}, L{summarize} and L{Statistics} are the
+L{netsuite.client._echo_check} stay thin. L{percentile}, L{summarize} and L{Statistics} are the
 round-trip arithmetic any latency-measuring sub-command can reuse.
 """
 

@@ -27,12 +27,8 @@ from zope.interface import directlyProvides
 
 from netsuite.client._check import DatagramCheck, StreamCheck
 from netsuite.client._common import TLSHandshakeError, connection_failure_message
-from netsuite.client._echo import (
-    DatagramCheckProtocol,
-    DatagramTerminal,
-    StreamCheckProtocol,
-    StreamTerminal,
-)
+from netsuite.client._echo_check import DatagramCheckProtocol, StreamCheckProtocol
+from netsuite.client._echo_terminal import DatagramTerminal, StreamTerminal
 from netsuite.echo import EchoFactory
 
 
