@@ -12,13 +12,13 @@ carrying the JSON messages of L{WebChatSession}, a member of the chat hub.
 
 What it adds to Twisted's WebSocket layer, and how:
 
-  - I{Backpressure and slow readers.} The socket's L{MessageOutbox} is the connection's
-    push producer (C{attachProducer}): while the kernel and Twisted keep up, messages are
-    sent at once; once Twisted's buffer is full they wait in the outbox, counted in bytes,
-    and past C{send_queue} bytes the reader is cut off (1008 "send queue exceeded") and
-    leaves the hub at once, so it never slows a room or grows memory. (Twisted's HTTP
-    channel is still registered as the connection's producer after the upgrade; it is
-    detached first, as a transport takes one producer.)
+  - I{Backpressure and slow readers.} The socket's L{Outbox} (in UTF-8 bytes) is the
+    connection's push producer (C{attachProducer}): while the kernel and Twisted keep up,
+    messages are sent at once; once Twisted's buffer is full they wait in the outbox,
+    counted in bytes, and past C{send_queue} bytes the reader is cut off (1008 "send
+    queue exceeded") and leaves the hub at once, so it never slows a room or grows
+    memory. (Twisted's HTTP channel is still registered as the connection's producer
+    after the upgrade; it is detached first, as a transport takes one producer.)
   - I{Size caps.} Twisted gathers a message's frames however large it grows; a
     L{FrameGuard} reads the frame headers before Twisted does and closes with 1009 as
     soon as a frame or message is announced over its cap. It is put in front of the
@@ -35,17 +35,16 @@ What it adds to Twisted's WebSocket layer, and how:
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime, ITCPTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.websocket import WebSocketResource, WebSocketTransport
 from wsproto.utilities import ProtocolError
 from zope.interface import implementer
@@ -54,6 +53,7 @@ from netsuite._twisted.http import can_upgrade_to_websocket
 from netsuite.base._addresses import describe_address
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
+from netsuite.stream._outbox import Outbox
 from netsuite.stream._write import corked
 from netsuite.web._chatws_session import CloseCode, WebChatSession
 from netsuite.web._responses import error_body, finish_response
@@ -64,7 +64,6 @@ __all__ = [
     "ChatSocketConfig",
     "ChatSocketFactory",
     "ChatSocketResource",
-    "MessageOutbox",
 ]
 
 #: The longest close reason a close frame carries (RFC 6455 5.5: 125 bytes with the code).
@@ -106,55 +105,6 @@ def _utf8_size(text: str) -> int:
 
 
 @implementer(IPushProducer)
-class MessageOutbox:
-    """
-    L{netsuite.stream._outbox.Outbox} for text messages: C{write(text)} while the consumer keeps
-    up; queued, counted in UTF-8 bytes, while it has paused us; C{overflow(reason)} once
-    when the queue passes C{limit} bytes (and nothing more is sent after it).
-    """
-
-    def __init__(
-        self, write: Callable[[str], None], limit: int, overflow: Callable[[str], None]
-    ) -> None:
-        self.write = write
-        self.limit = limit
-        self.overflow = overflow
-        self.paused = False
-        self.closed = False
-        self.queued = 0
-        self._queue: deque[tuple[str, int]] = deque()
-
-    def send(self, text: str) -> None:
-        if self.closed:
-            return
-        if not self.paused:
-            self.write(text)
-            return
-        size = _utf8_size(text)
-        self._queue.append((text, size))
-        self.queued += size
-        if self.queued > self.limit:
-            self.stopProducing()
-            self.overflow(f"send queue exceeded ({self.limit} bytes)")
-
-    def pauseProducing(self) -> None:
-        self.paused = True
-
-    def resumeProducing(self) -> None:
-        """Send what waits while the consumer accepts; it may pause us again midway."""
-        self.paused = False
-        queue = self._queue
-        while queue and not self.paused and not self.closed:
-            text, size = queue.popleft()
-            self.queued -= size
-            self.write(text)
-
-    def stopProducing(self) -> None:
-        self.closed = True
-        self._queue.clear()
-        self.queued = 0
-
-
 class ChatSocket:
     """One browser's WebSocket: bytes in through the guard, JSON in and out of its session."""
 
@@ -168,16 +118,18 @@ class ChatSocket:
     _pinged = False
     _last_input = 0.0
 
-    def __init__(self, factory: ChatSocketFactory, request: IRequest) -> None:
+    def __init__(self, factory: ChatSocketFactory, request: Request) -> None:
         self.factory = factory
         config = factory.config
+        # The HTTP channel, dynamic on purpose: we replace the dataReceived Twisted's
+        # upgrade binds on it, and call our WebChannel's detach where it has one.
         channel: Any = request.channel
         self.channel = channel
-        self.tcp: Any = channel.transport
+        self.tcp: ITCPTransport = channel.transport
         self.peer = describe_address(request.getClientAddress())
         self.origin = (request.getHeader(b"origin") or b"-").decode("latin-1")
         self.guard = FrameGuard(config.max_frame, config.max_message)
-        self.outbox = MessageOutbox(self._write, config.send_queue, self._overflow)
+        self.outbox = Outbox(self._write, config.send_queue, self._overflow, size=_utf8_size)
         self.session = WebChatSession(
             factory.hub, self.outbox.send, self.close, server_name=config.server_name,
             request_rate=config.request_rate, request_burst=config.request_burst,
@@ -299,7 +251,8 @@ class ChatSocket:
         try:
             if transport is None:
                 raise ProtocolError("not negotiated")
-            transport.loseConnection(code, reason)  # type: ignore[call-arg]
+            # Twisted's WebSocketTransport protocol omits the reason its implementation takes.
+            transport.loseConnection(code, reason)  # type: ignore[call-arg]  # see above
         except ProtocolError:
             self.tcp.loseConnection()
         clock = self.factory.clock
@@ -363,7 +316,7 @@ class ChatSocketFactory:
         self.open: set[ChatSocket] = set()
         self._drained: Deferred[None] | None = None
 
-    def buildProtocol(self, request: IRequest) -> ChatSocket:
+    def buildProtocol(self, request: Request) -> ChatSocket:
         return ChatSocket(self, request)
 
     def opened(self, sock: ChatSocket) -> None:
@@ -406,7 +359,13 @@ class ChatSocketFactory:
                 sock.tcp.abortConnection()
 
         call = self.clock.callLater(timeout, abort)
-        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+
+        def disarm(result: Failure | None) -> Failure | None:
+            if call.active():
+                call.cancel()
+            return result
+
+        done.addBoth(disarm)
         return done
 
 
@@ -422,10 +381,11 @@ class ChatSocketResource(WebSocketResource):
 
     isLeaf = True
     allowed_methods = (b"GET", b"OPTIONS")
-    factory: ChatSocketFactory | None  # type: ignore[assignment]
+    #: None in a process without a hub: render_GET answers 503 before Twisted reads it.
+    factory: ChatSocketFactory | None  # type: ignore[assignment]  # None: see above
 
     def __init__(self, factory: ChatSocketFactory | None) -> None:
-        super().__init__(factory)  # type: ignore[arg-type]
+        super().__init__(factory)  # type: ignore[arg-type]  # None: see the factory attribute
 
     def _refuse(self, request: IRequest, status: int, message: str, counter: str) -> int:
         factory = self.factory
@@ -436,7 +396,7 @@ class ChatSocketResource(WebSocketResource):
                              status=status, message=message)  # fmt: skip
         return finish_response(request, error_body(request, status, message))
 
-    def render_GET(self, request: IRequest) -> bytes | int:  # type: ignore[override]
+    def render_GET(self, request: Request) -> bytes | int:
         if request.postpath not in ([], [b""]):
             return finish_response(request, error_body(request, 404, "no such page"))
         factory = self.factory
@@ -455,11 +415,11 @@ class ChatSocketResource(WebSocketResource):
         )
         if why is not None:
             return self._refuse(request, 403, why, "refused.origin")
-        result: bytes | int = super().render_GET(request)  # type: ignore[arg-type]
+        result: bytes | int = super().render_GET(request)
         if result != NOT_DONE_YET:
             factory.counters["refused.handshake"] += 1
         return result
 
-    def render_HEAD(self, request: IRequest) -> int:
+    def render_HEAD(self, request: Request) -> int:
         request.setHeader(b"Upgrade", b"websocket")
         return finish_response(request, error_body(request, 426, "connect with a WebSocket"))
