@@ -21,7 +21,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.chat._hub import Hub
 from netsuite.chat._line_door import LineChatFactory
-from netsuite.client._chat import ChatController, PlainScreen, TerminalScreen
+from netsuite.client._chat import ChatController
+from netsuite.client._chat_screen import PlainScreen, TerminalScreen
 from netsuite.client._chat_session import QUIT_TIMEOUT, ChatClient
 from netsuite.client._lineedit import ERASE_LINE
 
