@@ -29,13 +29,16 @@ def peer_key_of(addr: tuple[str, int] | tuple[str, int, int, int]) -> str:
     return host_port(addr[0], addr[1])
 
 
-def peer_key(addr: IAddress) -> str:
-    """The key a peer is counted under: its IP address, or C{"local"} for UNIX sockets."""
+def peer_key(addr: IAddress | None) -> str:
+    """
+    The key a peer is counted under: its IP address, or C{"local"} for UNIX sockets (and
+    for no address, which Twisted's C{buildProtocol} signature allows).
+    """
     host = getattr(addr, "host", None)
     return host if isinstance(host, str) else "local"
 
 
-def describe_address(addr: IAddress) -> str:
+def describe_address(addr: IAddress | None) -> str:
     """C{tcp 127.0.0.1:7007}, C{tcp [::1]:7007}, C{unix /run/x.sock}: for logs and humans."""
     host = getattr(addr, "host", None)
     port = getattr(addr, "port", None)

@@ -12,7 +12,7 @@ from collections import Counter
 __all__ = ["Counters"]
 
 
-class Counters(Counter):
+class Counters(Counter[str]):
     """
     Named event counts of one service (C{"connections"}, C{"dropped.rate_limited"} ...).
 

@@ -17,16 +17,19 @@ dropped by reason, for the same bounded set of sources). L{UDPEcho} is the thin 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorTime, IUDPTransport
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from netsuite.base._metrics import Counters
 from netsuite.limits._defaults import DEFAULT_DENIED_PORTS, MAX_SOURCES, UDP_BURST, UDP_RATE
 from netsuite.limits._policy import SourceBuckets, SourceEntry
+
+if TYPE_CHECKING:
+    from _collections_abc import dict_items  # what dict.items() returns, in typeshed
 
 __all__ = ["DEFAULT_DENIED_PORTS", "DatagramGuard", "UDPEcho"]
 
@@ -62,7 +65,7 @@ class GuardCounters(Counters):
         self.sync()
         return super().__getitem__(name)
 
-    def items(self):  # type: ignore[no-untyped-def, override]
+    def items(self) -> dict_items[str, int]:
         self.sync()
         return super().items()
 
@@ -138,6 +141,8 @@ class UDPEcho(DatagramProtocol):
 
     log = Logger()
     noisy = False
+    #: Set by the port before L{startProtocol}; the echo never runs without one.
+    transport: IUDPTransport
 
     def __init__(self, guard: DatagramGuard, clock: IReactorTime, name: str = "echo/udp") -> None:
         self.guard = guard
@@ -146,7 +151,7 @@ class UDPEcho(DatagramProtocol):
         self._last_log = float("-inf")
         self._unlogged = 0
         self._now = clock.seconds
-        self._sendto: Any = None
+        self._sendto: Callable[[bytes, tuple[str, int]], object] | None = None
 
     def startProtocol(self) -> None:
         """

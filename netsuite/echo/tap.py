@@ -17,7 +17,7 @@ from netsuite.twistd._endpoints import is_tls
 from netsuite.twistd._options import GlobalReactor, Parameter, ServiceOptions, check, rows
 from netsuite.twistd._service import ListenerService, ServiceRoot
 
-__all__ = ["Options", "makeService"]
+__all__ = ["EchoService", "Options", "makeService"]
 
 #: The UDP guard's bounds, in the order they are checked.
 UDP_LIMITS = (
@@ -71,10 +71,17 @@ class Options(ServiceOptions):
         check(self, *UDP_LIMITS)
 
 
-def makeService(options: Options) -> ServiceRoot:
+class EchoService(ServiceRoot):
+    """The echo root; the suite reports its stream factory's and UDP guard's counters."""
+
+    factory: EchoFactory
+    guard: DatagramGuard
+
+
+def makeService(options: Options) -> EchoService:
     """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
     reactor = GlobalReactor.of(options.reactor)
-    top = ServiceRoot("netsuite-echo", reactor)
+    top = EchoService("netsuite-echo", reactor)
     counters = Counters("echo")
     factory = EchoFactory(
         "echo",
@@ -90,13 +97,13 @@ def makeService(options: Options) -> ServiceRoot:
         burst=options["udp-burst"],
         max_sources=options["udp-max-sources"],
     )
-    top.factory = factory  # type: ignore[attr-defined]
-    top.guard = guard  # type: ignore[attr-defined]
+    top.factory = factory
+    top.guard = guard
     for description, endpoint, datagram in options["endpoints"]:
         if datagram:
             # dtls: listeners carry certificates; the echo runs unchanged under DTLS.
             label = "echo/dtls" if is_tls(description, endpoint) else "echo/udp"
-            target = UDPEcho(guard, reactor, name=label)
+            target: UDPEcho | EchoFactory = UDPEcho(guard, reactor, name=label)
         else:
             label = "echo/tls" if is_tls(description, endpoint) else "echo/tcp"
             target = factory

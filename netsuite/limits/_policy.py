@@ -132,7 +132,7 @@ class SourceBuckets:
 
     def snapshot(self, limit: int = 100) -> dict[str, dict[str, int]]:
         """Counts of the C{limit} most recently seen sources, newest first."""
-        out = {}
+        out: dict[str, dict[str, int]] = {}
         for source in reversed(self._entries):
             if len(out) >= limit:
                 break

@@ -9,11 +9,19 @@ otherwise calls L{send_now}; see L{netsuite.stream._write} for why.
 from __future__ import annotations
 
 import contextlib
-from typing import ClassVar
+from collections.abc import Callable
+from typing import cast
 
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import (
+    IAddress,
+    IConsumer,
+    IDelayedCall,
+    IPushProducer,
+    IReactorTime,
+    ITCPTransport,
+)
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger, LogLevel
 from twisted.protocols.policies import TimeoutMixin
@@ -26,7 +34,16 @@ from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
 
-__all__ = ["DoorFactory", "StreamDoor"]
+__all__ = ["DoorFactory", "IDoorTransport", "StreamDoor"]
+
+
+class IDoorTransport(ITCPTransport, IConsumer, IPushProducer):
+    """
+    What a stream door uses of its transport: a TCP transport (C{abortConnection},
+    C{setTcpNoDelay}) that is a consumer and its own push producer. Twisted's TCP
+    connections and its TLS layer are all of these; nothing declares this interface, it
+    only tells the type checker what a door may call.
+    """
 
 
 class StreamDoor(Protocol, TimeoutMixin):
@@ -42,7 +59,11 @@ class StreamDoor(Protocol, TimeoutMixin):
     """
 
     factory: DoorFactory
+    #: Set by Twisted before L{connectionMade}; a door never runs without one.
+    transport: IDoorTransport
     peer: str = ""
+    #: The key the gate counts this connection under (set by L{DoorFactory.buildProtocol}).
+    gate_key: str
     bytes_in: int = 0
     bytes_out: int = 0
     _direct: tcp.Connection | None = None
@@ -51,9 +72,12 @@ class StreamDoor(Protocol, TimeoutMixin):
     #: Why the server ended the connection, when it did (logged instead of Twisted's text).
     close_reason: str | None = None
 
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """The idle timeout runs on the factory's clock, not the global reactor."""
+        return self.factory.clock.callLater(period, func)
+
     def connectionMade(self) -> None:
         factory = self.factory
-        self.callLater = factory.clock.callLater
         self.setTimeout(factory.idle_timeout or None)
         transport = self.transport
         if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
@@ -132,7 +156,7 @@ class StreamDoor(Protocol, TimeoutMixin):
         self.factory.closed(self, reason)
 
 
-class DoorFactory(Factory):
+class DoorFactory(Factory[StreamDoor]):
     """
     The factory of a netsuite stream door: it owns the door's limits and counters.
 
@@ -146,7 +170,7 @@ class DoorFactory(Factory):
         against the caps costs one log event per batch, not one per connection.
     """
 
-    protocol: ClassVar[type[StreamDoor]]  # type: ignore[misc]
+    protocol: type[StreamDoor]
     log = Logger()
     noisy = False  # we log each listener ourselves (netsuite.twistd._service)
     nodelay = True
@@ -167,7 +191,9 @@ class DoorFactory(Factory):
         counters: Counters | None = None,
     ) -> None:
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[assignment]
+            from twisted.internet import reactor
+
+            clock = cast(IReactorTime, reactor)  # the global reactor provides it
         self.name = name
         self.gate = gate if gate is not None else ConnectionGate()
         self.idle_timeout = idle_timeout
@@ -178,7 +204,7 @@ class DoorFactory(Factory):
         self.connection_log = LogBatch(self.log, clock, "connections")
         self.refusal_log = LogBatch(self.log, clock, "refusals", LogLevel.warn)
 
-    def buildProtocol(self, addr: IAddress) -> StreamDoor | None:  # type: ignore[override]
+    def buildProtocol(self, addr: IAddress | None) -> StreamDoor | None:
         """
         Admit the connection through the gate, or refuse it (closed at once, logged).
 
@@ -193,7 +219,7 @@ class DoorFactory(Factory):
         proto = self.protocol()
         proto.factory = self
         proto.peer = describe_address(addr)
-        proto.gate_key = peer  # type: ignore[attr-defined]
+        proto.gate_key = peer
         return proto
 
     def opened(self, door: StreamDoor) -> None:
@@ -220,7 +246,13 @@ class DoorFactory(Factory):
                 door.transport.abortConnection()
 
         call = self.clock.callLater(timeout, abort)
-        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+
+        def disarm(result: Failure | None) -> Failure | None:
+            if call.active():
+                call.cancel()
+            return result
+
+        done.addBoth(disarm)
         return done
 
     def closed(self, door: StreamDoor, reason: Failure) -> None:
@@ -228,7 +260,7 @@ class DoorFactory(Factory):
         if door not in self.open:
             return
         self.open.discard(door)
-        self.gate.release(door.gate_key)  # type: ignore[attr-defined]
+        self.gate.release(door.gate_key)
         self.counters["bytes_in"] += door.bytes_in
         self.counters["bytes_out"] += door.bytes_out
         why = door.close_reason or reason.getErrorMessage()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 from twisted.python import usage
@@ -20,7 +20,12 @@ from twisted.python import usage
 from netsuite.twistd._options import GlobalReactor
 from netsuite.twistd._service import ServiceRoot
 
-__all__ = ["SERVICES", "Options", "makeService"]
+if TYPE_CHECKING:  # imported when used: a suite without chat or web does not load them
+    from netsuite.chat._hub import Hub
+    from netsuite.stream._door import DoorFactory
+    from netsuite.web._stats import StatsRegistry
+
+__all__ = ["SERVICES", "Options", "SuiteService", "makeService"]
 
 #: The services of the suite, in start order: name -> module holding Options/makeService.
 SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap", "web": "netsuite.web.tap"}
@@ -91,7 +96,14 @@ def _args(name: str) -> Any:
 _add_service_options()
 
 
-def makeService(options: Options) -> ServiceRoot:
+class SuiteService(ServiceRoot):
+    """The suite's root: the shared chat hub (None without chat) and stats registry."""
+
+    hub: Hub | None
+    stats: StatsRegistry
+
+
+def makeService(options: Options) -> SuiteService:
     """
     One root over every service. The chat hub is made once and shared by every chat
     door (line, IRC, the web's WebSocket and API); one stats registry holds every
@@ -100,7 +112,7 @@ def makeService(options: Options) -> ServiceRoot:
     from netsuite.web._stats import StatsRegistry
 
     reactor = GlobalReactor.of(options.reactor)
-    top = ServiceRoot("netsuite", reactor)
+    top = SuiteService("netsuite", reactor)
     stats = StatsRegistry(reactor.seconds)
     hub = None
     if "chat" in options.services:
@@ -114,16 +126,17 @@ def makeService(options: Options) -> ServiceRoot:
             stats.register_factory(service.factory, "echo")
             stats.register(service.guard.counters, name="echo/udp")
         elif name == "chat":
+            assert hub is not None  # made above: chat is one of the services
             service = module.makeService(sub, hub=hub)
-            doors = service.factories
-            stats.register(
-                hub.counters,
-                name="chat",
-                gauges={"open": lambda d=doors: sum(len(f.open) for f in d)},
-            )
+            doors: list[DoorFactory] = service.factories
+
+            def open_doors(d: list[DoorFactory] = doors) -> float:
+                return sum(len(f.open) for f in d)
+
+            stats.register(hub.counters, name="chat", gauges={"open": open_doors})
         else:
             service = module.makeService(sub, hub=hub, stats=stats)
         service.setServiceParent(top)
-    top.hub = hub  # type: ignore[attr-defined]
-    top.stats = stats  # type: ignore[attr-defined]
+    top.hub = hub
+    top.stats = stats
     return top

@@ -11,11 +11,15 @@ so a test sees what a real connection would, one L{IOPump.flush} at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IProtocol, IProtocolFactory
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import (
+    IOpenSSLClientConnectionCreator,
+    IProtocol,
+    IProtocolFactory,
+)
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test.iosim import FakeTransport, IOPump, connect
@@ -31,8 +35,11 @@ SERVER_ADDRESS = IPv4Address("TCP", "127.0.0.1", 8000)
 CLIENT_ADDRESS = IPv4Address("TCP", "127.0.0.1", 40000)
 
 
+_C = TypeVar("_C", bound=Protocol)
+
+
 @dataclass
-class DoorPair:
+class DoorPair(Generic[_C]):
     """
     One in-memory connection made by L{connect_door}.
 
@@ -45,30 +52,32 @@ class DoorPair:
     @ivar server_io, client_io: iosim's transports under C{server_wire}, C{client_wire}.
     """
 
+    #: Whatever the factory built: IProtocolFactory does not say, so tests may reach
+    #: their door's own attributes.
     server: Any
-    client: Any
+    client: _C
     pump: IOPump
     clock: Clock
-    server_wire: Any
-    client_wire: Any
+    server_wire: IProtocol
+    client_wire: IProtocol
     server_io: FakeTransport
     client_io: FakeTransport
 
 
 def connect_door(
     server_factory: IProtocolFactory,
-    client_protocol: IProtocol,
+    client_protocol: _C,
     clock: Clock | None = None,
     tls: TLSFiles | None = None,
     *,
-    server_tls: Any = None,
-    client_tls: Any = None,
+    server_tls: ReloadableServerTLS | None = None,
+    client_tls: IOpenSSLClientConnectionCreator | None = None,
     client_cert: tuple[str, str] | None = None,
     server_name: str = "localhost",
     handshake_timeout: float = 10.0,
     server_transport: type[FakeTransport] = FakeTransport,
     flush: bool = True,
-) -> DoorPair:
+) -> DoorPair[_C]:
     """
     Connect C{client_protocol} to a protocol of C{server_factory}, in memory.
 
@@ -96,6 +105,9 @@ def connect_door(
     """
     clock = clock if clock is not None else Clock()
     secure = tls is not None or server_tls is not None or client_tls is not None
+    server: IProtocol | None
+    server_wire: IProtocol | None
+    client_wire: IProtocol
     if secure:
         if server_tls is None:
             if tls is None:
@@ -119,7 +131,7 @@ def connect_door(
     else:
         server_wire = server = server_factory.buildProtocol(CLIENT_ADDRESS)
         client_wire = client_protocol
-    if server is None:
+    if server is None or server_wire is None:  # both or neither: the server is inside
         raise ValueError("connect_door: the server factory refused the connection")
     server_io = server_transport(
         server_wire, isServer=True, hostAddress=SERVER_ADDRESS, peerAddress=CLIENT_ADDRESS

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +208,7 @@ class TwistdProcess:
             listener = Listener(m["label"], m["scheme"], host, port)
             self.listeners.setdefault(m["label"], []).append(listener)
 
-    def wait_for(self, condition, timeout: float | None = None) -> None:  # type: ignore[no-untyped-def]
+    def wait_for(self, condition: Callable[[], object], timeout: float | None = None) -> None:
         """Read log lines until C{condition()} holds; fail with the log if it never does."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while not condition():

@@ -77,7 +77,7 @@ def rooms() -> st.SearchStrategy[str]:
 def chat_texts(max_size: int = 200) -> st.SearchStrategy[str]:
     """Message texts the hub accepts: not empty, at most C{max_size} (<= TEXT_MAX)."""
     return st.text(
-        st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=min(max_size, TEXT_MAX)
+        st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=min(max_size, TEXT_MAX)
     )
 
 
@@ -100,7 +100,7 @@ def chat_events() -> st.SearchStrategy[ChatEvent]:
     L{Said}, its L{Replayed} form, L{Joined}, L{Parted}, L{Quit}, L{Renamed},
     L{TopicChanged} and L{Notice}. For a door's renderer: every event renders.
     """
-    reason = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+    reason = st.text(st.characters(blacklist_categories=["Cs"]), max_size=80)
     return st.one_of(
         _said(),
         st.builds(Replayed, said=_said()),
@@ -112,7 +112,7 @@ def chat_events() -> st.SearchStrategy[ChatEvent]:
             TopicChanged,
             room=rooms(),
             nick=nicks(),
-            topic=st.text(st.characters(blacklist_categories=("Cs",)), max_size=TOPIC_MAX),
+            topic=st.text(st.characters(blacklist_categories=["Cs"]), max_size=TOPIC_MAX),
         ),
         st.builds(Notice, text=chat_texts()),
     )

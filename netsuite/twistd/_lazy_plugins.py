@@ -11,16 +11,23 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from twisted.internet.interfaces import IStreamServerEndpointStringParser
+from twisted.internet.interfaces import (
+    IReactorCore,
+    IStreamServerEndpoint,
+    IStreamServerEndpointStringParser,
+)
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from netsuite.base.interfaces import IDatagramServerEndpointStringParser
+from netsuite.base.interfaces import (
+    IDatagramServerEndpoint,
+    IDatagramServerEndpointStringParser,
+)
 
 __all__ = ["LazyDatagramParser", "LazyStreamParser"]
 
 
-def _resolve(target: str) -> Any:
+def _resolve(target: str) -> Any:  # imported by name: only the caller knows its type
     module, _, name = target.partition(":")
     return getattr(import_module(module), name)
 
@@ -33,7 +40,9 @@ class LazyStreamParser:
         self.prefix = prefix
         self.target = target
 
-    def parseStreamServer(self, reactor: Any, *args: str, **kwargs: str) -> Any:
+    def parseStreamServer(
+        self, reactor: IReactorCore, *args: object, **kwargs: object
+    ) -> IStreamServerEndpoint:
         return _resolve(self.target)(reactor, *args, **kwargs)
 
 
@@ -45,5 +54,7 @@ class LazyDatagramParser:
         self.prefix = prefix
         self.target = target
 
-    def parseDatagramServer(self, reactor: Any, *args: str, **kwargs: str) -> Any:
+    def parseDatagramServer(
+        self, reactor: object, *args: object, **kwargs: object
+    ) -> IDatagramServerEndpoint:
         return _resolve(self.target)(reactor, *args, **kwargs)

@@ -40,14 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime, ITCPTransport
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.websocket import WebSocketResource, WebSocketTransport
 from wsproto.utilities import ProtocolError
-from zope.interface import implementer
 
 from netsuite._twisted.http import can_upgrade_to_websocket
 from netsuite.base._addresses import describe_address
@@ -104,7 +103,6 @@ def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-@implementer(IPushProducer)
 class ChatSocket:
     """One browser's WebSocket: bytes in through the guard, JSON in and out of its session."""
 

@@ -32,14 +32,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO, TypedDict, cast
 from urllib.parse import quote
 
-from twisted.internet.interfaces import IPushProducer, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from netsuite._twisted.http import raw_headers
@@ -182,6 +182,16 @@ class _Listing:
 
 
 @implementer(IPushProducer)
+class _Entry(TypedDict):
+    """One row of a directory listing, as the JSON listing gives it."""
+
+    name: str
+    type: str
+    size: int | None
+    mtime: str
+    href: str
+
+
 class FileBody:
     """
     Streams parts of an open file (and literal bytes between them) to a request, as a
@@ -197,7 +207,7 @@ class FileBody:
 
     def __init__(
         self,
-        request: IRequest,
+        request: Request,
         file: BinaryIO,
         parts: list[bytes | tuple[int, int]],
         clock: IReactorTime,
@@ -210,7 +220,7 @@ class FileBody:
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None
         self._paused = False
         self._done = False
-        self._call: Any = None
+        self._call: IDelayedCall | None = None
         self._remaining = 0
 
     def start(self) -> None:
@@ -601,7 +611,9 @@ class StaticFiles(Resource):
         if request.method == b"HEAD":
             f.close()
             return finish_response(request, None)
-        FileBody(request, f, parts, self.clock, compress=compress).start()
+        # The site builds twisted.web.server.Request: IRequest does not name the consumer
+        # methods (registerProducer) or notifyFinish that the body streams through.
+        FileBody(cast(Request, request), f, parts, self.clock, compress=compress).start()
         return NOT_DONE_YET
 
     def _listing(self, request: IRequest, listing: _Listing) -> bytes | int:
@@ -632,7 +644,7 @@ class StaticFiles(Resource):
         request.setHeader(b"Cache-Control", b"no-cache")
         kind = choose_media_type(request.getHeader(b"accept"), _LISTING_TYPES)
         path = listing.url_path
-        entries = [
+        entries: list[_Entry] = [
             {
                 "name": _shown(name) + ("/" if is_dir else ""),
                 "type": "dir" if is_dir else "file",
@@ -658,7 +670,7 @@ class StaticFiles(Resource):
 
     @staticmethod
     def _listing_html(
-        request: IRequest, path: str, entries: list[dict[str, Any]], truncated: int
+        request: IRequest, path: str, entries: list[_Entry], truncated: int
     ) -> bytes:
         esc = html.escape
         rows = []
