@@ -172,6 +172,7 @@ ERR_INVALIDCAPCMD = "410"
 #: What could break or smuggle a protocol line in text from other doors.
 _UNSAFE = re.compile(r"[\r\n\x00\x10]")
 
+
 def wire(text: str) -> str:
     """Text from the hub made safe for one IRC parameter (other doors may not scrub)."""
     return _UNSAFE.sub(" ", text) if _UNSAFE.search(text) else text
@@ -285,6 +286,7 @@ class IRCWriter(irc.IRC):
         if line:
             self.reply(nick, numeric, *middle, " ".join(line))
 
+
 class IRCRenderer:
     """
     Hub events as IRC lines, the same bytes for every IRC member who receives them.
@@ -361,4 +363,3 @@ class IRCRenderer:
                 out.notice(mask, target, text)
             else:
                 out.privmsg(mask, target, text)
-

@@ -709,4 +709,3 @@ class IRCSession:
             self.out.sendCommand(RPL_UMODEIS, (self.nick, "+i"), self.hostname)
         elif any(char not in "+-iw" for char in changes):
             self.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
-
