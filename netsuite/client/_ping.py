@@ -19,8 +19,9 @@ is verified as C{netsuite echo --tls} verifies it (C{--ca}, C{--cert}, C{--key},
 C{--insecure} to skip the check, with a warning).
 
 Layout: L{netsuite.client._ping_session.PingSession} (sans-IO) decides everything;
-L{PingProtocol} is its Twisted adapter on a UDP port (or inside a DTLS client); L{Progress}
-the stderr line; L{run} wires them to the reactor.
+L{netsuite.client._ping_adapter.PingProtocol} is its Twisted adapter on a UDP port (or
+inside a DTLS client); L{netsuite.client._ping_terminal.Progress} the stderr line; here are
+the arguments, the output of a run, and L{run}, which wires them to the reactor.
 
 Exit status: 0 if any reply came back, 1 if none did (or the server refused, or the DTLS
 handshake failed), 2 bad arguments.
@@ -36,16 +37,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from twisted.internet import error as net_error
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import DatagramProtocol
 from twisted.python.failure import Failure
 
 from netsuite.client._common import (
-    Timer,
     add_tls_arguments,
     check_tls_arguments,
     connection_failure_message,
@@ -58,6 +56,7 @@ from netsuite.client._common import (
     resolve_udp,
     say,
 )
+from netsuite.client._ping_adapter import PingProtocol
 from netsuite.client._ping_session import (
     DEFAULT_INTERVAL,
     DEFAULT_SIZE,
@@ -67,14 +66,13 @@ from netsuite.client._ping_session import (
     format_reply,
     format_summary,
 )
+from netsuite.client._ping_terminal import PROGRESS_EVERY, Progress
 from netsuite.client.main import CommandLineError
 from netsuite.datagram._probe import HEADER_SIZE, MAX_SIZE
 
 __all__ = [
     "NAME",
     "SUMMARY",
-    "PingProtocol",
-    "Progress",
     "add_arguments",
     "dtls_failure_message",
     "run",
@@ -86,146 +84,6 @@ PROG = "netsuite ping"
 
 #: Seconds a DTLS handshake may take (OpenSSL retransmits within it).
 HANDSHAKE_TIMEOUT = 10.0
-#: A run shows its progress line once it has lasted this long (seconds).
-PROGRESS_AFTER = 3.0
-#: Seconds between progress line updates.
-PROGRESS_EVERY = 0.5
-
-
-class PingProtocol(DatagramProtocol):
-    """
-    Runs a L{PingSession} over a UDP port connected to C{address}, or inside a DTLS
-    client (whose transport encrypts and is already connected there).
-
-    Connected, so that only the server's replies arrive and an ICMP "port unreachable"
-    is reported instead of looking like loss. C{on_reply} is called with each reply;
-    C{finished} fires with the session when the run is over (the caller stops the port).
-    C{now} is the clock probes are timed with (monotonic and fine-grained in real runs),
-    C{clock} schedules the next probe.
-    """
-
-    noisy = False
-
-    def __init__(
-        self,
-        session: PingSession,
-        address: tuple[str, int],
-        clock: IReactorTime,
-        now: Callable[[], float] | None = None,
-        on_reply: Callable[[Reply], None] | None = None,
-        over_dtls: bool = False,
-    ) -> None:
-        self.session = session
-        self.over_dtls = over_dtls
-        self.refused = False
-        self.address = address
-        self.clock = clock
-        self.now = now or clock.seconds
-        self.on_reply = on_reply
-        self.finished: Deferred[PingSession] = Deferred()
-        self._timer = Timer(clock, self.now, self._expire)
-
-    def startProtocol(self) -> None:
-        self.transport.connect(*self.address)
-        self._send(self.session.start(self.now()))
-        self._next()
-
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        reply = self.session.received(datagram, self.now())
-        if reply is not None and self.on_reply is not None:
-            self.on_reply(reply)
-        self._next()
-
-    def connectionRefused(self) -> None:
-        if self.session.done:
-            return
-        self.refused = True
-        self.stop("connection refused")
-
-    def stopProtocol(self) -> None:
-        """
-        The port stopped (or the DTLS session ended): ours once done, else not. The
-        poll-like reactors drop a connected UDP port on the error an ICMP "port
-        unreachable" leaves instead of calling L{connectionRefused} (Twisted #5377,
-        #6467); a DTLS session ends on the server's close_notify.
-        """
-        self._timer.cancel()
-        if not self.session.done:
-            if self.over_dtls:
-                self.stop("the server closed the DTLS session")
-            else:
-                self.connectionRefused()
-
-    def stop(self, error: str | None = None, interrupted: bool = False) -> None:
-        """End the run now: C{error} says why, or the user C{interrupted} it."""
-        self.session.stop(self.now(), error, interrupted)
-        self._next()
-
-    def _expire(self) -> None:
-        self._send(self.session.expire(self.now()))
-        self._next()
-
-    def _send(self, probes: list[bytes]) -> None:
-        for probe in probes:
-            if self.session.done:  # refused while sending (write reports it at once)
-                return
-            try:
-                self.transport.write(probe)
-            except net_error.MessageLengthError as e:
-                self.session.stop(self.now(), f"a {len(probe)}-byte probe cannot be sent: {e}")
-                return
-            except OSError:
-                self.session.send_failed()  # a full socket buffer: lost, as on the wire
-
-    def _next(self) -> None:
-        if self.session.done:
-            self._timer.cancel()
-            if not self.finished.called:
-                self.finished.callback(self.session)
-        else:
-            self._timer.set(self.session.next_deadline())
-
-
-class Progress:
-    """
-    The live line on stderr (a terminal): sent, received, lost, average round trip.
-
-    Shown once the run has lasted L{PROGRESS_AFTER} seconds, updated every
-    L{PROGRESS_EVERY}; L{clear} wipes it before anything else is printed.
-    """
-
-    def __init__(self, session: PingSession, stream: TextIO, now: Callable[[], float]) -> None:
-        self.session = session
-        self.stream = stream
-        self.now = now
-        self.showing = False
-
-    def line(self) -> str:
-        stats = self.session.stats
-        outstanding = stats.sent - stats.received
-        rtt = sum(stats.rtts_ms) / len(stats.rtts_ms) if stats.rtts_ms else None
-        avg = "n/a" if rtt is None else f"{rtt:.3f} ms"
-        return (
-            f"{self.session.elapsed:.0f}s: {stats.sent} sent, {stats.received} received, "
-            f"{outstanding} not back, {stats.duplicates} dup, {stats.reordered} reordered, "
-            f"rtt avg {avg}"
-        )
-
-    def tick(self) -> None:
-        session = self.session
-        if session.done or session.started_at is None:
-            return
-        if self.now() - session.started_at < PROGRESS_AFTER:
-            return
-        self.stream.write("\r\x1b[K" + self.line())
-        self.stream.flush()
-        self.showing = True
-
-    def clear(self) -> None:
-        if self.showing:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.showing = False
 
 
 # -- the command -------------------------------------------------------------------------

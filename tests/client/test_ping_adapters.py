@@ -26,8 +26,10 @@ from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from netsuite.client._ping import PROGRESS_AFTER, PingProtocol, Progress, dtls_failure_message
+from netsuite.client._ping import dtls_failure_message
+from netsuite.client._ping_adapter import PingProtocol
 from netsuite.client._ping_session import PingSession, Reply
+from netsuite.client._ping_terminal import PROGRESS_AFTER, Progress
 from netsuite.datagram._probe import decode
 from netsuite.echo import DatagramGuard, UDPEcho
 
