@@ -11,6 +11,11 @@ descriptions are netsuite's:
 The first binds a UDP socket (IPv6 when C{ADDR} is an IPv6 address, written with
 escaped colons: C{interface=\\:\\:1}); the second adopts a datagram socket handed over
 by systemd socket activation, which Twisted's C{systemd:} (stream only) cannot express.
+
+C{systemd:} stream descriptions are parsed here too (L{parse_systemd_stream}), not by
+Twisted: its parser keeps no socket when C{LISTEN_FDNAMES} is missing (systemd before
+227, C{systemd-socket-activate} without C{--fdname}), where netsuite adopts them by index
+(L{InheritedSockets}), and says exactly what was inherited when a socket is not there.
 C{dtls:} (DTLS 1.2 over UDP, L{netsuite.tls._dtls_endpoint}) is a datagram description
 too. Every parser is a plugin (C{twisted/plugins/netsuite_endpoints.py}), as is
 C{nstls:}, so they work in any twistd plugin that reads descriptions.
@@ -18,20 +23,21 @@ C{nstls:}, so they work in any twistd plugin that reads descriptions.
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from twisted.internet import defer
-from twisted.internet.endpoints import serverFromString
+from twisted.internet import defer, fdesc
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint, serverFromString
 from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
 from twisted.internet.protocol import DatagramProtocol
 from twisted.plugin import getPlugins
-from twisted.python.systemd import ListenFDs
 from zope.interface import implementer
 
-from netsuite._twisted.endpoints import inherited_systemd_sockets, split_description
+from netsuite._twisted.endpoints import split_description
 from netsuite.base.interfaces import IDatagramServerEndpoint, IDatagramServerEndpointStringParser
 from netsuite.tls._contexts import TLSConfigError, TLSServerSettings, summarize_certificate
 from netsuite.tls._devca import DevCA
@@ -44,6 +50,7 @@ __all__ = [
     "MAX_UDP_PAYLOAD",
     "AdoptedDatagramEndpoint",
     "DescriptionError",
+    "InheritedSockets",
     "TLSServerEndpoint",
     "UDPServerEndpoint",
     "datagram_from_string",
@@ -52,8 +59,10 @@ __all__ = [
     "parse_dtls",
     "parse_nstls",
     "parse_systemd_datagram",
+    "parse_systemd_stream",
     "parse_udp",
     "split_descriptions",
+    "startup_environment",
     "stream_from_string",
 ]
 
@@ -114,6 +123,11 @@ def stream_from_string(reactor: object, description: str) -> IStreamServerEndpoi
     that quotes the description, so an operator sees which C{--listen} is wrong.
     """
     try:
+        prefix, args, kwargs = _split(description)
+        if prefix == "systemd":
+            positional: list[Any] = args
+            named: dict[str, Any] = kwargs
+            return parse_systemd_stream(reactor, *positional, **named)
         return serverFromString(reactor, description)
     except (ValueError, TypeError, KeyError, TLSConfigError) as e:
         if isinstance(e, DescriptionError):
@@ -144,7 +158,17 @@ class UDPServerEndpoint:
 @implementer(IDatagramServerEndpoint)
 @dataclass
 class AdoptedDatagramEndpoint:
-    """Use a datagram socket inherited from systemd (socket activation)."""
+    """
+    Use a datagram socket inherited from systemd (socket activation).
+
+    systemd and C{systemd-socket-activate} hand over blocking sockets, and Twisted's
+    C{adoptDatagramPort} wants a non-blocking one: adopted as it comes, the port's read
+    loop blocks in C{recvfrom} once the queue is empty, so the reactor never runs again
+    and SIGTERM is logged but never acted on. Like Twisted's
+    L{AdoptedStreamServerEndpoint}, this sets C{O_NONBLOCK} first, and closes the
+    inherited descriptor once the port holds its own copy, so stopping the port really
+    closes the socket.
+    """
 
     reactor: object
     fileno: int
@@ -152,13 +176,212 @@ class AdoptedDatagramEndpoint:
     max_packet_size: int = _RECEIVE_SIZE
 
     def listen(self, protocol: DatagramProtocol) -> defer.Deferred[IListeningPort]:
-        return defer.execute(
-            self.reactor.adoptDatagramPort,  # type: ignore[attr-defined]
-            self.fileno,
-            self.family,
-            protocol,
-            maxPacketSize=self.max_packet_size,
+        return defer.execute(self._adopt, protocol)
+
+    def _adopt(self, protocol: DatagramProtocol) -> IListeningPort:
+        fdesc.setNonBlocking(self.fileno)
+        port: IListeningPort = self.reactor.adoptDatagramPort(  # type: ignore[attr-defined]
+            self.fileno, self.family, protocol, maxPacketSize=self.max_packet_size
         )
+        os.close(self.fileno)
+        return port
+
+
+#: The first descriptor systemd hands over (C{SD_LISTEN_FDS_START}, sd_listen_fds(3)).
+LISTEN_FDS_START = 3
+_LISTEN_KEYS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
+_DOMAINS: dict[str, socket.AddressFamily] = {
+    "INET": socket.AF_INET, "INET6": socket.AF_INET6, "UNIX": socket.AF_UNIX,
+}  # fmt: skip
+_TYPES: dict[str, int] = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM}
+_TYPE_NAMES: dict[int, str] = {number: name for name, number in _TYPES.items()}
+_DOMAIN_NAMES: dict[int, str] = {number: name for name, number in _DOMAINS.items()}
+
+#: What a descriptor is: (address family, socket type), or None when it is no open socket.
+SocketKind = tuple[int, int] | None
+
+
+def socket_kind(fileno: int) -> SocketKind:
+    """The family and type of the socket C{fileno} (the kernel's word), without owning it."""
+    try:
+        sock = socket.socket(fileno=fileno)
+    except OSError:
+        return None
+    try:
+        return (sock.family, sock.type)
+    finally:
+        sock.detach()
+
+
+def _kind_text(kind: SocketKind) -> str:
+    if kind is None:
+        return "not an open socket"
+    family, kind_type = kind
+    domain = _DOMAIN_NAMES.get(family, str(family))
+    return f"a {_TYPE_NAMES.get(kind_type, str(kind_type))} socket of domain={domain}"
+
+
+def startup_environment() -> Mapping[str, str]:
+    """
+    C{LISTEN_PID}, C{LISTEN_FDS} and C{LISTEN_FDNAMES} as this process was started with.
+
+    Twisted's C{systemd:} parser reads C{LISTEN_FDS} and C{LISTEN_PID} when
+    L{twisted.internet.endpoints} is imported, and deletes them from C{os.environ}; and
+    when C{LISTEN_FDNAMES} is missing (systemd before 227, C{systemd-socket-activate}
+    without C{--fdname}) it keeps no socket at all. So when C{os.environ} no longer has
+    C{LISTEN_FDS}, they are read from C{/proc/self/environ}: the environment the kernel
+    gave this process at C{exec}, which C{unsetenv} does not change (Linux, the only
+    system systemd runs on).
+    """
+    if "LISTEN_FDS" in os.environ:
+        return {k: os.environ[k] for k in _LISTEN_KEYS if k in os.environ}
+    try:
+        raw = Path("/proc/self/environ").read_bytes()
+    except OSError:
+        return {}
+    found = {}
+    for entry in raw.split(b"\0"):
+        key, sep, value = entry.decode("utf-8", "replace").partition("=")
+        if sep and key in _LISTEN_KEYS:
+            found[key] = value
+    return found
+
+
+@dataclass(frozen=True)
+class InheritedSockets:
+    """
+    The sockets systemd (or C{systemd-socket-activate}) handed this process, as
+    sd_listen_fds(3) defines them; sans-IO but for C{inspect}, which says what a
+    descriptor is.
+
+    Unlike Twisted's C{ListenFDs}, sockets without names (no C{LISTEN_FDNAMES}) are kept:
+    C{index=N} reaches them; only C{name=NAME} needs names. One C{.socket} unit gives every
+    socket it lists the same name (its C{FileDescriptorName=}), so a name may stand for a
+    stream and a datagram socket at once: the description's C{type} and C{domain} pick one.
+
+    @ivar fds: the descriptors, consecutive from 3.
+    @ivar names: one per descriptor; empty when C{LISTEN_FDNAMES} is missing or does not
+        name every descriptor.
+    @ivar why_none: why C{fds} is empty, for error messages.
+    @ivar names_note: why C{names} is empty, for error messages.
+    """
+
+    fds: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    why_none: str = "LISTEN_FDS is not set"
+    names_note: str = "LISTEN_FDNAMES is not set"
+    inspect: Callable[[int], SocketKind] = field(default=socket_kind, compare=False)
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        pid: int,
+        inspect: Callable[[int], SocketKind] = socket_kind,
+    ) -> InheritedSockets:
+        """Read C{LISTEN_*} from C{environ}, for the process C{pid}."""
+        count_text = environ.get("LISTEN_FDS")
+        if count_text is None:
+            return cls(inspect=inspect)
+        owner = environ.get("LISTEN_PID")
+        if owner != str(pid):
+            return cls(
+                why_none=f"LISTEN_FDS={count_text} is for LISTEN_PID={owner}, not this "
+                f"process ({pid})",
+                inspect=inspect,
+            )
+        count = int(count_text) if count_text.isdigit() else -1
+        if count <= 0:
+            return cls(why_none=f"LISTEN_FDS={count_text!r}", inspect=inspect)
+        raw = environ.get("LISTEN_FDNAMES")
+        names = tuple(raw.split(":")) if raw else ()
+        note = "" if raw else "LISTEN_FDNAMES is not set"
+        if raw and len(names) != count:
+            note = f"LISTEN_FDNAMES={raw!r} names {len(names)}, not {count}: names ignored"
+            names = ()
+        fds = tuple(range(LISTEN_FDS_START, LISTEN_FDS_START + count))
+        return cls(fds, names, why_none="", names_note=note, inspect=inspect)
+
+    def describe(self) -> str:
+        """What was inherited, for an error message: count, descriptors and names."""
+        if not self.fds:
+            return f"0 sockets were inherited ({self.why_none})"
+        if self.names:
+            pairs = zip(self.fds, self.names, strict=True)
+            each = ", ".join(f"fd {fd} named {n!r}" for fd, n in pairs)
+        else:
+            each = ", ".join(f"fd {fd}" for fd in self.fds) + f", unnamed ({self.names_note})"
+        return f"{len(self.fds)} socket(s) were inherited: {each}"
+
+    def select(self, domain: str, kind: str, index: str | None, name: str | None) -> int:
+        """
+        The descriptor C{systemd:domain=DOMAIN:(index=N|name=NAME):type=KIND} asks for,
+        checked to be a socket of that family and type; else a L{DescriptionError} that
+        says what was asked and what was inherited.
+        """
+        asked = f"systemd:domain={domain}:" + (
+            f"index={index}" if name is None else f"name={name}"
+        )
+        asked += f":type={kind}"
+        if domain not in _DOMAINS:
+            raise DescriptionError(f"{asked}: domain={domain!r}; expected {', '.join(_DOMAINS)}")
+        if kind not in _TYPES:
+            raise DescriptionError(f"{asked}: type={kind!r}; expected stream or dgram")
+        want = (_DOMAINS[domain], _TYPES[kind])
+        if (index is None) == (name is None):
+            raise DescriptionError(
+                f"systemd:domain={domain}:type={kind}: give exactly one of index=N or "
+                f"name=NAME; {self.describe()}"
+            )
+        if name is None:
+            assert index is not None
+            i = int(index) if index.isdigit() else -1
+            if not 0 <= i < len(self.fds):
+                raise DescriptionError(f"{asked} asked for, but {self.describe()}")
+            fd = self.fds[i]
+            found = self.inspect(fd)
+            if found != want:
+                raise DescriptionError(
+                    f"{asked} asks for {_kind_text(want)}, but fd {fd} is {_kind_text(found)}"
+                    + _hint(want, found)
+                )
+            return fd
+        # names is empty or one per descriptor (from_environ): no name, no candidate.
+        candidates = [fd for fd, n in zip(self.fds, self.names, strict=False) if n == name]
+        if not candidates:
+            hint = (
+                ""
+                if self.names
+                else "; name sockets with FileDescriptorName= (systemd) or --fdname= "
+                "(systemd-socket-activate), or use index=N"
+            )
+            raise DescriptionError(f"{asked} asked for, but {self.describe()}{hint}")
+        kinds = {fd: self.inspect(fd) for fd in candidates}
+        matching = [fd for fd in candidates if kinds[fd] == want]
+        if len(matching) == 1:
+            return matching[0]
+        each = "; ".join(f"fd {fd} is {_kind_text(kinds[fd])}" for fd in candidates)
+        if not matching:
+            raise DescriptionError(f"{asked} asks for {_kind_text(want)}, but {each}")
+        raise DescriptionError(
+            f"{asked}: {len(matching)} sockets named {name!r} are {_kind_text(want)} "
+            f"({each}); pick one with index=N (0 is fd {LISTEN_FDS_START}) or name them apart"
+        )
+
+
+def _hint(want: tuple[int, int], found: SocketKind) -> str:
+    if found is None:
+        return ""
+    if found[1] != want[1] and found[1] in _TYPE_NAMES:
+        return f"; say type={_TYPE_NAMES[found[1]]}"
+    if found[0] != want[0] and found[0] in _DOMAIN_NAMES:
+        return f"; say domain={_DOMAIN_NAMES[found[0]]}"
+    return ""
+
+
+def inherited_sockets() -> InheritedSockets:
+    """The sockets systemd handed this process (L{startup_environment})."""
+    return InheritedSockets.from_environ(startup_environment(), os.getpid())
 
 
 def _port_number(value: str, description: str) -> int:
@@ -185,33 +408,36 @@ def parse_systemd_datagram(
     index: str | None = None,
     name: str | None = None,
     type: str = "dgram",
-    environ: dict[str, str] | None = None,
+    sockets: InheritedSockets | None = None,
 ) -> AdoptedDatagramEndpoint:
     """C{systemd:domain=INET|INET6:(index=N|name=NAME):type=dgram}."""
     if type != "dgram":
         raise DescriptionError(f"systemd: type={type!r}; a datagram listener needs type=dgram")
-    families = {"INET": socket.AF_INET, "INET6": socket.AF_INET6}
-    if domain not in families:
+    if domain not in ("INET", "INET6"):
         raise DescriptionError(f"systemd: domain={domain!r}; expected INET or INET6 for datagrams")
-    # Twisted reads (and then deletes) LISTEN_FDS once, when twisted.internet.endpoints
-    # is imported; share what it read, so stream and datagram sockets can be mixed.
-    fds = inherited_systemd_sockets() if environ is None else ListenFDs.fromEnvironment(environ)
-    if name is not None:
-        named = fds.inheritedNamedDescriptors()
-        if name not in named:
-            raise DescriptionError(
-                f"systemd: no inherited socket is named {name!r} (have: {sorted(named)})"
-            )
-        fileno = named[name]
-    else:
-        inherited = fds.inheritedDescriptors()
-        i = int(index or 0)
-        if not 0 <= i < len(inherited):
-            raise DescriptionError(
-                f"systemd: index={i}, but {len(inherited)} socket(s) were inherited"
-            )
-        fileno = inherited[i]
-    return AdoptedDatagramEndpoint(reactor, fileno, families[domain])
+    fds = inherited_sockets() if sockets is None else sockets
+    fileno = fds.select(domain, type, index, name)
+    return AdoptedDatagramEndpoint(reactor, fileno, _DOMAINS[domain])
+
+
+def parse_systemd_stream(
+    reactor: object,
+    domain: str = "INET",
+    index: str | None = None,
+    name: str | None = None,
+    type: str = "stream",
+    sockets: InheritedSockets | None = None,
+) -> AdoptedStreamServerEndpoint:
+    """
+    C{systemd:domain=INET|INET6|UNIX:(index=N|name=NAME)[:type=stream]}, in place of
+    Twisted's own parser, which finds no socket when C{LISTEN_FDNAMES} is missing and
+    fails with a bare C{IndexError} or C{KeyError} when the socket is not there.
+    """
+    if type != "stream":
+        raise DescriptionError(f"systemd: type={type!r}; a stream listener needs type=stream")
+    fds = inherited_sockets() if sockets is None else sockets
+    fileno = fds.select(domain, type, index, name)
+    return AdoptedStreamServerEndpoint(reactor, fileno, _DOMAINS[domain])
 
 
 def parse_nstls(

@@ -1,7 +1,5 @@
 """The listen grammar: netsuite's description parsers, through Twisted's plugin lookup."""
 
-import os
-import socket
 from pathlib import Path
 
 from twisted.internet.endpoints import serverFromString
@@ -13,13 +11,11 @@ from netsuite.tls._contexts import TLSConfigError
 from netsuite.tls._listener import DeadlineTLSFactory
 from netsuite.twistd._endpoints import (
     MAX_UDP_PAYLOAD,
-    AdoptedDatagramEndpoint,
     DescriptionError,
     TLSServerEndpoint,
     UDPServerEndpoint,
     datagram_from_string,
     is_datagram,
-    parse_systemd_datagram,
     split_descriptions,
     stream_from_string,
 )
@@ -81,29 +77,6 @@ class DatagramDescriptionTests(SynchronousTestCase):
         ):
             with self.assertRaises(DescriptionError) as e:
                 datagram_from_string(MemoryReactorClock(), description)
-            self.assertIn(message, str(e.exception))
-
-    def test_systemd_datagram(self) -> None:
-        def environ() -> dict[str, str]:
-            # Twisted deletes what it has read from the mapping: a fresh one per parse.
-            return {
-                "LISTEN_PID": str(os.getpid()),
-                "LISTEN_FDS": "2",
-                "LISTEN_FDNAMES": "web:probe",
-            }
-
-        reactor = MemoryReactorClock()
-        by_index = parse_systemd_datagram(reactor, index="1", environ=environ())
-        self.assertEqual(by_index, AdoptedDatagramEndpoint(reactor, 4, socket.AF_INET))
-        by_name = parse_systemd_datagram(reactor, domain="INET6", name="probe", environ=environ())
-        self.assertEqual((by_name.fileno, by_name.family), (4, socket.AF_INET6))
-        for kwargs, message in (
-            ({"index": "2"}, "2 socket(s) were inherited"),
-            ({"name": "nope"}, "no inherited socket is named 'nope'"),
-            ({"domain": "UNIX"}, "expected INET or INET6"),
-        ):
-            with self.assertRaises(DescriptionError) as e:
-                parse_systemd_datagram(reactor, environ=environ(), **kwargs)
             self.assertIn(message, str(e.exception))
 
 
