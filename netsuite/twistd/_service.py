@@ -9,7 +9,9 @@ actually chosen for C{:0}) and, for TLS, each certificate's fingerprint and expi
 
 from __future__ import annotations
 
+import os
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.application import service
@@ -19,6 +21,7 @@ from twisted.python.failure import Failure
 
 from netsuite._twisted.application import forget_exit_signal
 from netsuite.base._addresses import describe_address
+from netsuite.twistd._notify import notify, notify_address
 
 __all__ = ["ListenError", "ListenerService", "ServiceRoot"]
 
@@ -118,9 +121,15 @@ class ServiceRoot(service.MultiService):
     the signal after shutting down, so the process dies "killed by SIGTERM" (status 143
     from a shell), which systemd and CI read as a failure. Once shutdown has completed,
     this root clears that, and twistd exits 0.
+
+    Under systemd (C{Type=notify}), it sends C{READY=1} once every listener is bound and
+    the reactor runs, and C{STOPPING=1} as shutdown begins (L{netsuite.twistd._notify}).
+
+    @ivar environ: where C{NOTIFY_SOCKET} is read (L{None}: this process's environment).
     """
 
     log = Logger()
+    environ: Mapping[str, str] | None = None
 
     def __init__(self, name: str, reactor: Any) -> None:
         super().__init__()
@@ -132,6 +141,7 @@ class ServiceRoot(service.MultiService):
         if isinstance(self.parent, ServiceRoot):
             return  # part of a suite: the suite's root does the process-wide things
         self.reactor.addSystemEventTrigger("after", "shutdown", self._exit_cleanly)
+        self.reactor.addSystemEventTrigger("before", "shutdown", self._stopping)
         if hasattr(self.reactor, "callFromThread"):
             from netsuite.tls._listener import install_sighup
 
@@ -144,6 +154,27 @@ class ServiceRoot(service.MultiService):
         for url in self.urls():
             self.log.info("{name}: {url}", name=self.name, url=url)
         self.log.info("{name} ready", name=self.name)
+        listeners = len(self.urls())
+        self._notify(f"READY=1\nSTATUS={self.name}: {listeners} listener(s) ready")
+
+    def _stopping(self) -> None:
+        self._notify(f"STOPPING=1\nSTATUS={self.name}: shutting down")
+
+    def _notify(self, message: str) -> None:
+        """sd_notify, when systemd asked for it; a failure is logged, never raised."""
+        environ = os.environ if self.environ is None else self.environ
+        if notify_address(environ) is None:
+            return
+        first = message.partition("\n")[0]
+        if notify(message, environ):
+            self.log.info("{name}: told systemd {message}", name=self.name, message=first)
+        else:
+            self.log.warn(
+                "{name}: could not tell systemd {message} (NOTIFY_SOCKET={socket!r})",
+                name=self.name,
+                message=first,
+                socket=environ.get("NOTIFY_SOCKET"),
+            )
 
     def urls(self) -> list[str]:
         """Where to point a client at each listener of this root and its sub-roots."""
