@@ -40,6 +40,7 @@ class Options(ServiceOptions):
     """Options of C{twistd netsuite-echo}."""
 
     synopsis = "[options]"
+    config_section = "echo"
     default_listen = ("tcp:7007:interface=127.0.0.1", "udp:7007:interface=127.0.0.1")
     longdesc = (
         "Echo (RFC 862) every byte back over TCP/TLS and every datagram back over UDP.\n"

@@ -15,7 +15,8 @@ L{netsuite.limits}' constants.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from twisted.python import usage
@@ -23,6 +24,17 @@ from twisted.python import usage
 from netsuite.base._reactor import GlobalReactor
 from netsuite.limits import _defaults as limits
 from netsuite.tls._contexts import TLSConfigError
+from netsuite.twistd._config import (
+    Config,
+    ConfigError,
+    coerced,
+    given_values,
+    load,
+    merge_arguments,
+    option_specs,
+    read_config,
+    usage_error,
+)
 from netsuite.twistd._endpoints import (
     DescriptionError,
     datagram_from_string,
@@ -44,7 +56,9 @@ __all__ = [
     "Parameter",
     "ServiceOptions",
     "check",
+    "exit_on_errors",
     "rows",
+    "run_config_actions",
 ]
 
 #: Error texts of L{Parameter.check} (after C{--NAME }); C{{least}} and C{{value}} are
@@ -53,6 +67,14 @@ AT_LEAST = "must be {least} or more, not {value}"
 MORE_THAN = "must be more than {least}, not {value}"
 SECONDS = "must be {least} or more seconds"
 NEVER_OR_SECONDS = "must be 0 (never) or more seconds"
+
+
+class _Row(list[Any]):
+    """An C{optParameters} row that remembers its L{Parameter}."""
+
+    def __init__(self, items: list[Any], parameter: Parameter) -> None:
+        super().__init__(items)
+        self.parameter = parameter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +103,12 @@ class Parameter:
         return dataclasses.replace(self, **changes)
 
     def row(self) -> list[Any]:
-        """The option as L{usage.Options} takes it in C{optParameters}."""
-        return [self.name, None, self.default, self.help, self.coerce]
+        """
+        The option as L{usage.Options} takes it in C{optParameters}; the row carries the
+        parameter, so the config loader (L{netsuite.twistd._config}) knows its bound.
+        """
+        return _Row([self.name, None, self.default, self.help, self.coerce], self)
+
 
     def check(self, options: usage.Options) -> None:
         """Raise L{usage.UsageError} when C{options[name]} is under the bound."""
@@ -171,6 +197,8 @@ class ServiceOptions(usage.Options):
     are in C{self["endpoints:" + name]}. The single description C{none} turns a door off.
     """
 
+    #: The config file's section of this service (C{[chat]}); None: it reads none.
+    config_section: ClassVar[str | None] = None
     default_listen: ClassVar[tuple[str, ...]] = ()
     extra_listens: ClassVar[dict[str, tuple[str, ...]]] = {}
     datagram_allowed: ClassVar[bool] = True
@@ -189,6 +217,45 @@ class ServiceOptions(usage.Options):
     def getUsage(self, width: int | None = None) -> str:
         """Twisted's usage text, then the listen grammar as written (not re-wrapped)."""
         return super().getUsage(width) + "\n" + LISTEN_HELP
+
+    def opt_config(self, path: str) -> None:
+        """Read this service's section of a TOML config file (and [tls]); options given on
+        the command line override it."""
+        self["config-file"] = path
+
+    def opt_check(self) -> None:
+        """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
+        self["check"] = True
+
+    def opt_print_config(self) -> None:
+        """Print the effective config (defaults merged) as TOML and exit."""
+        self["print-config"] = True
+
+    def parseOptions(self, options: Any = None) -> None:
+        """
+        With C{--config}, the file's values go first as options, so the command line
+        (parsed after them) overrides them; C{--check} and C{--print-config} end the
+        process here, before twistd builds anything (L{run_config_actions}).
+        """
+        arguments = list(sys.argv[1:] if options is None else options)
+        section = self.config_section
+        given = given_values(self, arguments)
+        path = given.get("config")
+        if section is None or not (path or given.get("check") or given.get("print-config")):
+            super().parseOptions(arguments)
+            return
+        if path is None:  # --check or --print-config of the built-in defaults
+            config = load("", "(no config file)", {section: type(self)}, reactor=self.reactor)
+        else:
+            config = read_config(path, {section: type(self)}, reactor=self.reactor)
+        exit_on_errors(config.errors)
+        try:
+            super().parseOptions(merge_arguments(self, config.values[section], arguments))
+        except usage.UsageError as e:
+            exit_on_errors([usage_error(config, section, str(e))])
+        run_config_actions(
+            given, config, {section: self}, {section: coerced(given, option_specs(type(self)))}
+        )
 
     def opt_listen(self, description: str) -> None:
         """Listen here (repeatable); see the grammar below."""
@@ -217,3 +284,35 @@ class ServiceOptions(usage.Options):
                 raise usage.UsageError(f"--{name} {e}") from None
             endpoints.append((description, endpoint, datagram))
         return endpoints
+
+
+def exit_on_errors(errors: list[ConfigError]) -> None:
+    """Print every problem (stderr) and exit 1; nothing has listened yet."""
+    if errors:
+        for error in errors:
+            print(error, file=sys.stderr)
+        raise SystemExit(1)
+
+
+def run_config_actions(
+    given: Mapping[str, Any],
+    config: Config,
+    parsed: Mapping[str, usage.Options],
+    command_line: Mapping[str, Mapping[str, Any]],
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """
+    C{--check}: check every certificate, print the plan and exit 0 (1 on a problem);
+    C{--print-config}: print the effective config and exit 0. Neither binds anything:
+    both run while twistd parses options, before it builds the service.
+    """
+    from netsuite.twistd import _plan
+
+    if given.get("check"):
+        errors = _plan.check_certificates(config, parsed)
+        exit_on_errors(errors)
+        print(_plan.format_plan(config, parsed), end="")
+        raise SystemExit(0)
+    if given.get("print-config"):
+        print(_plan.effective_toml(config, parsed, command_line, extra), end="")
+        raise SystemExit(0)

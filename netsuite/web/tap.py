@@ -69,6 +69,7 @@ class Options(ServiceOptions):
     """Options of C{twistd netsuite-web}."""
 
     synopsis = "[options]"
+    config_section = "web"
     datagram_allowed = False
     default_listen = ("tcp:8080:interface=127.0.0.1",)
     longdesc = (
