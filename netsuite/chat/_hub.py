@@ -85,7 +85,8 @@ class _State:
 
 class Hub:
     """
-    @ivar history: messages kept per room and replayed on join.
+    @ivar history: messages kept per room and replayed on join; 0 turns history off
+        (nothing kept, nothing replayed), for rooms whose talk must not outlive it.
     @ivar flood_rate, flood_burst: each member's token bucket (messages per second).
     @ivar flood_kick: messages dropped in a row for flooding before the member is cut off.
     """
@@ -101,6 +102,8 @@ class Hub:
         default_room: str = "#lobby",
         counters: Counters | None = None,
     ) -> None:
+        if history < 0:
+            raise ValueError(f"history must be 0 (off) or more messages, not {history}")
         self.clock = clock
         self.history = history
         self.flood_rate = flood_rate

@@ -31,8 +31,8 @@ __all__ = ["ChatService", "Options", "makeService"]
 
 #: The hub's and the doors' bounds, in the order they are checked.
 CHAT_LIMITS = (
-    Parameter("history", limits.HISTORY, "Messages kept per room and replayed on join.", int,
-              least=1),
+    Parameter("history", limits.HISTORY,
+              "Messages kept per room and replayed on join (0: none kept).", int, least=0),
     Parameter("flood-kick", limits.FLOOD_KICK,
               "Messages dropped in a row for flooding before a kick.", int, least=1),
     Parameter("send-queue", limits.SEND_QUEUE,
@@ -54,12 +54,13 @@ class Options(ServiceOptions):
     """Options of C{twistd netsuite-chat}."""
 
     synopsis = "[options]"
+    config_section = "chat"
     datagram_allowed = False
     default_listen = ("tcp:7777:interface=127.0.0.1",)
     extra_listens = {"irc-listen": ("tcp:6667:interface=127.0.0.1",)}
     longdesc = (
-        "A chat hub: rooms, nicks unique across doors, history, flood and slow-reader\\n"
-        "limits. --listen is the plain-line door (nc, telnet; default 127.0.0.1:7777),\\n"
+        "A chat hub: rooms, nicks unique across doors, history, flood and slow-reader\n"
+        "limits. --listen is the plain-line door (nc, telnet; default 127.0.0.1:7777),\n"
         "--irc-listen the IRC door (default 127.0.0.1:6667); 'none' turns a door off."
     )
     optParameters = [
