@@ -38,6 +38,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "netsuite.client._ping",
     "netsuite.client._certs",
     "netsuite.client._get",
+    "netsuite.client._doctor",
 )
 
 
