@@ -167,7 +167,7 @@ class SwitchingHTTPProtocol(_GenericHTTPChannelProtocol):
         Become HTTP/2 now, on C{reactor}, as Twisted's switch does on the global one:
         the HTTP/2 connection takes over the transport and the producer.
         """
-        old = self._channel
+        old: Any = self._channel  # HTTP/1.1's channel until now
         producer = old._networkProducer
         producer.unregisterProducer()
         self.left_http1(old)
@@ -178,7 +178,8 @@ class SwitchingHTTPProtocol(_GenericHTTPChannelProtocol):
         h2.timeOut = self._timeOut
         h2.callLater = self._callLater
         self._channel = h2
-        self._negotiatedProtocol = b"h2"
+        # Twisted annotates its class default (None) only; it stores ALPN tokens here too.
+        self._negotiatedProtocol = b"h2"  # type: ignore[assignment]
         h2.makeConnection(transport)
         producer.registerProducer(h2, True)
 
@@ -228,12 +229,12 @@ def request_disconnected(request: Any) -> bool:
 
 def log_timestamp(factory: Any) -> str | None:
     """The factory's access-log timestamp, refreshed once a second (None before it starts)."""
-    return factory._logDateTime  # type: ignore[no-any-return]
+    return factory._logDateTime
 
 
 def escape_log_field(value: bytes) -> str:
     """A request field as Twisted's access log writes it (so it cannot forge lines)."""
-    return _escape(value)  # type: ignore[no-any-return]
+    return _escape(value)
 
 
 def can_upgrade_to_websocket(channel: object) -> bool:

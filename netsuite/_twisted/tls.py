@@ -88,6 +88,7 @@ class OneFlightTLSProtocol(BufferingTLSTransport):
 
     def send_records(self, records: bytes) -> None:
         """Hook: the ciphertext OpenSSL made, to be sent in order (default: write it)."""
+        assert self.transport is not None  # records come only while connected
         self.transport.write(records)
 
     def closing(self) -> None:

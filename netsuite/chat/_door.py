@@ -10,9 +10,11 @@ at C{send_queue} bytes instead of slowing the room or growing memory.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from twisted.internet.interfaces import IHandshakeListener, INegotiated
+from OpenSSL.crypto import X509
+from twisted.internet.interfaces import IHandshakeListener, INegotiated, ISSLTransport
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -47,7 +49,9 @@ class ChatDoor(StreamDoor):
         TLS is up: a verified client certificate's name becomes this member's identity
         (its nick, held for it alone); then the session begins.
         """
-        identity = peer_identity(self.transport.getPeerCertificate())
+        tls = cast(ISSLTransport, self.transport)  # a handshake completed: TLS is under us
+        # Twisted types the certificate as object; its TLS transport gives pyOpenSSL's.
+        identity = peer_identity(cast("X509 | None", tls.getPeerCertificate()))
         if identity is not None and self.factory.hub.reserve(identity):
             self.session.identity = identity
             self.factory.log.info(
@@ -89,7 +93,7 @@ class ChatDoor(StreamDoor):
         self.factory.hub.quit(self.session, reason)
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         session = self.session
         if session is not None and not session.closed:
             session.closed = True

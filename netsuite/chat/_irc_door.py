@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 
 from netsuite.chat._door import ChatDoor, ChatDoorFactory
@@ -80,7 +81,7 @@ class IRCChat(ChatDoor):
         session.ping()
         self._timer = clock.callLater(factory.ping_timeout, self._tick)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None

@@ -148,9 +148,9 @@ class LineSession:
         """Called once per member per event: kept to a dict lookup and one send."""
         if self.closed:
             return
-        if event.__class__ is Said and event.room is None and event.sender == self.nick:  # type: ignore[attr-defined]
+        if event.__class__ is Said and event.room is None and event.sender == self.nick:
             # A private message we sent: show it as sent (not cached: seen by one).
-            self.send(f"[private -> {event.target}] {event.text}\r\n".encode())  # type: ignore[attr-defined]
+            self.send(f"[private -> {event.target}] {event.text}\r\n".encode())
             return
         wire = event._wire.get(FORMAT)
         self.send(wire if wire is not None else event.encoded(FORMAT, render))

@@ -27,6 +27,7 @@ import datetime
 import ipaddress
 import re
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -119,19 +120,25 @@ def _name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is neither a DNS name nor an IP address")
 
 
+def _add_dir(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    """C{--dir}, on the command and on each action that takes it."""
+    parser.add_argument(
+        "--dir",
+        metavar="DIR",
+        type=Path,
+        default=default,
+        help="the CA's directory (default: $NETSUITE_STATE_DIR, else "
+        "$XDG_STATE_HOME/netsuite, else ~/.local/state/netsuite)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of C{netsuite certs} and its actions."""
-    where = {
-        "metavar": "DIR",
-        "type": Path,
-        "help": "the CA's directory (default: $NETSUITE_STATE_DIR, else "
-        "$XDG_STATE_HOME/netsuite, else ~/.local/state/netsuite)",
-    }
-    parser.add_argument("--dir", **where)
+    _add_dir(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     init = actions.add_parser("init", help="create the development CA")
     # Before or after the action: a sub-parser's default must not undo the parent's value.
-    init.add_argument("--dir", default=argparse.SUPPRESS, **where)
+    _add_dir(init, default=argparse.SUPPRESS)
     init.add_argument("--force", action="store_true", help="replace an existing CA")
     issue_parser = actions.add_parser(
         "issue", help="issue a leaf certificate for DNS names and IP addresses"
@@ -142,7 +149,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     issue_parser.add_argument(
         "--out", metavar="DIR", type=Path, help="write here (default: the CA's leaves/)"
     )
-    issue_parser.add_argument("--dir", default=argparse.SUPPRESS, **where)
+    _add_dir(issue_parser, default=argparse.SUPPRESS)
     show = actions.add_parser("show", help="print what a PEM certificate file holds")
     show.add_argument("file", metavar="FILE", type=Path, help="PEM certificate (or chain)")
 

@@ -255,7 +255,8 @@ class ChatClient:
 
     def _exit(self, code: int, message: str | None = None) -> list[Action]:
         self.state = "done"
-        return ([Status(message)] if message else []) + [Exit(code)]
+        actions: list[Action] = [Status(message)] if message else []
+        return [*actions, Exit(code)]
 
     # -- the server's lines ------------------------------------------------------------
 

@@ -228,7 +228,7 @@ def connection_failure_message(
             detail = f"the certificate is for {_names_text(peer_chain[0])}, not {host}"
         return f"TLS verification failed for {host}: {detail}"
     if reason.check(SSL.Error):
-        text = ssl_error_text(reason.value)
+        text = ssl_error_text(reason.value) if reason.value is not None else ""
         if "certificate verify failed" in text:
             now = now or datetime.datetime.now(datetime.UTC)
             return (
@@ -289,7 +289,7 @@ async def resolve_udp(reactor: Any, host: str, port: int) -> tuple[str, str]:
         reactor, reactor.getThreadPool(), socket.getaddrinfo, host, port, 0, socket.SOCK_DGRAM
     )
     family, _, _, _, sockaddr = infos[0]
-    return sockaddr[0], ("::" if family == socket.AF_INET6 else "0.0.0.0")
+    return str(sockaddr[0]), ("::" if family == socket.AF_INET6 else "0.0.0.0")
 
 
 # -- TLS and DTLS client settings, shared by every TLS-capable sub-command --------------
@@ -425,6 +425,7 @@ def react_command(
 
     def start(reactor: Any) -> Deferred[None]:
         outcome: Deferred[None] = Deferred()
+        work: Deferred[int] = succeed(0)  # stands in until begin(); cancelling it is a no-op
 
         def done(code: object) -> None:
             if outcome.called:
@@ -461,7 +462,6 @@ def react_command(
 
         # Only once the reactor runs: its SIGINT handler is installed by then, so Ctrl-C
         # is a clean shutdown (130), never a KeyboardInterrupt inside the command.
-        work: Deferred[int] = succeed(0)  # stands in until begin(); cancelling it is a no-op
         reactor.callWhenRunning(begin)
         reactor.addSystemEventTrigger("before", "shutdown", interrupted)
         return outcome

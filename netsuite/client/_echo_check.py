@@ -17,11 +17,13 @@ from twisted.internet.interfaces import (
     IHandshakeListener,
     IReactorTime,
     ISSLTransport,
+    ITCPTransport,
 )
 from twisted.internet.protocol import DatagramProtocol, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from netsuite.base._transports import IConnectedUDPTransport
 from netsuite.client._check import (
     DatagramCheck,
     StreamCheck,
@@ -50,6 +52,8 @@ class StreamCheckProtocol(Protocol):
     echoed"). C{now} is the clock round trips are measured with (a monotonic,
     fine-grained one in real runs); C{clock} schedules timeouts.
     """
+
+    transport: ITCPTransport  # set before startProtocol; see netsuite.base._transports
 
     def __init__(
         self,
@@ -143,6 +147,8 @@ class DatagramCheckProtocol(DatagramProtocol):
     unreachable" is reported (L{connectionRefused}) instead of looking like loss.
     C{finished} fires with the session when it is done; the caller stops the port.
     """
+
+    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
 
     def __init__(
         self,

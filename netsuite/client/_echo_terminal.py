@@ -22,6 +22,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import DatagramProtocol, Protocol, connectionDone
 from twisted.python.failure import Failure
 
+from netsuite.base._transports import IConnectedUDPTransport
 from netsuite.client._check import (
     MAX_DATAGRAM,
 )
@@ -244,6 +245,8 @@ class StreamTerminal(_Terminal):
 
 class _DatagramSide(DatagramProtocol):
     """The socket end of a L{DatagramTerminal}, connected to the server."""
+
+    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
 
     def __init__(self, terminal: DatagramTerminal, address: tuple[str, int]) -> None:
         self.terminal = terminal

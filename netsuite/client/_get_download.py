@@ -231,7 +231,7 @@ class Download:
             self._stop(done=False)
             code = exit_code(reason, in_body=True)
             if code is ExitCode.WRITE:
-                return self._write_failed(reason.value)
+                return self._write_failed(reason.value or OSError("write failed"))
             of = f" of {length}" if length is not None else ""
             self.say(
                 f"the transfer stopped after {format_size(self.received)} "

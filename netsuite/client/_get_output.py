@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, cast
 
 from netsuite.client._get_session import (
     Action,
@@ -81,7 +81,7 @@ class Output:
             return
         mode = "ab" if action is Action.APPEND else "wb"
         try:
-            self.file = open(self.path, mode)  # noqa: SIM115 - closed by close()/abort()
+            self.file = cast(BinaryIO, open(self.path, mode))  # noqa: SIM115 - closed by close()/abort()
         except OSError as e:
             raise WriteError(f"cannot write {self.path}: {e.strerror}") from None
 

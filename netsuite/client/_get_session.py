@@ -18,6 +18,7 @@ import enum
 import re
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from OpenSSL import SSL
 from service_identity import VerificationError
@@ -242,7 +243,8 @@ def root_cause(reason: Failure) -> Failure:
     seen = 0
     while reason.check(*_WRAPPERS) and getattr(reason.value, "reasons", None) and seen < 8:
         seen += 1
-        reasons: list[Failure] = list(reason.value.reasons)
+        wrapper: Any = reason.value  # one of _WRAPPERS: each has .reasons
+        reasons: list[Failure] = list(wrapper.reasons)
         tls = [r for r in reasons if _is_tls(root_cause(r))]
         if tls:
             reason = tls[0]

@@ -14,6 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 
+from netsuite.base._transports import IConnectedUDPTransport
 from netsuite.client._common import Timer
 from netsuite.client._ping_session import PingSession, Reply
 
@@ -31,6 +32,8 @@ class PingProtocol(DatagramProtocol):
     C{now} is the clock probes are timed with (monotonic and fine-grained in real runs),
     C{clock} schedules the next probe.
     """
+
+    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
 
     noisy = False
 

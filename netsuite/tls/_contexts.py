@@ -25,7 +25,7 @@ C{cert} (or the first file when C{cert} is absent) serves clients that send no n
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -315,7 +315,7 @@ def _options(
     chain: Sequence[crypto.X509],
     settings: TLSServerSettings,
     client_cas: list[crypto.X509] | None,
-    for_server_name=None,
+    for_server_name: Callable[[bytes | None], SSL.Context | None] | None = None,
 ) -> HardenedCertificateOptions:
     verify = settings.verify_client != "none"
     try:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from OpenSSL import crypto
 
 from netsuite.tls._pki import Issued, create_ca, issue
 
@@ -62,12 +64,12 @@ class DevCA:
     def load(self) -> Issued:
         cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
-        return Issued(key, cert)  # type: ignore[arg-type]
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{self.key_path}: not an elliptic-curve key (not made by netsuite)")
+        return Issued(key, cert)
 
-    def load_x509(self):  # type: ignore[no-untyped-def]
+    def load_x509(self) -> crypto.X509:
         """The CA certificate as a pyOpenSSL X509 (what L{netsuite.tls._contexts} summarizes)."""
-        from OpenSSL import crypto
-
         return crypto.X509.from_cryptography(self.load().cert)
 
     def issue(self, names: Sequence[str], stem: str | None = None) -> tuple[Path, Path]:

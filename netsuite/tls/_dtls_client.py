@@ -14,9 +14,10 @@ from typing import Any
 from cryptography import x509
 from twisted.internet import defer, error
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import AbstractDatagramProtocol, DatagramProtocol
+from twisted.internet.protocol import DatagramProtocol
 
 from netsuite.base._addresses import peer_key_of
+from netsuite.base._transports import IConnectedUDPTransport
 from netsuite.tls._dtls_context import DTLSClientOptions
 from netsuite.tls._dtls_server import Address
 from netsuite.tls._dtls_session import (
@@ -80,11 +81,13 @@ class DTLSClientProtocol(DatagramProtocol):
         reason (the server's close_notify, L{close}, the port stopping).
     """
 
+    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
+
     noisy = False
 
     def __init__(
         self,
-        wrapped: AbstractDatagramProtocol,
+        wrapped: DatagramProtocol,
         address: Address,
         options: DTLSClientOptions,
         clock: IReactorTime,

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography import x509
 from OpenSSL import SSL
 from twisted.internet import error
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IUDPTransport
 from twisted.internet.protocol import AbstractDatagramProtocol, DatagramProtocol
 from twisted.logger import Logger
 
@@ -118,6 +118,7 @@ class DTLSServerProtocol(DatagramProtocol):
 
     log = Logger()
     noisy = False
+    transport: IUDPTransport  # set before startProtocol; see netsuite.base._transports
 
     def __init__(
         self,

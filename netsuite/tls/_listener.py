@@ -22,7 +22,7 @@ The hardened TLS listener behind C{nstls:}: what Twisted's C{ssl:} endpoint lack
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,13 @@ from twisted.internet.interfaces import (
     IOpenSSLServerConnectionCreator,
     IReactorTime,
     IStreamServerEndpoint,
+    ITCPTransport,
 )
+from twisted.internet.protocol import connectionDone
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite._twisted.tcp import direct_transport, send_now
@@ -65,7 +68,7 @@ EXPIRY_WARNING_DAYS = 14
 log = Logger()
 
 #: Every live reloadable context in this process, for SIGHUP and for stats.
-_LIVE: weakref.WeakSet[ReloadableServerTLS] = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Reloadable] = weakref.WeakSet()
 
 
 def reload_all() -> int:
@@ -200,6 +203,8 @@ class DeadlineTLSProtocol(OneFlightTLSProtocol):
     """
 
     factory: DeadlineTLSFactory
+    #: A TCP connection (Twisted types it as any transport, or None before it is set).
+    transport: ITCPTransport
     _deadline: Any = None
     _direct: Any = None
     #: Records made while a read is handled, sent together when it is done.
@@ -269,7 +274,7 @@ class DeadlineTLSProtocol(OneFlightTLSProtocol):
             )  # fmt: skip
             self.transport.abortConnection()
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._deadline is not None and self._deadline.active():
             self._deadline.cancel()
         self._deadline = None
@@ -293,6 +298,8 @@ class DeadlineTLSFactory(TLSMemoryBIOFactory):
         #: Called around each read's delivery: the doors hand their cork here
         #: (C{tls_read_hooks}), so this layer sends one flight per read without
         #: knowing what a door is.
+        self.before_read: Callable[[], object]
+        self.after_read: Callable[[], object]
         self.before_read, self.after_read = getattr(wrapped, "tls_read_hooks", _NO_HOOKS)
         self.clock = clock
         self.handshake_timeout = handshake_timeout

@@ -25,7 +25,7 @@ import json
 from typing import Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -97,6 +97,8 @@ class WebChannel(LimitedHTTPChannel):
     """
 
     site: ChannelSite
+    #: A TCP connection or the TLS layer over one (Twisted: any transport, or None).
+    transport: ITCPTransport
     secure = False
     _deadline_at: float | None = None
     _deadline_call: IDelayedCall | None = None
@@ -424,14 +426,14 @@ class WebRequest(server.Request):
     def web_site(self) -> ChannelSite:
         """The site this request came to (over HTTP/1.1 or an HTTP/2 stream)."""
         channel: Any = self.channel
-        return channel.site  # type: ignore[no-any-return]
+        return channel.site
 
     def gotLength(self, length: int | None) -> None:
         limit = self.web_site.config.limits.max_body
         if length is not None and length > limit:
             from io import BytesIO
 
-            self.content = BytesIO()  # type: ignore[assignment]
+            self.content = BytesIO()
             self._too_large(f"a body of {length} bytes is over the {limit}-byte limit")
             return
         # Straight to http.Request's: server.Request's first looks for a getContentFile
@@ -475,7 +477,8 @@ class WebRequest(server.Request):
         """
         channel = self.channel
         site = self.web_site
-        self.site = site
+        # Twisted types request.site as its Site; it reads only what ChannelSite has.
+        self.site = site  # type: ignore[assignment]
         # Straight into Headers' dict, names already canonical: setRawHeaders would
         # canonicalize and sanitize each of these constant values on every request.
         raw = raw_headers(self.responseHeaders)
@@ -551,7 +554,8 @@ class WebRequest(server.Request):
         if self.finished or request_disconnected(self):
             return reason
         if self.startedWriting:
-            transport = self.channel.transport if self.channel is not None else None
+            channel: Any = self.channel  # HTTP/1.1's WebChannel or an HTTP/2 stream
+            transport = channel.transport if channel is not None else None
             if transport is not None:
                 transport.abortConnection()
             return reason

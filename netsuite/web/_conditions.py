@@ -173,9 +173,7 @@ def _seconds(value: bytes) -> int:
     if year < 1970:
         raise ValueError("Years prior to 1970 not supported")
     days = 365 * (year - 1970) + calendar.leapdays(1970, year)
-    days += sum(calendar.mdays[1:month_number])
-    if month_number > 2 and calendar.isleap(year):
-        days += 1
+    days += sum(calendar.monthrange(year, m)[1] for m in range(1, month_number))
     days += int(day) - 1
     return ((days * 24 + hour) * 60 + minute) * 60 + second
 

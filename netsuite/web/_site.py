@@ -229,7 +229,7 @@ class WebSite(server.Site):
         self._date_second = -1
         self._date = b""
 
-    def protocol(self) -> WebConnection:  # type: ignore[override]
+    def protocol(self) -> WebConnection:
         """A connection that starts as HTTP/1.1 and becomes HTTP/2 if ALPN says h2."""
         return WebConnection(WebChannel())
 
@@ -302,7 +302,13 @@ class WebSite(server.Site):
                 conn.current_channel.transport.abortConnection()
 
         call = self.reactor.callLater(timeout, abort)
-        done.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+
+        def cancel_abort(result: None) -> None:
+            if call.active():
+                call.cancel()
+            return result
+
+        done.addBoth(cancel_abort)
         return done
 
     # --- per request --------------------------------------------------------------
