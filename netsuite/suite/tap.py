@@ -6,18 +6,33 @@ with the web service, the browser page).
 Each service is built by its own C{tap.py} from its own defaults; C{--SERVICE-args}
 passes a service extra options exactly as its own plugin takes them, e.g.
 C{--echo-args="--listen tcp:7007 --max-per-ip 8"}; C{--no-SERVICE} leaves one out.
+
+C{--config FILE} reads every section of the suite's TOML file (docs/configuration.md)
+and gives each service its section's values ahead of its C{--SERVICE-args}, which
+override them; C{--check} and C{--print-config} check or print it all and exit.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 from twisted.python import usage
 
-from netsuite.twistd._options import GlobalReactor
+from netsuite.twistd._config import (
+    Config,
+    coerced,
+    given_values,
+    load,
+    merge_arguments,
+    option_specs,
+    read_config,
+    usage_error,
+)
+from netsuite.twistd._options import GlobalReactor, exit_on_errors, run_config_actions
 from netsuite.twistd._service import ServiceRoot
 
 if TYPE_CHECKING:  # imported when used: a suite without chat or web does not load them
@@ -46,6 +61,7 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self.reactor: Any = GlobalReactor()
+        self.config = None
         for name in SERVICES:
             self[f"no-{name}"] = False
             self[f"{name}-args"] = ""
@@ -54,16 +70,64 @@ class Options(usage.Options):
         if args:
             raise usage.UsageError(f"unexpected arguments: {' '.join(args)}")
 
+    def opt_config(self, path: str) -> None:
+        """Read the suite's TOML config file (every section); the command line and
+        --SERVICE-args override it."""
+        self["config-file"] = path
+
+    def opt_check(self) -> None:
+        """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
+        self["check"] = True
+
+    def opt_print_config(self) -> None:
+        """Print the effective config (defaults merged) as TOML and exit."""
+        self["print-config"] = True
+
+    def parseOptions(self, options: Any = None) -> None:
+        """
+        With C{--config} (or C{--check}, C{--print-config}), read the file first, so
+        that L{postOptions} hands each service its section; then check or print and exit.
+        """
+        arguments = list(sys.argv[1:] if options is None else options)
+        given = given_values(self, arguments)
+        path = given.get("config")
+        self.config: Config | None = None
+        if path or given.get("check") or given.get("print-config"):
+            classes = {name: import_module(m).Options for name, m in SERVICES.items()}
+            if path is None:
+                self.config = load("", "(no config file)", classes, Options, (), self.reactor)
+            else:
+                self.config = read_config(path, classes, Options, self.reactor)
+            exit_on_errors(self.config.errors)
+        super().parseOptions(arguments)
+        if self.config is not None:
+            command_line = {
+                name: coerced(
+                    given_values(sub, shlex.split(self[f"{name}-args"])),
+                    option_specs(type(sub)),
+                )
+                for name, sub in self.services.items()
+            }
+            suite = {"services": list(self.services)}
+            run_config_actions(given, self.config, self.services, command_line, {"suite": suite})
+
     def postOptions(self) -> None:
         self.services: dict[str, Any] = {}
+        config = self.config
+        chosen = config.suite.get("services", list(SERVICES)) if config else list(SERVICES)
         for name, module in SERVICES.items():
-            if self[f"no-{name}"]:
+            if self[f"no-{name}"] or name not in chosen:
                 continue
             sub = import_module(module).Options()
             sub.reactor = self.reactor
+            arguments = shlex.split(self[f"{name}-args"])
+            if config is not None:
+                arguments = merge_arguments(sub, config.values.get(name, {}), arguments)
             try:
-                sub.parseOptions(shlex.split(self[f"{name}-args"]))
+                sub.parseOptions(arguments)
             except usage.UsageError as e:
+                if config is not None:
+                    exit_on_errors([usage_error(config, name, str(e))])
                 raise usage.UsageError(f"--{name}-args: {e}") from None
             self.services[name] = sub
         if not self.services:

@@ -218,6 +218,8 @@ class Config:
     suite: dict[str, Any]
     errors: list[ConfigError]
     lines: dict[tuple[str, str | None], int]
+    #: C{[tls]} had a problem: descriptions that would take its files are not parsed.
+    tls_broken: bool = False
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
         return self.lines.get((section, key)) or self.lines.get((section, None))
@@ -284,7 +286,9 @@ def load(
             problems.add(name, None, f"expected a table, got {_got(table)}")
     tls = data.get("tls", {})
     if isinstance(tls, dict):
+        before = len(problems.errors)
         config.tls = _read_tls(tls, problems)
+        config.tls_broken = len(problems.errors) > before
     log = data.get("log", {})
     if isinstance(log, dict):
         config.log = _read_log(log, problems)
@@ -296,6 +300,7 @@ def load(
         if isinstance(table, dict):
             config.values[name] = _read_section(name, table, option_specs(options_class), problems)
     _check_listens(config, services, problems, reactor)
+    problems.errors.sort(key=lambda e: e.line or 0)
     return config
 
 
@@ -320,7 +325,7 @@ def _read_log(table: dict[str, Any], problems: _Problems) -> dict[str, str]:
     for key, value in table.items():
         if key == "format":
             if value not in LOG_FORMATS:
-                problems.add("log", key, f"expected \"text\" or \"json\", got {_got(value)}")
+                problems.add("log", key, f'expected "text" or "json", got {_got(value)}')
                 continue
         elif key == "file":
             if not isinstance(value, str):
@@ -328,7 +333,9 @@ def _read_log(table: dict[str, Any], problems: _Problems) -> dict[str, str]:
                 continue
             parent = os.path.dirname(os.path.abspath(value))
             if not os.path.isdir(parent):
-                problems.add("log", key, f"expected a file in an existing directory, got {value!r}")
+                problems.add(
+                    "log", key, f"expected a file in an existing directory, got {value!r}"
+                )
                 continue
         else:
             problems.add("log", key, "unknown key" + _did_you_mean(key, ("format", "file")))
@@ -374,7 +381,9 @@ def _read_suite(
                 out[spec.name] = value
         else:
             problems.add(
-                "suite", key, "unknown key" + _did_you_mean(key, ["services", *(s.key for s in specs.values())])
+                "suite",
+                key,
+                "unknown key" + _did_you_mean(key, ["services", *(s.key for s in specs.values())]),
             )
     return out
 
@@ -487,14 +496,27 @@ def _check_listens(
                 full = apply_tls_defaults(description, config.tls)
                 datagram = is_datagram(full)
                 if given and datagram and not datagram_allowed:
-                    problems.add(where, key, f"expected a stream description, got {description!r} (this door is stream-only)")
+                    problems.add(
+                        where,
+                        key,
+                        f"expected a stream description, got {description!r} (this door is stream-only)",
+                    )
                     continue
+                if given and full == description and config.tls_broken and _wants_tls(full):
+                    continue  # its certificate was to come from [tls], already reported
                 if given:
                     try:
                         parse = datagram_from_string if datagram else stream_from_string
                         parse(reactor, full)
                     except (DescriptionError, TLSConfigError) as e:
-                        problems.add(where, key, f"expected a listen description, got {e}")
+                        text = str(e)
+                        if text.startswith(repr(full) + ": "):
+                            text = text[len(repr(full)) + 2 :]
+                        problems.add(
+                            where,
+                            key,
+                            f"expected a listen description, got {description!r}: {text}",
+                        )
                         continue
                 parsed.append((description, full, datagram))
             if given and len(parsed) == len(descriptions):
@@ -505,7 +527,11 @@ def _check_listens(
                     continue
                 kind, interface, port = bound
                 for (k, i, p), (other, other_where) in seen.items():
-                    if k == kind and p == port and (i == interface or i in _WILDCARDS or interface in _WILDCARDS):
+                    if (
+                        k == kind
+                        and p == port
+                        and (i == interface or i in _WILDCARDS or interface in _WILDCARDS)
+                    ):
                         problems.add(
                             where, key,
                             f"expected one door per port, got {description!r} on {kind} port "
@@ -514,6 +540,11 @@ def _check_listens(
                         break
                 else:
                     seen[(kind, interface, port)] = (description, f"[{where}] {key}")
+
+
+def _wants_tls(description: str) -> bool:
+    """An C{nstls:}/C{dtls:} description that names no certificate of its own."""
+    return apply_tls_defaults(description, {"cert": "-"}) != description
 
 
 def _where(config: Config, section: str, name: str) -> tuple[str, str]:
@@ -585,9 +616,9 @@ def given_values(options: usage.Options, arguments: Sequence[str]) -> dict[str, 
         spec = specs.get(name)
         if spec is not None and spec.kind == "list":
             out.setdefault(name, []).append(value)
-        elif spec is not None and spec.kind == "flag":
-            out[name] = True
-        elif value == "" and name in options.longOpt:  # --check: a flag of our own
+        elif (spec is not None and spec.kind == "flag") or (
+            value == "" and name in options.longOpt
+        ):
             out[name] = True
         else:
             out[name] = value
@@ -647,9 +678,7 @@ def _toml_value(value: Any) -> str:
 
 def _toml_string(text: str) -> str:
     escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-    body = "".join(
-        escapes.get(c, c if c.isprintable() else f"\\u{ord(c):04x}") for c in text
-    )
+    body = "".join(escapes.get(c, c if c.isprintable() else f"\\u{ord(c):04x}") for c in text)
     return f'"{body}"'
 
 

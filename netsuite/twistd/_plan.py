@@ -39,8 +39,9 @@ __all__ = [
     "listeners",
 ]
 
-#: What a service's own C{--listen} door is called in the plan (others: the option's name).
-MAIN_DOORS = {"echo": "echo", "chat": "line", "web": "http"}
+#: What a service's own C{--listen} door is called in the plan, plain and TLS (others:
+#: the option's name); unlisted: by transport (tcp, tls, udp, dtls).
+MAIN_DOORS = {"chat": ("line", "line-tls"), "web": ("http", "https")}
 #: Values the plan never prints.
 SECRET = ("token", "password")
 
@@ -91,8 +92,14 @@ def listeners(section: str, options: usage.Options) -> list[Listener]:
     names = ["listen", *getattr(options, "extra_listens", {})]
     for name in names:
         key = "endpoints" if name == "listen" else "endpoints:" + name
-        door = MAIN_DOORS.get(section, section) if name == "listen" else name[: -len("-listen")]
         for description, endpoint, datagram in options.get(key, ()):
+            tls = is_tls(description, endpoint)
+            if name != "listen":
+                door = name[: -len("-listen")] + ("-tls" if tls else "")
+            elif section in MAIN_DOORS:
+                door = MAIN_DOORS[section][tls]
+            else:
+                door = ("dtls" if tls else "udp") if datagram else ("tls" if tls else "tcp")
             out.append(Listener(section, door, description, endpoint, datagram))
     return out
 
@@ -144,9 +151,15 @@ def check_certificates(config: Config, parsed: Mapping[str, usage.Options]) -> l
         try:
             _, chain = load_chain(config.tls["cert"], config.tls.get("key"))
             if chain[0].to_cryptography().not_valid_after_utc < now:
-                errors.append(_error(config, "tls", "cert", "expected a valid certificate, got an expired one"))
+                errors.append(
+                    _error(
+                        config, "tls", "cert", "expected a valid certificate, got an expired one"
+                    )
+                )
         except TLSConfigError as e:
-            errors.append(_error(config, "tls", "cert", f"expected a certificate and its key: {e}"))
+            errors.append(
+                _error(config, "tls", "cert", f"expected a certificate and its key: {e}")
+            )
     if "client_ca" in config.tls:
         try:
             load_certificates(config.tls["client_ca"], "client_ca")
@@ -164,7 +177,12 @@ def check_certificates(config: Config, parsed: Mapping[str, usage.Options]) -> l
             for summary in served.summaries:
                 if summary.not_after < now:
                     errors.append(
-                        _error(config, section, None, f"{listener.description!r}: certificate {summary.subject} expired")
+                        _error(
+                            config,
+                            section,
+                            None,
+                            f"{listener.description!r}: certificate {summary.subject} expired",
+                        )
                     )
     return errors
 
