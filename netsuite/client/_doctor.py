@@ -24,6 +24,7 @@ from netsuite.client._doctor_checks import (
     PLUGIN_MODULE,
     CertSpec,
     Finding,
+    PortSpec,
     check_ca_hint,
     check_configured,
     check_pidfile,
@@ -41,7 +42,7 @@ SUMMARY = "Check the twistd plugins, twistd.pid, certificates and ports; exit 1 
 PROG = "netsuite doctor"
 
 
-def _port(text: str) -> object:
+def _port(text: str) -> PortSpec:
     try:
         return parse_port(text)
     except ValueError as e:
