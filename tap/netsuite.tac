@@ -1,10 +1,13 @@
 """
-`twistd -ny tap/netsuite.tac`: the whole netsuite suite on its built-in defaults
-(loopback only), the same as `twistd -n netsuite`.
+`twistd -ny tap/netsuite.tac`: the whole netsuite suite, the same as `twistd -n netsuite`.
 
-Edit ARGS to change it, with the options of `twistd netsuite --help`, e.g.
-ARGS = ["--no-echo", "--chat-args", "--listen tcp:7777:interface=127.0.0.1 --history 500"].
+With NETSUITE_CONFIG set, it reads that TOML file (see docs/configuration.md), as
+`twistd -n netsuite --config FILE` does; without it, the built-in defaults (loopback only).
+ARGS adds options of `twistd netsuite --help`, which override the file, e.g.
+ARGS = ["--no-echo", "--chat-args", "--history 500"].
 """
+
+import os
 
 from twisted.application import service
 
@@ -12,7 +15,8 @@ from netsuite.suite import tap as suite_tap
 
 ARGS: list[str] = []
 
+config = os.environ.get("NETSUITE_CONFIG")
 application = service.Application("netsuite")
 options = suite_tap.Options()
-options.parseOptions(ARGS)
+options.parseOptions([*(["--config", config] if config else []), *ARGS])
 suite_tap.makeService(options).setServiceParent(application)
