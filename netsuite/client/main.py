@@ -104,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return command.run(args)
         except CommandLineError as e:
-            args._parser.error(str(e))  # exits with status 2
+            parser: argparse.ArgumentParser = args._parser
+            parser.error(str(e))  # exits with status 2
     except KeyboardInterrupt:
         # Ctrl-C before a sub-command's reactor handles it (while importing, parsing).
         print("netsuite: interrupted", file=sys.stderr)
