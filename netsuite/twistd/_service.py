@@ -94,7 +94,7 @@ class ListenerService(service.Service):
         """C{irc://127.0.0.1:6667}, C{http://[::1]:8080/}: for the start-up summary."""
         if self.port is None:
             return None
-        host = self.port.getHost()
+        host: Any = self.port.getHost()  # IPv4Address, IPv6Address or UNIXAddress
         address = getattr(host, "host", None)
         if address is None:
             return f"{self.label} at {describe_address(host)}"
