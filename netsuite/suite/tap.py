@@ -61,7 +61,7 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self.reactor: Any = GlobalReactor()
-        self.config = None
+        self.config: Config | None = None
         for name in SERVICES:
             self[f"no-{name}"] = False
             self[f"{name}-args"] = ""
@@ -91,14 +91,15 @@ class Options(usage.Options):
         arguments = list(sys.argv[1:] if options is None else options)
         given = given_values(self, arguments)
         path = given.get("config")
-        self.config: Config | None = None
+        self.config = None
         if path or given.get("check") or given.get("print-config"):
             classes = {name: import_module(m).Options for name, m in SERVICES.items()}
             if path is None:
-                self.config = load("", "(no config file)", classes, Options, (), self.reactor)
+                config = load("", "(no config file)", classes, Options, (), self.reactor)
             else:
-                self.config = read_config(path, classes, Options, self.reactor)
-            exit_on_errors(self.config.errors)
+                config = read_config(path, classes, Options, self.reactor)
+            exit_on_errors(config.errors)
+            self.config = config
         super().parseOptions(arguments)
         if self.config is not None:
             command_line = {

@@ -21,6 +21,7 @@ name, never opens the config itself; it does look at the files the config names
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import inspect
@@ -404,10 +405,13 @@ def _type_problem(spec: OptionSpec, value: Any) -> str | None:
         return wrong
     if spec.coerce not in (int, float) and not isinstance(value, str):
         return wrong
-    if spec.least is not None and isinstance(value, int | float):
-        if value < spec.least or (spec.strict and value == spec.least):
-            bound = "more than" if spec.strict else "at least"
-            return f"expected {bound} {spec.least:g}, got {value!r}"
+    if (
+        spec.least is not None
+        and isinstance(value, int | float)
+        and (value < spec.least or (spec.strict and value == spec.least))
+    ):
+        bound = "more than" if spec.strict else "at least"
+        return f"expected {bound} {spec.least:g}, got {value!r}"
     return None
 
 
@@ -446,9 +450,10 @@ def _file_problem(name: str, value: str) -> str | None:
     if name == "path" or name.endswith(("-path", "-dir")):
         if not os.path.isdir(value):
             return f"expected an existing directory, got {value!r}"
-    elif name.endswith(("-file", "-cert", "-key")):
-        if not os.path.isfile(value) or not os.access(value, os.R_OK):
-            return f"expected a readable file, got {value!r} (no such file)"
+    elif name.endswith(("-file", "-cert", "-key")) and not (
+        os.path.isfile(value) and os.access(value, os.R_OK)
+    ):
+        return f"expected a readable file, got {value!r} (no such file)"
     return None
 
 
@@ -499,7 +504,8 @@ def _check_listens(
                     problems.add(
                         where,
                         key,
-                        f"expected a stream description, got {description!r} (this door is stream-only)",
+                        f"expected a stream description, got {description!r} "
+                        "(this door is stream-only)",
                     )
                     continue
                 if given and full == description and config.tls_broken and _wants_tls(full):
@@ -574,10 +580,8 @@ def _bound(description: str, datagram: bool) -> tuple[str, str, int] | None:
     if port == 0:
         return None
     interface = kwargs.get("interface", "")
-    try:
+    with contextlib.suppress(ValueError):
         interface = str(ipaddress.ip_address(interface))
-    except ValueError:
-        pass
     return ("udp" if datagram else "tcp", interface, port)
 
 

@@ -83,27 +83,24 @@ class LoadTests(SynchronousTestCase):
         )
         text = [str(e) for e in config.errors]
         self.assertEqual(
-            text[0], "broken.toml:2: [echo] max_per_ip: expected an integer, got a string ('eight')"
+            text[0],
+            "broken.toml:2: [echo] max_per_ip: expected an integer, got a string ('eight')",
         )
         self.assertEqual(
             text[1], "broken.toml:6: [chat] histroy: unknown key; did you mean 'history'?"
         )
-        self.assertEqual(
-            text[2], "broken.toml:7: [chat] flood_rate: expected more than 0, got 0"
-        )
+        self.assertEqual(text[2], "broken.toml:7: [chat] flood_rate: expected more than 0, got 0")
         self.assertIn("expected one door per port", text[3])
         self.assertIn("'tcp:7107:interface=127.0.0.1' ([echo] listen)", text[3])
         self.assertIn("expected a listen description, got 'bogus:1'", text[4])
         self.assertIn("expected an existing directory", text[5])
         self.assertIn("expected a readable file", text[6])
         self.assertIn('expected "text" or "json"', text[7])
-        self.assertEqual(
-            text[8], "broken.toml:22: [wbe]: unknown section; did you mean 'web'?"
-        )
+        self.assertEqual(text[8], "broken.toml:22: [wbe]: unknown section; did you mean 'web'?")
 
     def test_good_values(self) -> None:
         config = load(
-            '[echo]\nmax_per_ip = 8\nidle_timeout = 5\nudp_deny_privileged = true\n',
+            "[echo]\nmax_per_ip = 8\nidle_timeout = 5\nudp_deny_privileged = true\n",
             "f.toml",
             SERVICES,
         )
@@ -118,7 +115,7 @@ class LoadTests(SynchronousTestCase):
         config = load(
             '[chat.irc]\nlisten = ["tcp:0:interface=127.0.0.1"]\n'
             '[web.api]\nclient = ["ops.example.net"]\nnick = "bot"\n'
-            '[web]\nws.ping_interval = 5\n',
+            "[web]\nws.ping_interval = 5\n",
             "f.toml",
             SERVICES,
         )
@@ -201,7 +198,9 @@ class TLSDefaultTests(SynchronousTestCase):
             apply_tls_defaults("nstls:443:verifyClient=optional", tls),
             "nstls:443:verifyClient=optional:cert=/c\\:1.pem:key=/k.pem:clientCA=/ca.pem",
         )
-        self.assertEqual(apply_tls_defaults("nstls:443:cert=/own.pem", tls), "nstls:443:cert=/own.pem")
+        self.assertEqual(
+            apply_tls_defaults("nstls:443:cert=/own.pem", tls), "nstls:443:cert=/own.pem"
+        )
         self.assertEqual(apply_tls_defaults("tcp:80", tls), "tcp:80")
         self.assertEqual(apply_tls_defaults("dtls:7443", {})[:9], "dtls:7443")
 
@@ -271,7 +270,9 @@ class OptionsTests(SynchronousTestCase):
         path = self.write("[web]\n\nmax_headers = 0\n")
         code, _, err = run_options(web_tap.Options(), ["--config", path, "--check"])
         self.assertEqual(code, 1)
-        self.assertEqual(err.strip(), f"{path}:3: [web] max_headers: --max-headers must be 1 or more")
+        self.assertEqual(
+            err.strip(), f"{path}:3: [web] max_headers: --max-headers must be 1 or more"
+        )
 
     def test_missing_file(self) -> None:
         code, _, err = run_options(echo_tap.Options(), ["--config", "/nonexistent/n.toml"])
@@ -328,7 +329,11 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(
             data,
             {
-                "chat": {"motd": 'say "hi"\\\n\tnow é', "history": 0, "irc": {"listen": ["a:b", "c"]}},
+                "chat": {
+                    "motd": 'say "hi"\\\n\tnow é',
+                    "history": 0,
+                    "irc": {"listen": ["a:b", "c"]},
+                },
                 "echo": {"flag": True, "rate": 1.5},
             },
         )
@@ -340,7 +345,7 @@ class SuiteTests(SynchronousTestCase):
         path = Path(self.mktemp())
         path.write_text(
             '[suite]\nservices = ["echo", "chat"]\n[echo]\nmax_per_ip = 4\n'
-            '[chat]\nhistory = 3\nmax_line = 100\n'
+            "[chat]\nhistory = 3\nmax_line = 100\n"
         )
         options = suite_tap.Options()
         options.parseOptions(["--config", str(path), "--chat-args", "--history 6"])
@@ -351,9 +356,10 @@ class SuiteTests(SynchronousTestCase):
 
     def test_service_usage_error_names_the_line(self) -> None:
         path = Path(self.mktemp())
-        path.write_text('[web]\nmax_header_bytes = 10\n')
+        path.write_text("[web]\nmax_header_bytes = 10\n")
         code, _, err = run_options(suite_tap.Options(), ["--config", str(path)])
         self.assertEqual(code, 1)
         self.assertEqual(
-            err.strip(), f"{path}:2: [web] max_header_bytes: --max-header-bytes must be 256 or more"
+            err.strip(),
+            f"{path}:2: [web] max_header_bytes: --max-header-bytes must be 256 or more",
         )
