@@ -19,3 +19,7 @@ listener (address, TLS, minimum version, ALPN, client-certificate policy) and ev
 limit that differs from its default, like `nginx -t`; `--print-config` prints the
 effective config as TOML that `--config` reads back. Examples: `tap/development.toml`
 and `tap/production.toml`. See docs/configuration.md.
+
+Socket activation: `systemd:` listen descriptions adopt sockets that systemd (or `systemd-socket-activate`) hands over even without `LISTEN_FDNAMES`, by `index=N`, and name them with `systemd:domain=INET:name=NAME` for TCP and `...:name=NAME:type=dgram` for UDP (one `.socket` unit's TCP and UDP sockets may share a name: the type picks). An error says what was asked and exactly what was inherited. With `NOTIFY_SOCKET` set, netsuite tells systemd `READY=1` once every door listens and `STOPPING=1` at shutdown, for `Type=notify` units. `docs/systemd/` holds a socket unit pair and a hardened `netsuite.service` (DynamicUser, ProtectSystem=strict, no capabilities), explained in its README.
+
+`--history 0` (chat, and the suite's `--chat-args`) turns room history off: nothing is kept and nothing is replayed on join.
