@@ -76,6 +76,7 @@ def provide_like(wrapper: object, transport: object) -> None:
     declaration = DECLARATIONS.get(key)
     if declaration is None:
         declaration = DECLARATIONS[key] = Provides(type(wrapper), spec)
+    # zope.interface reads __provides__; no stub declares it on an instance.
     wrapper.__provides__ = declaration  # type: ignore[attr-defined]
 
 

@@ -257,6 +257,7 @@ class TLSServerSettings:
             values[known[k]] = v
         if "alpn" in values:
             values["alpn"] = tuple(p for p in str(values["alpn"]).split(",") if p)
+        # values maps field names to checked values of mixed types; validate() checks the rest.
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings

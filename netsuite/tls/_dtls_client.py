@@ -158,6 +158,7 @@ class DTLSClientProtocol(DatagramProtocol):
                 self._cancel_deadline()
                 self.handshake.callback(event)
                 self._wrapped_started = True
+                # _ClientTransport does what IUDPTransport says, undeclared (it is not a port).
                 self.wrapped.makeConnection(_ClientTransport(self))  # type: ignore[arg-type]
             elif isinstance(event, DatagramReceived):
                 self.wrapped.datagramReceived(event.data, self.address)

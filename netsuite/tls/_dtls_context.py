@@ -83,6 +83,7 @@ def _one_server_context(
     ctx = _base_context(SSL.DTLS_SERVER_METHOD)
     ctx.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
     ctx.use_certificate(chain[0].to_cryptography())
+    # pyOpenSSL's use_privatekey stub names PKey and a key union; an EC key is one.
     ctx.use_privatekey(key.to_cryptography_key())  # type: ignore[arg-type]
     for extra in chain[1:]:
         ctx.add_extra_chain_cert(extra.to_cryptography())
@@ -113,6 +114,7 @@ def _one_server_context(
             for protocol in ours:
                 if protocol in offered:
                     return protocol
+            # The sentinel pyOpenSSL defines for "none in common" is typed as an object, not bytes.
             return SSL.NO_OVERLAPPING_PROTOCOLS  # type: ignore[return-value]
 
         ctx.set_alpn_select_callback(select)
@@ -240,6 +242,7 @@ def client_options(
     if cert:
         k, chain = load_chain(cert, key)
         ctx.use_certificate(chain[0].to_cryptography())
+        # As above: an EC key is one of the private keys use_privatekey takes.
         ctx.use_privatekey(k.to_cryptography_key())  # type: ignore[arg-type]
         for extra in chain[1:]:
             ctx.add_extra_chain_cert(extra.to_cryptography())

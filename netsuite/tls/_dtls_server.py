@@ -151,6 +151,7 @@ class DTLSServerProtocol(DatagramProtocol):
     # Twisted hooks
 
     def startProtocol(self) -> None:
+        # _ServerTransport does what IUDPTransport says but does not declare it (not a port).
         self.wrapped.makeConnection(_ServerTransport(self))  # type: ignore[arg-type]
 
     def doStop(self) -> None:

@@ -117,6 +117,7 @@ class WebChannel(LimitedHTTPChannel):
         self.MAX_LENGTH = limits.max_header_bytes
         self.totalHeadersSize = limits.max_header_bytes
         self.maxHeaders = limits.max_headers
+        # Twisted types abortTimeout as int; a float of seconds is what callLater takes.
         self.abortTimeout = limits.abort_timeout  # type: ignore[assignment]
         super().connectionMade()
         self._direct = direct_transport(self.transport)

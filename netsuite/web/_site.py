@@ -233,6 +233,7 @@ class WebSite(server.Site):
         """A connection that starts as HTTP/1.1 and becomes HTTP/2 if ALPN says h2."""
         return WebConnection(WebChannel())
 
+    # Twisted declares Site.buildProtocol to return its HTTPChannel; ours is the ALPN switch.
     def buildProtocol(self, addr: IAddress) -> WebConnection | None:  # type: ignore[override]
         """Admit the connection through the gate, or refuse it (closed at once, logged)."""
         peer = peer_key(addr)
