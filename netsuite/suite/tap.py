@@ -71,8 +71,7 @@ class Options(usage.Options):
             raise usage.UsageError(f"unexpected arguments: {' '.join(args)}")
 
     def opt_config(self, path: str) -> None:
-        """Read the suite's TOML config file (every section); the command line and
-        --SERVICE-args override it."""
+        """Read a TOML config file (every section); --SERVICE-args override it."""
         self["config-file"] = path
 
     def opt_check(self) -> None:

@@ -109,7 +109,6 @@ class Parameter:
         """
         return _Row([self.name, None, self.default, self.help, self.coerce], self)
 
-
     def check(self, options: usage.Options) -> None:
         """Raise L{usage.UsageError} when C{options[name]} is under the bound."""
         if self.least is None:
@@ -219,8 +218,7 @@ class ServiceOptions(usage.Options):
         return super().getUsage(width) + "\n" + LISTEN_HELP
 
     def opt_config(self, path: str) -> None:
-        """Read this service's section of a TOML config file (and [tls]); options given on
-        the command line override it."""
+        """Read this service's section of a TOML config file; the command line overrides it."""
         self["config-file"] = path
 
     def opt_check(self) -> None:
