@@ -117,7 +117,7 @@ class BoundTests(SynchronousTestCase):
             (echo_tap.Options, ["--max-per-ip", "-1"], "--max-per-ip must be 0 or more, not -1"),
             (echo_tap.Options, ["--idle-timeout", "-1"], "--idle-timeout must be 0 (never) or"),
             (echo_tap.Options, ["--udp-burst", "0"], "--udp-burst must be more than 0, not 0.0"),
-            (chat_tap.Options, ["--history", "0"], "--history must be 1 or more, not 0"),
+            (chat_tap.Options, ["--history", "-1"], "--history must be 0 or more, not -1"),
             (chat_tap.Options, ["--ping-timeout", "0"], "--ping-timeout must be more than 0"),
             (web_tap.Options, ["--drain-timeout", "-1"], "--drain-timeout must be 0 or more s"),
         ]:
