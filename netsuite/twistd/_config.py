@@ -486,7 +486,10 @@ def _check_listens(
 ) -> None:
     """Parse every listen description (nothing listens) and find two doors on one port."""
     seen: dict[tuple[str, str, int], tuple[str, str]] = {}
+    chosen = config.suite.get("services", list(services))
     for section, options_class in services.items():
+        if section not in chosen:
+            continue  # [suite] leaves it out: its doors do not listen
         specs = option_specs(options_class)
         values = config.values.get(section, {})
         datagram_allowed = getattr(options_class, "datagram_allowed", True)

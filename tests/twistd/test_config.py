@@ -149,6 +149,11 @@ class LoadTests(SynchronousTestCase):
         config = load('[web]\nlisten = ["tcp:7777:interface=127.0.0.1"]\n', "f.toml", SERVICES)
         self.assertEqual(where(config.errors), [(2, "web", "listen")])
 
+    def test_services_left_out_do_not_clash(self) -> None:
+        text = '[suite]\nservices = ["web"]\n[web]\nlisten = ["tcp:7777:interface=127.0.0.1"]\n'
+        config = load(text, "f.toml", SERVICES, suite_tap.Options)
+        self.assertEqual(config.errors, [])
+
     def test_wildcard_clashes_with_any_interface(self) -> None:
         config = load('[web]\nlisten = ["tcp:7007"]\n', "f.toml", SERVICES)
         self.assertEqual(where(config.errors), [(2, "web", "listen")])
