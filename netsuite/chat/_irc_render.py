@@ -14,7 +14,7 @@ formatting, and why:
   - Text from other doors is made safe for one IRC parameter (L{wire}): a CR, LF or NUL
     would end or smuggle a line.
   - A room message is rendered once for every IRC member (L{IRCRenderer}, cached by
-    L{netsuite.chat._events.ChatEvent.encoded}): the rendering does not depend on who
+    L{ev.ChatEvent.encoded}): the rendering does not depend on who
     receives it.
 """
 
@@ -25,119 +25,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from twisted.words.protocols import irc
-from twisted.words.protocols.irc import (
-    ERR_ALREADYREGISTRED,
-    ERR_CANNOTSENDTOCHAN,
-    ERR_ERRONEUSNICKNAME,
-    ERR_NEEDMOREPARAMS,
-    ERR_NICKNAMEINUSE,
-    ERR_NOMOTD,
-    ERR_NONICKNAMEGIVEN,
-    ERR_NOORIGIN,
-    ERR_NORECIPIENT,
-    ERR_NOSUCHCHANNEL,
-    ERR_NOSUCHNICK,
-    ERR_NOTEXTTOSEND,
-    ERR_NOTONCHANNEL,
-    ERR_NOTREGISTERED,
-    ERR_PASSWDMISMATCH,
-    ERR_UMODEUNKNOWNFLAG,
-    ERR_UNKNOWNCOMMAND,
-    ERR_UNKNOWNMODE,
-    ERR_USERSDONTMATCH,
-    RPL_AWAY,
-    RPL_CHANNELMODEIS,
-    RPL_CREATED,
-    RPL_ENDOFBANLIST,
-    RPL_ENDOFMOTD,
-    RPL_ENDOFNAMES,
-    RPL_ENDOFWHO,
-    RPL_ENDOFWHOIS,
-    RPL_ISON,
-    RPL_ISUPPORT,
-    RPL_LIST,
-    RPL_LISTEND,
-    RPL_LISTSTART,
-    RPL_MOTD,
-    RPL_MOTDSTART,
-    RPL_MYINFO,
-    RPL_NAMREPLY,
-    RPL_NOWAWAY,
-    RPL_UMODEIS,
-    RPL_UNAWAY,
-    RPL_USERHOST,
-    RPL_VERSION,
-    RPL_WELCOME,
-    RPL_WHOISCHANNELS,
-    RPL_WHOISSERVER,
-    RPL_WHOISUSER,
-    RPL_WHOREPLY,
-    RPL_YOURHOST,
-)
 
-from netsuite.chat._events import (
-    ChatEvent,
-    Joined,
-    Parted,
-    Quit,
-    Renamed,
-    Replayed,
-    Said,
-    TopicChanged,
-)
+from netsuite.chat import _events as ev
+from netsuite.chat import _irc_numerics as num
+from netsuite.chat._events import ChatEvent
 
 __all__ = [
-    "ERR_ALREADYREGISTRED",
-    "ERR_CANNOTSENDTOCHAN",
-    "ERR_ERRONEUSNICKNAME",
-    "ERR_INPUTTOOLONG",
-    "ERR_INVALIDCAPCMD",
-    "ERR_NEEDMOREPARAMS",
-    "ERR_NICKNAMEINUSE",
-    "ERR_NOMOTD",
-    "ERR_NONICKNAMEGIVEN",
-    "ERR_NOORIGIN",
-    "ERR_NORECIPIENT",
-    "ERR_NOSUCHCHANNEL",
-    "ERR_NOSUCHNICK",
-    "ERR_NOTEXTTOSEND",
-    "ERR_NOTONCHANNEL",
-    "ERR_NOTREGISTERED",
-    "ERR_PASSWDMISMATCH",
-    "ERR_UMODEUNKNOWNFLAG",
-    "ERR_UNKNOWNCOMMAND",
-    "ERR_UNKNOWNMODE",
-    "ERR_USERSDONTMATCH",
     "IRC_NUMERICS",
     "LINE_MAX",
-    "RPL_AWAY",
-    "RPL_CHANNELMODEIS",
-    "RPL_CREATED",
-    "RPL_ENDOFBANLIST",
-    "RPL_ENDOFMOTD",
-    "RPL_ENDOFNAMES",
-    "RPL_ENDOFWHO",
-    "RPL_ENDOFWHOIS",
-    "RPL_ISON",
-    "RPL_ISUPPORT",
-    "RPL_LIST",
-    "RPL_LISTEND",
-    "RPL_LISTSTART",
-    "RPL_MOTD",
-    "RPL_MOTDSTART",
-    "RPL_MYINFO",
-    "RPL_NAMREPLY",
-    "RPL_NOWAWAY",
-    "RPL_UMODEIS",
-    "RPL_UNAWAY",
-    "RPL_USERHOST",
-    "RPL_VERSION",
-    "RPL_WELCOME",
-    "RPL_WHOISCHANNELS",
-    "RPL_WHOISSERVER",
-    "RPL_WHOISUSER",
-    "RPL_WHOREPLY",
-    "RPL_YOURHOST",
     "WITH_SUBJECT",
     "IRCRenderer",
     "IRCWriter",
@@ -153,22 +48,20 @@ LINE_MAX = 512
 
 #: The IRC numeric each L{ChatError} code is reported with (flood is a NOTICE instead).
 IRC_NUMERICS: dict[str, str] = {
-    "no_such_nick": ERR_NOSUCHNICK,  # 401
-    "no_such_room": ERR_NOSUCHCHANNEL,  # 403
-    "cannot_send": ERR_CANNOTSENDTOCHAN,  # 404
-    "no_text": ERR_NOTEXTTOSEND,  # 412
-    "too_long": "417",  # ERR_INPUTTOOLONG (not in RFC 2812, nor in Twisted's table)
-    "erroneous_nick": ERR_ERRONEUSNICKNAME,  # 432
-    "nick_in_use": ERR_NICKNAMEINUSE,  # 433
-    "not_on_room": ERR_NOTONCHANNEL,  # 442
-    "not_registered": ERR_NOTREGISTERED,  # 451
-    "already_registered": ERR_ALREADYREGISTRED,  # 462
-    "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812)
+    "no_such_nick": num.ERR_NOSUCHNICK,  # 401
+    "no_such_room": num.ERR_NOSUCHCHANNEL,  # 403
+    "cannot_send": num.ERR_CANNOTSENDTOCHAN,  # 404
+    "no_text": num.ERR_NOTEXTTOSEND,  # 412
+    "too_long": num.ERR_INPUTTOOLONG,  # 417
+    "erroneous_nick": num.ERR_ERRONEUSNICKNAME,  # 432
+    "nick_in_use": num.ERR_NICKNAMEINUSE,  # 433
+    "not_on_room": num.ERR_NOTONCHANNEL,  # 442
+    "not_registered": num.ERR_NOTREGISTERED,  # 451
+    "already_registered": num.ERR_ALREADYREGISTRED,  # 462
+    "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812 nor Twisted)
 }
 #: Numerics whose first parameter names what the error is about (a nick or a room).
 WITH_SUBJECT = {"401", "403", "404", "432", "433", "442"}
-ERR_INPUTTOOLONG = "417"
-ERR_INVALIDCAPCMD = "410"
 #: What could break or smuggle a protocol line in text from other doors.
 _UNSAFE = re.compile(r"[\r\n\x00\x10]")
 
@@ -320,19 +213,19 @@ class IRCRenderer:
     def render(self, event: ChatEvent, *, timed: bool) -> bytes:
         """The lines of C{event}, with IRCv3 C{time} tags on messages if C{timed}."""
         out = self._out
-        if isinstance(event, Said):
+        if isinstance(event, ev.Said):
             self.message(event, timed=timed)
-        elif isinstance(event, Replayed):
+        elif isinstance(event, ev.Replayed):
             self.message(event.said, timed=timed)
-        elif isinstance(event, Joined):
+        elif isinstance(event, ev.Joined):
             out.join(self.mask(event.nick), event.room)
-        elif isinstance(event, Parted):
+        elif isinstance(event, ev.Parted):
             out.part(self.mask(event.nick), event.room, wire(event.reason) or None)
-        elif isinstance(event, Quit):
+        elif isinstance(event, ev.Quit):
             out.sendCommand("QUIT", (":" + wire(event.reason),), self.mask(event.nick))
-        elif isinstance(event, Renamed):
+        elif isinstance(event, ev.Renamed):
             out.sendCommand("NICK", (":" + event.new,), self.mask(event.old))
-        elif isinstance(event, TopicChanged):
+        elif isinstance(event, ev.TopicChanged):
             out.topic(None, event.room, wire(event.topic), author=self.mask(event.nick))
         else:  # pragma: no cover - Notice is rendered per recipient by the session
             raise TypeError(f"no IRC rendering for {event!r}")
@@ -340,7 +233,7 @@ class IRCRenderer:
         self._lines.clear()
         return data
 
-    def message(self, said: Said, *, timed: bool = False) -> None:
+    def message(self, said: ev.Said, *, timed: bool = False) -> None:
         """
         A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in as many lines as
         its text needs to keep each line within L{LINE_MAX} bytes.

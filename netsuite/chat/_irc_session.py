@@ -33,57 +33,11 @@ from collections.abc import Callable, Iterable, Sequence
 from twisted.logger import Logger
 
 from netsuite import __version__
+from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_render import (
-    ERR_ALREADYREGISTRED,
-    ERR_ERRONEUSNICKNAME,
-    ERR_INPUTTOOLONG,
-    ERR_INVALIDCAPCMD,
-    ERR_NEEDMOREPARAMS,
-    ERR_NICKNAMEINUSE,
-    ERR_NOMOTD,
-    ERR_NONICKNAMEGIVEN,
-    ERR_NOORIGIN,
-    ERR_NORECIPIENT,
-    ERR_NOSUCHCHANNEL,
-    ERR_NOSUCHNICK,
-    ERR_NOTEXTTOSEND,
-    ERR_NOTREGISTERED,
-    ERR_PASSWDMISMATCH,
-    ERR_UMODEUNKNOWNFLAG,
-    ERR_UNKNOWNCOMMAND,
-    ERR_UNKNOWNMODE,
-    ERR_USERSDONTMATCH,
     IRC_NUMERICS,
-    RPL_AWAY,
-    RPL_CHANNELMODEIS,
-    RPL_CREATED,
-    RPL_ENDOFBANLIST,
-    RPL_ENDOFMOTD,
-    RPL_ENDOFNAMES,
-    RPL_ENDOFWHO,
-    RPL_ENDOFWHOIS,
-    RPL_ISON,
-    RPL_ISUPPORT,
-    RPL_LIST,
-    RPL_LISTEND,
-    RPL_LISTSTART,
-    RPL_MOTD,
-    RPL_MOTDSTART,
-    RPL_MYINFO,
-    RPL_NAMREPLY,
-    RPL_NOWAWAY,
-    RPL_UMODEIS,
-    RPL_UNAWAY,
-    RPL_USERHOST,
-    RPL_VERSION,
-    RPL_WELCOME,
-    RPL_WHOISCHANNELS,
-    RPL_WHOISSERVER,
-    RPL_WHOISUSER,
-    RPL_WHOREPLY,
-    RPL_YOURHOST,
     WITH_SUBJECT,
     IRCRenderer,
     IRCWriter,
@@ -232,7 +186,7 @@ class IRCSession:
             if self.closed:
                 return
             if isinstance(item, Overlong):
-                self.reply(ERR_INPUTTOOLONG, "Input line was too long")
+                self.reply(num.ERR_INPUTTOOLONG, "Input line was too long")
                 continue
             assert isinstance(item, Line)
             self.line_received(item.data)
@@ -261,23 +215,23 @@ class IRCSession:
         refusals become numerics, and registration is enforced first.
         """
         if not self.registered and command not in _BEFORE_REGISTRATION:
-            self.reply(ERR_NOTREGISTERED, "You have not registered")
+            self.reply(num.ERR_NOTREGISTERED, "You have not registered")
             return
         method = getattr(self, "irc_" + command, None)
         if method is None:
-            self.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command")
+            self.reply(num.ERR_UNKNOWNCOMMAND, command, "Unknown command")
             return
         try:
             method(prefix, params)
         except _NeedMoreParamsError:
-            self.reply(ERR_NEEDMOREPARAMS, command, "Not enough parameters")
+            self.reply(num.ERR_NEEDMOREPARAMS, command, "Not enough parameters")
         except ChatError as e:
             self.chat_error(e)
         except Exception:
             log.failure("IRC {command} from {nick} failed", command=command, nick=self.nick)
 
     def irc_unknown(self, prefix: str, command: str, params: list[str]) -> None:
-        self.reply(ERR_UNKNOWNCOMMAND, command, "Unknown command")
+        self.reply(num.ERR_UNKNOWNCOMMAND, command, "Unknown command")
 
     def chat_error(self, error: ChatError, subject: str = "") -> None:
         """Tell the client why the hub refused: a numeric, or a NOTICE for flooding."""
@@ -342,18 +296,18 @@ class IRCSession:
             self._cap_hold = False
             self._try_register()
         else:
-            self.reply(ERR_INVALIDCAPCMD, params[0], "Invalid CAP command")
+            self.reply(num.ERR_INVALIDCAPCMD, params[0], "Invalid CAP command")
 
     def irc_PASS(self, prefix: str, params: list[str]) -> None:
         if self.registered:
-            self.reply(ERR_ALREADYREGISTRED, "You may not reregister")
+            self.reply(num.ERR_ALREADYREGISTRED, "You may not reregister")
             return
         self._need(params, 1)
         self._given_password = params[0]
 
     def irc_NICK(self, prefix: str, params: list[str]) -> None:
         if not params or not params[0]:
-            self.reply(ERR_NONICKNAMEGIVEN, "No nickname given")
+            self.reply(num.ERR_NONICKNAMEGIVEN, "No nickname given")
             return
         nick = params[0]
         if self.registered:
@@ -363,17 +317,17 @@ class IRCSession:
                 self.chat_error(e, nick)
             return
         if not valid_nick(nick):
-            self.reply(ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname")
+            self.reply(num.ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname")
             return
         if self.hub.find(nick) is not None:
-            self.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+            self.reply(num.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
             return
         self._wanted_nick = nick
         self._try_register()
 
     def irc_USER(self, prefix: str, params: list[str]) -> None:
         if self.registered:
-            self.reply(ERR_ALREADYREGISTRED, "You may not reregister")
+            self.reply(num.ERR_ALREADYREGISTRED, "You may not reregister")
             return
         if len(params) < 4 or not params[0]:  # an empty real name is fine
             raise _NeedMoreParamsError()
@@ -388,7 +342,7 @@ class IRCSession:
         if self.password is not None and not hmac.compare_digest(
             (self._given_password or "").encode(), self.password.encode()
         ):
-            self.reply(ERR_PASSWDMISMATCH, "Password incorrect")
+            self.reply(num.ERR_PASSWDMISMATCH, "Password incorrect")
             self.end("Bad password")
             return
         nick, self._wanted_nick = self._wanted_nick, ""
@@ -407,13 +361,13 @@ class IRCSession:
         version = f"netsuite-{__version__}"
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.created))
         self.reply(
-            RPL_WELCOME, f"Welcome to the {host} IRC network {self.renderer.mask(self.nick)}"
+            num.RPL_WELCOME, f"Welcome to the {host} IRC network {self.renderer.mask(self.nick)}"
         )
-        self.reply(RPL_YOURHOST, f"Your host is {host}, running version {version}")
-        self.reply(RPL_CREATED, f"This server was created {when}")
-        self.out.sendCommand(RPL_MYINFO, (self.nick, host, version, "iw", "nt"), host)
+        self.reply(num.RPL_YOURHOST, f"Your host is {host}, running version {version}")
+        self.reply(num.RPL_CREATED, f"This server was created {when}")
+        self.out.sendCommand(num.RPL_MYINFO, (self.nick, host, version, "iw", "nt"), host)
         self.reply(
-            RPL_ISUPPORT, "CHANTYPES=#", f"NICKLEN={NICK_MAX}", "CASEMAPPING=rfc1459",
+            num.RPL_ISUPPORT, "CHANTYPES=#", f"NICKLEN={NICK_MAX}", "CASEMAPPING=rfc1459",
             f"NETWORK={host}", f"CHANNELLEN={ROOM_MAX}", f"TOPICLEN={TOPIC_MAX}",
             "CHANMODES=,,,nt", "are supported by this server",
         )  # fmt: skip
@@ -421,18 +375,18 @@ class IRCSession:
 
     def send_motd(self) -> None:
         if not self.motd:
-            self.reply(ERR_NOMOTD, "MOTD File is missing")
+            self.reply(num.ERR_NOMOTD, "MOTD File is missing")
             return
-        self.reply(RPL_MOTDSTART, f"- {self.hostname} Message of the day -")
+        self.reply(num.RPL_MOTDSTART, f"- {self.hostname} Message of the day -")
         for line in self.motd.splitlines():
-            self.reply(RPL_MOTD, f"- {line}")
-        self.reply(RPL_ENDOFMOTD, "End of /MOTD command.")
+            self.reply(num.RPL_MOTD, f"- {line}")
+        self.reply(num.RPL_ENDOFMOTD, "End of /MOTD command.")
 
     # --- connection -----------------------------------------------------------------------
 
     def irc_PING(self, prefix: str, params: list[str]) -> None:
         if not params:
-            self.reply(ERR_NOORIGIN, "No origin specified")
+            self.reply(num.ERR_NOORIGIN, "No origin specified")
             return
         self.out.sendCommand("PONG", (self.hostname, ":" + params[-1]), self.hostname)
 
@@ -446,7 +400,7 @@ class IRCSession:
         self.send_motd()
 
     def irc_VERSION(self, prefix: str, params: list[str]) -> None:
-        self.reply(RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
+        self.reply(num.RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
 
     # --- rooms ----------------------------------------------------------------------------
 
@@ -511,8 +465,8 @@ class IRCSession:
     def _send_names(self, room: str) -> None:
         """353 lines (as many as the nicks need) and 366."""
         names = [m.nick for m in self.hub.who(room)]
-        self._listing(RPL_NAMREPLY, ("=", room), names)
-        self.reply(RPL_ENDOFNAMES, room, "End of /NAMES list")
+        self._listing(num.RPL_NAMREPLY, ("=", room), names)
+        self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
 
     def _listing(self, numeric: str, middle: Sequence[str], words: Iterable[str]) -> None:
         """C{numeric} replies whose trailing lists C{words}, each line within the limit."""
@@ -520,21 +474,21 @@ class IRCSession:
 
     def irc_NAMES(self, prefix: str, params: list[str]) -> None:
         if not params or not params[0]:
-            self.reply(RPL_ENDOFNAMES, "*", "End of /NAMES list")
+            self.reply(num.RPL_ENDOFNAMES, "*", "End of /NAMES list")
             return
         for name in params[0].split(","):
             if self._room_exists(name):
                 self._send_names(self.hub.room_info(name).name)
             else:
-                self.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
+                self.reply(num.RPL_ENDOFNAMES, name, "End of /NAMES list")
 
     def irc_LIST(self, prefix: str, params: list[str]) -> None:
         wanted = {fold(n) for n in params[0].split(",")} if params and params[0] else None
-        self.reply(RPL_LISTSTART, "Channel", "Users  Name")
+        self.reply(num.RPL_LISTSTART, "Channel", "Users  Name")
         for info in self.hub.room_names():
             if wanted is None or fold(info.name) in wanted:
-                self.reply(RPL_LIST, info.name, str(info.members), wire(info.topic))
-        self.reply(RPL_LISTEND, "End of /LIST")
+                self.reply(num.RPL_LIST, info.name, str(info.members), wire(info.topic))
+        self.reply(num.RPL_LISTEND, "End of /LIST")
 
     # --- messages -------------------------------------------------------------------------
 
@@ -554,11 +508,11 @@ class IRCSession:
         notice = command == "NOTICE"
         if not params or not params[0]:
             if not notice:
-                self.reply(ERR_NORECIPIENT, f"No recipient given ({command})")
+                self.reply(num.ERR_NORECIPIENT, f"No recipient given ({command})")
             return
         if len(params) < 2 or not params[1]:
             if not notice:
-                self.reply(ERR_NOTEXTTOSEND, "No text to send")
+                self.reply(num.ERR_NOTEXTTOSEND, "No text to send")
             return
         text = params[1]
         kind = "notice" if notice else "say"
@@ -593,15 +547,15 @@ class IRCSession:
         if kind != "notice" and not ctcp:
             away = hub.away(member)
             if away:
-                self.reply(RPL_AWAY, member.nick, away)
+                self.reply(num.RPL_AWAY, member.nick, away)
 
     def irc_AWAY(self, prefix: str, params: list[str]) -> None:
         message = params[0] if params else ""
         self.hub.set_away(self, message[:TOPIC_MAX])
         if message:
-            self.reply(RPL_NOWAWAY, "You have been marked as being away")
+            self.reply(num.RPL_NOWAWAY, "You have been marked as being away")
         else:
-            self.reply(RPL_UNAWAY, "You are no longer marked as being away")
+            self.reply(num.RPL_UNAWAY, "You are no longer marked as being away")
 
     # --- who is who -----------------------------------------------------------------------
 
@@ -624,7 +578,7 @@ class IRCSession:
         for m in members:
             flag = "G" if self.hub.away(m) else "H"
             self.reply(
-                RPL_WHOREPLY,
+                num.RPL_WHOREPLY,
                 channel,
                 m.nick,
                 host,
@@ -633,37 +587,37 @@ class IRCSession:
                 flag,
                 f"0 {wire(self._realname(m))}",
             )
-        self.reply(RPL_ENDOFWHO, mask, "End of /WHO list")
+        self.reply(num.RPL_ENDOFWHO, mask, "End of /WHO list")
 
     def irc_WHOIS(self, prefix: str, params: list[str]) -> None:
         """WHOIS [server] nick[,nick]: 311, 319, 312, 301 per nick, or 401; then 318."""
         if not params or not params[-1]:
-            self.reply(ERR_NONICKNAMEGIVEN, "No nickname given")
+            self.reply(num.ERR_NONICKNAMEGIVEN, "No nickname given")
             return
         host = self.hostname
         for nick in params[-1].split(","):
             member = self.hub.find(nick)
             if member is None:
-                self.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
-                self.reply(RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+                self.reply(num.ERR_NOSUCHNICK, nick, "No such nick/channel")
+                self.reply(num.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
                 continue
             who = member.nick
-            self.reply(RPL_WHOISUSER, who, who, host, "*", wire(self._realname(member)))
-            self._listing(RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
-            self.reply(RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
+            self.reply(num.RPL_WHOISUSER, who, who, host, "*", wire(self._realname(member)))
+            self._listing(num.RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
+            self.reply(num.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
             identity = getattr(member, "identity", None)
             if identity:
                 self.reply("330", who, identity, "is logged in as (verified TLS certificate)")
             away = self.hub.away(member)
             if away:
-                self.reply(RPL_AWAY, who, away)
-            self.reply(RPL_ENDOFWHOIS, who, "End of /WHOIS list")
+                self.reply(num.RPL_AWAY, who, away)
+            self.reply(num.RPL_ENDOFWHOIS, who, "End of /WHOIS list")
 
     def irc_ISON(self, prefix: str, params: list[str]) -> None:
         """ISON nick...: which are here (irssi's and weechat's notify lists poll it)."""
         self._need(params, 1)
         found = [m.nick for n in " ".join(params).split() if (m := self.hub.find(n))]
-        self.reply(RPL_ISON, " ".join(found))
+        self.reply(num.RPL_ISON, " ".join(found))
 
     def irc_USERHOST(self, prefix: str, params: list[str]) -> None:
         self._need(params, 1)
@@ -673,7 +627,7 @@ class IRCSession:
             if m is not None:
                 flag = "-" if self.hub.away(m) else "+"
                 found.append(f"{m.nick}={flag}{m.nick}@{self.hostname}")
-        self.reply(RPL_USERHOST, " ".join(found))
+        self.reply(num.RPL_USERHOST, " ".join(found))
 
     def irc_MODE(self, prefix: str, params: list[str]) -> None:
         """
@@ -686,26 +640,28 @@ class IRCSession:
         changes = params[1] if len(params) > 1 else ""
         if target.startswith("#"):
             if not self._room_exists(target):
-                self.reply(ERR_NOSUCHCHANNEL, target, "No such channel")
+                self.reply(num.ERR_NOSUCHCHANNEL, target, "No such channel")
                 return
             room = self.hub.room_info(target).name
             if not changes:
-                self.out.sendCommand(RPL_CHANNELMODEIS, (self.nick, room, "+nt"), self.hostname)
+                self.out.sendCommand(
+                    num.RPL_CHANNELMODEIS, (self.nick, room, "+nt"), self.hostname
+                )
             elif changes.lstrip("+") == "b" and len(params) == 2:
-                self.reply(RPL_ENDOFBANLIST, room, "End of channel ban list")
+                self.reply(num.RPL_ENDOFBANLIST, room, "End of channel ban list")
             else:
                 for char in changes:
                     if char not in "+-nt":
-                        self.reply(ERR_UNKNOWNMODE, char, "is unknown mode char to me")
+                        self.reply(num.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
                         return
             return
         if fold(target) != fold(self.nick):
             if self.hub.find(target) is None:
-                self.reply(ERR_NOSUCHNICK, target, "No such nick/channel")
+                self.reply(num.ERR_NOSUCHNICK, target, "No such nick/channel")
             else:
-                self.reply(ERR_USERSDONTMATCH, "Cannot change mode for other users")
+                self.reply(num.ERR_USERSDONTMATCH, "Cannot change mode for other users")
             return
         if not changes:
-            self.out.sendCommand(RPL_UMODEIS, (self.nick, "+i"), self.hostname)
+            self.out.sendCommand(num.RPL_UMODEIS, (self.nick, "+i"), self.hostname)
         elif any(char not in "+-iw" for char in changes):
-            self.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+            self.reply(num.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

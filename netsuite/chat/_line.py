@@ -21,18 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from netsuite.chat._events import (
-    ChatError,
-    ChatEvent,
-    Joined,
-    Notice,
-    Parted,
-    Quit,
-    Renamed,
-    Replayed,
-    Said,
-    TopicChanged,
-)
+from netsuite.chat import _events as ev
+from netsuite.chat._events import ChatError, ChatEvent
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
@@ -66,8 +56,8 @@ def render(event: ChatEvent) -> bytes:
     The line a line-door member sees for C{event}. Text from other doors is scrubbed of
     control characters here too (IRC colour and bold codes would garble a terminal).
     """
-    if isinstance(event, Said):
-        event = Said(
+    if isinstance(event, ev.Said):
+        event = ev.Said(
             sender=event.sender,
             text=scrub(event.text),
             room=event.room,
@@ -84,24 +74,24 @@ def render(event: ChatEvent) -> bytes:
             text = f"[{event.room}] -{event.sender}- {event.text}"
         else:
             text = f"[{event.room}] <{event.sender}> {event.text}"
-    elif isinstance(event, Replayed):
+    elif isinstance(event, ev.Replayed):
         s = event.said
-        s = Said(sender=s.sender, text=scrub(s.text), room=s.room, kind=s.kind, when=s.when)
+        s = ev.Said(sender=s.sender, text=scrub(s.text), room=s.room, kind=s.kind, when=s.when)
         body = f"* {s.sender} {s.text}" if s.kind == "action" else f"<{s.sender}> {s.text}"
         text = f"[{s.room}] [history {_clock(s.when)}] {body}"
-    elif isinstance(event, Joined):
+    elif isinstance(event, ev.Joined):
         text = f"[{event.room}] -> {event.nick} joined"
-    elif isinstance(event, Parted):
+    elif isinstance(event, ev.Parted):
         why = f" ({event.reason})" if event.reason else ""
         text = f"[{event.room}] <- {event.nick} left{why}"
-    elif isinstance(event, Quit):
+    elif isinstance(event, ev.Quit):
         why = f" ({event.reason})" if event.reason else ""
         text = f"<- {event.nick} quit{why}"
-    elif isinstance(event, Renamed):
+    elif isinstance(event, ev.Renamed):
         text = f"-- {event.old} is now known as {event.new}"
-    elif isinstance(event, TopicChanged):
+    elif isinstance(event, ev.TopicChanged):
         text = f"[{event.room}] -- {event.nick} set the topic: {event.topic}"
-    elif isinstance(event, Notice):
+    elif isinstance(event, ev.Notice):
         text = f"-!- {event.text}"
     else:  # pragma: no cover - every event type is rendered above
         text = f"-!- {event!r}"
@@ -148,7 +138,7 @@ class LineSession:
         """Called once per member per event: kept to a dict lookup and one send."""
         if self.closed:
             return
-        if event.__class__ is Said and event.room is None and event.sender == self.nick:
+        if event.__class__ is ev.Said and event.room is None and event.sender == self.nick:
             # A private message we sent: show it as sent (not cached: seen by one).
             self.send(f"[private -> {event.target}] {event.text}\r\n".encode())
             return
@@ -303,7 +293,7 @@ class LineSession:
         except ValueError:
             raise ChatError("needs_more", "usage: /history [N]") from None
         for said in self.hub.recent(self.room, max(0, count)):
-            self.send(Replayed(said=said).encoded(FORMAT, render))
+            self.send(ev.Replayed(said=said).encoded(FORMAT, render))
 
     def cmd_quit(self, rest: str) -> None:
         self.end(rest or "quit")

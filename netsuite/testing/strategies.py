@@ -24,17 +24,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from netsuite.chat._events import (
-    ChatEvent,
-    Joined,
-    Notice,
-    Parted,
-    Quit,
-    Renamed,
-    Replayed,
-    Said,
-    TopicChanged,
-)
+from netsuite.chat import _events as ev
+from netsuite.chat._events import ChatEvent
 from netsuite.chat._hub import TEXT_MAX, TOPIC_MAX
 from netsuite.chat._irc_render import LINE_MAX
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, valid_nick, valid_room
@@ -81,7 +72,7 @@ def chat_texts(max_size: int = 200) -> st.SearchStrategy[str]:
     )
 
 
-def _said() -> st.SearchStrategy[Said]:
+def _said() -> st.SearchStrategy[ev.Said]:
     common = {
         "sender": nicks(),
         "text": chat_texts(),
@@ -90,31 +81,31 @@ def _said() -> st.SearchStrategy[Said]:
         "seq": st.integers(min_value=1, max_value=2**53),
     }
     return st.one_of(
-        st.builds(Said, room=rooms(), **common), st.builds(Said, target=nicks(), **common)
+        st.builds(ev.Said, room=rooms(), **common), st.builds(ev.Said, target=nicks(), **common)
     )
 
 
 def chat_events() -> st.SearchStrategy[ChatEvent]:
     """
     Any event the hub delivers, with valid nicks, rooms and texts: a room or private
-    L{Said}, its L{Replayed} form, L{Joined}, L{Parted}, L{Quit}, L{Renamed},
-    L{TopicChanged} and L{Notice}. For a door's renderer: every event renders.
+    L{ev.Said}, its L{ev.Replayed} form, L{ev.Joined}, L{ev.Parted}, L{ev.Quit}, L{ev.Renamed},
+    L{ev.TopicChanged} and L{ev.Notice}. For a door's renderer: every event renders.
     """
     reason = st.text(st.characters(blacklist_categories=["Cs"]), max_size=80)
     return st.one_of(
         _said(),
-        st.builds(Replayed, said=_said()),
-        st.builds(Joined, room=rooms(), nick=nicks()),
-        st.builds(Parted, room=rooms(), nick=nicks(), reason=reason),
-        st.builds(Quit, nick=nicks(), reason=reason),
-        st.builds(Renamed, old=nicks(), new=nicks()),
+        st.builds(ev.Replayed, said=_said()),
+        st.builds(ev.Joined, room=rooms(), nick=nicks()),
+        st.builds(ev.Parted, room=rooms(), nick=nicks(), reason=reason),
+        st.builds(ev.Quit, nick=nicks(), reason=reason),
+        st.builds(ev.Renamed, old=nicks(), new=nicks()),
         st.builds(
-            TopicChanged,
+            ev.TopicChanged,
             room=rooms(),
             nick=nicks(),
             topic=st.text(st.characters(blacklist_categories=["Cs"]), max_size=TOPIC_MAX),
         ),
-        st.builds(Notice, text=chat_texts()),
+        st.builds(ev.Notice, text=chat_texts()),
     )
 
 

@@ -34,18 +34,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from netsuite.chat._events import (
-    ChatError,
-    ChatEvent,
-    Joined,
-    Notice,
-    Parted,
-    Quit,
-    Renamed,
-    Replayed,
-    Said,
-    TopicChanged,
-)
+from netsuite.chat import _events as ev
+from netsuite.chat._events import ChatError, ChatEvent
 from netsuite.chat._hub import TEXT_MAX, Hub
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
@@ -72,7 +62,7 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _said(said: Said, **extra: Any) -> dict[str, Any]:
+def _said(said: ev.Said, **extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "said", "room": said.room, "from": said.sender, "text": said.text,
         "kind": said.kind, "when": said.when, "seq": said.seq,
@@ -85,22 +75,22 @@ def _said(said: Said, **extra: Any) -> dict[str, Any]:
 
 def render(event: ChatEvent) -> str:
     """The JSON text a browser gets for C{event}."""
-    if isinstance(event, Said):
+    if isinstance(event, ev.Said):
         value = _said(event)
-    elif isinstance(event, Replayed):
+    elif isinstance(event, ev.Replayed):
         return event.said.encoded("ws-replay", _render_replay)
-    elif isinstance(event, Joined):
+    elif isinstance(event, ev.Joined):
         value = {"type": "joined", "room": event.room, "nick": event.nick}
-    elif isinstance(event, Parted):
+    elif isinstance(event, ev.Parted):
         value = {"type": "parted", "room": event.room, "nick": event.nick,
                  "reason": event.reason}  # fmt: skip
-    elif isinstance(event, Quit):
+    elif isinstance(event, ev.Quit):
         value = {"type": "quit", "nick": event.nick, "reason": event.reason}
-    elif isinstance(event, Renamed):
+    elif isinstance(event, ev.Renamed):
         value = {"type": "renamed", "old": event.old, "new": event.new}
-    elif isinstance(event, TopicChanged):
+    elif isinstance(event, ev.TopicChanged):
         value = {"type": "topic", "room": event.room, "topic": event.topic, "by": event.nick}
-    elif isinstance(event, Notice):
+    elif isinstance(event, ev.Notice):
         value = {"type": "notice", "text": event.text}
     else:  # pragma: no cover - every event type is rendered above
         value = {"type": "notice", "text": repr(event)}
@@ -108,7 +98,7 @@ def render(event: ChatEvent) -> str:
 
 
 def _render_replay(said: ChatEvent) -> str:
-    assert isinstance(said, Said)
+    assert isinstance(said, ev.Said)
     return dumps(_said(said, replay=True))
 
 
