@@ -8,6 +8,10 @@ throw-away certificates on disk.
   - L{TLSFiles}: a throw-away CA and leaf certificates on disk, for TLS listeners.
   - L{require_tool}: find an external client (C{openssl}, C{nc}, C{curl} ...) or skip;
     with C{NETSUITE_REQUIRE_TOOLS=1} (set by CI) a missing tool fails the test instead.
+
+C{NETSUITE_REACTOR} (C{epoll}, C{poll}, C{select}, C{asyncio} ...: a C{twistd --reactor}
+name) runs every C{twistd} these helpers start under that reactor, so an operator can run
+the whole end-to-end tier under another one; unset, twistd picks its default.
 """
 
 from __future__ import annotations
@@ -99,12 +103,24 @@ def converse(command: list[str], stdin: bytes, until: bytes, timeout: float = 20
     return output
 
 
-def twistd_command() -> list[str]:
-    """C{twistd} of the running interpreter's environment (the venv's, in tests)."""
+def reactor_from_environment() -> str | None:
+    """The C{twistd --reactor} name in C{NETSUITE_REACTOR}, or L{None} (twistd's default)."""
+    return os.environ.get("NETSUITE_REACTOR", "").strip() or None
+
+
+def twistd_command(reactor: str | None = None) -> list[str]:
+    """
+    C{twistd} of the running interpreter's environment (the venv's, in tests), with
+    C{--reactor} when C{reactor} or C{NETSUITE_REACTOR} names one: twistd takes it before
+    the plugin's name, and installs it at once (a second C{--reactor} would fail).
+    """
     beside = Path(sys.executable).with_name("twistd")
     if beside.exists():
-        return [str(beside)]
-    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+        command = [str(beside)]
+    else:
+        command = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+    chosen = reactor or reactor_from_environment()
+    return command + (["--reactor", chosen] if chosen else [])
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,8 @@ class TwistdProcess:
     (the reactor runs, so SIGTERM is handled from then on).
 
     Use as a context manager, or call L{start} and L{stop}. C{listeners} maps each label
-    (C{"echo/tcp"}) to the listeners logged under it, in order.
+    (C{"echo/tcp"}) to the listeners logged under it, in order. C{reactor} is the
+    C{twistd --reactor} name (L{None}: C{NETSUITE_REACTOR}, else twistd's default).
     """
 
     plugin: str
@@ -151,13 +168,14 @@ class TwistdProcess:
     pass_fds: Sequence[int] = ()
     launcher: Sequence[str] = ()
     ready: bool = False
+    reactor: str | None = None
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
     def start(self) -> TwistdProcess:
         """Start the process and return once C{expect} listeners are logged."""
         command = [
             *self.launcher,
-            *twistd_command(),
+            *twistd_command(self.reactor),
             "-n",
             "--pidfile=",
             "--logfile=-",
