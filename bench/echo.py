@@ -7,7 +7,7 @@ noisy neighbour on the machine hurts every server alike instead of the one that 
 to run during it; server and load-generator CPU are both recorded, so the table shows
 the server (not the client) was the bottleneck.
 
-    /tmp/venv/bin/python bench/echo.py [--duration 10] [--rounds 3]
+    /tmp/venv/bin/python bench/echo.py [--duration 10] [--rounds 3] [--reactor poll]
 
 Writes bench/out/echo.json; exits 1 if any echoed byte was wrong or a connection failed.
 """
@@ -37,16 +37,21 @@ from benchproc import (
     cpu_seconds,
     machine_cpu_seconds,
     netsuite_echo_command,
+    twistd_command,
 )
 
 SERVERS = ("netsuite", "plain-twisted", "asyncio")
 WORKLOADS = ("pipelined", "bulk")
 
 
-def make_server(name: str) -> Server:
-    """The named server, not yet started."""
+def make_server(name: str, reactor: str = "") -> Server:
+    """The named server, not yet started; netsuite under C{twistd --reactor REACTOR}."""
     if name == "netsuite":
-        return Server(name, netsuite_echo_command(), TWISTD_PORT)
+        argv = netsuite_echo_command()
+        if reactor:  # a twistd option: after the twistd command, before the plugin's name
+            at = len(twistd_command())
+            argv[at:at] = ["--reactor", reactor]
+        return Server(name, argv, TWISTD_PORT)
     peer = {"plain-twisted": "plain_twisted_echo.py", "asyncio": "asyncio_echo.py"}[name]
     return Server(name, [sys.executable, str(BENCH / "peers" / peer)], BARE_PORT)
 
@@ -172,7 +177,8 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
     print(
         f"pipelined: {args.conns} conns x {args.inflight} in flight x {args.size} B;  "
         f"bulk: {args.bulk_conns} conns x {args.bulk_inflight} in flight x {args.bulk_size} B;"
-        f"  {args.duration:g} s windows, median of {args.rounds} rounds"
+        f"  {args.duration:g} s windows, median of {args.rounds} rounds;"
+        f" netsuite reactor: {args.reactor or 'twistd default'}"
     )
     head = (
         f"{'':<14} {'pipelined':-^52}  {'bulk':-^40}\n"
@@ -242,6 +248,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="SERVER_CPU,LOADGEN_CPU: pin each to one CPU (e.g. 0,1); default: no pinning",
     )
+    p.add_argument(
+        "--reactor",
+        default="",
+        help="twistd --reactor for the netsuite server (epoll, poll, select, asyncio);"
+        " default: twistd's",
+    )
     p.add_argument("--json", type=Path, default=OUT / "echo.json")
     args = p.parse_args(argv)
     args.pin = [int(c) for c in args.pin.split(",")] if args.pin else []
@@ -261,7 +273,7 @@ def main() -> int:
     for rnd in range(args.rounds):
         order = args.servers[rnd % len(args.servers) :] + args.servers[: rnd % len(args.servers)]
         for name in order:
-            server = make_server(name)
+            server = make_server(name, args.reactor)
             server.start()
             if args.pin:
                 os.sched_setaffinity(server.pid, {args.pin[0]})

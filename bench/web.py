@@ -193,12 +193,14 @@ class NginxServer(Server):
         (NGINX_PREFIX / "nginx.conf").write_text(text)
 
 
-def make_server(name: str) -> Server:
-    """The named server, not yet started, serving ROOT."""
+def make_server(name: str, reactor: str = "") -> Server:
+    """The named server, not yet started, serving ROOT; netsuite under C{--reactor}."""
     root = str(ROOT)
     listen = ["--listen", "tcp:0:interface=127.0.0.1"]
     if name == "netsuite":
-        argv = [*twistd_command(), "-n", "--pidfile=", "netsuite-web", "--path", root, *listen]
+        chosen = ["--reactor", reactor] if reactor else []
+        argv = [*twistd_command(), *chosen, "-n", "--pidfile=", "netsuite-web", "--path", root,
+                *listen]  # fmt: skip
         return Server(name, argv, NETSUITE_PORT)
     if name == "twistd-web":
         return Server(name, [*twistd_command(), "-n", "--pidfile=", "web", "--path", root,
@@ -468,6 +470,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--grace", type=float, default=15.0,
                    help="seconds past its duration before a wrk run is killed")  # fmt: skip
+    p.add_argument(
+        "--reactor",
+        default="",
+        help="twistd --reactor for the netsuite server (default: twistd's)",
+    )
     p.add_argument("--json", type=Path, default=OUT / "web.json")
     args = p.parse_args(argv)
     args.servers = [s for s in args.servers.split(",") if s]
@@ -494,7 +501,7 @@ def main() -> int:
             workloads = [w for w in args.workloads if w in PATHS[name]]
             if not workloads:
                 continue
-            server = make_server(name)
+            server = make_server(name, args.reactor)
             server.start()
             try:
                 for workload in workloads:
