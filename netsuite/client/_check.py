@@ -165,6 +165,7 @@ class CheckSession:
                 f"count={count}, size={size}, window={window} must be at least 1 "
                 f"and timeout={timeout} more than 0"
             )
+        self._check_arguments(count, size)
         self.count = count
         self.size = size
         self.window = window
@@ -179,8 +180,16 @@ class CheckSession:
         self.started_at: float | None = None
         self.settled_at: float | None = None
         self.aborted: str | None = None
+        self._begin()
 
     # What subclasses provide.
+
+    @staticmethod
+    def _check_arguments(count: int, size: int) -> None:
+        """Raise L{ValueError} for what this transport cannot check (after the shared tests)."""
+
+    def _begin(self) -> None:
+        """Set up this transport's own state (the base's is set)."""
 
     @property
     def in_flight(self) -> int:
@@ -305,16 +314,7 @@ class StreamCheck(CheckSession):
     missing byte can be matched.
     """
 
-    def __init__(
-        self,
-        count: int,
-        size: int,
-        *,
-        window: int = 1,
-        timeout: float = DEFAULT_TIMEOUT,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(count, size, window=window, timeout=timeout, seed=seed)
+    def _begin(self) -> None:
         self._queue: deque[_InFlight] = deque()
         self.extra_bytes = 0
 
@@ -411,22 +411,16 @@ class DatagramCheck(CheckSession):
 
     transport_kind = "datagram"
 
-    def __init__(
-        self,
-        count: int,
-        size: int,
-        *,
-        window: int = 1,
-        timeout: float = DEFAULT_TIMEOUT,
-        seed: int = 0,
-    ) -> None:
+    @staticmethod
+    def _check_arguments(count: int, size: int) -> None:
         if not INDEX_BYTES <= size <= MAX_DATAGRAM:
             raise ValueError(
                 f"size={size}: a check datagram holds {INDEX_BYTES} to {MAX_DATAGRAM} bytes"
             )
         if count > 2 ** (8 * INDEX_BYTES):
             raise ValueError(f"count={count}: at most {2 ** (8 * INDEX_BYTES)} datagrams")
-        super().__init__(count, size, window=window, timeout=timeout, seed=seed)
+
+    def _begin(self) -> None:
         self._flying: dict[int, _InFlight] = {}  # in send order, so the first is oldest
         self.lost = 0
         self.late = 0

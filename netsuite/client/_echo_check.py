@@ -19,11 +19,10 @@ from twisted.internet.interfaces import (
     ISSLTransport,
     ITCPTransport,
 )
-from twisted.internet.protocol import DatagramProtocol, Protocol, connectionDone
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from netsuite.base._transports import IConnectedUDPTransport
 from netsuite.client._check import (
     DatagramCheck,
     StreamCheck,
@@ -35,6 +34,7 @@ from netsuite.client._common import (
     set_nodelay,
     tls_peer_chain,
 )
+from netsuite.client._datagram_adapter import SessionDatagramProtocol
 
 __all__ = ["DatagramCheckProtocol", "StreamCheckProtocol"]
 
@@ -139,7 +139,7 @@ class StreamCheckProtocol(Protocol):
         self.finished.callback(self.session)
 
 
-class DatagramCheckProtocol(DatagramProtocol):
+class DatagramCheckProtocol(SessionDatagramProtocol[DatagramCheck]):
     """
     Runs a L{DatagramCheck} over a UDP socket connected to C{address} (an IP and a port).
 
@@ -147,27 +147,6 @@ class DatagramCheckProtocol(DatagramProtocol):
     unreachable" is reported (L{connectionRefused}) instead of looking like loss.
     C{finished} fires with the session when it is done; the caller stops the port.
     """
-
-    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
-
-    def __init__(
-        self,
-        session: DatagramCheck,
-        address: tuple[str, int],
-        clock: IReactorTime,
-        now: Callable[[], float] | None = None,
-    ) -> None:
-        self.session = session
-        self.address = address
-        self.clock = clock
-        self.now = now or clock.seconds
-        self.finished: Deferred[DatagramCheck] = Deferred()
-        self._timer = Timer(clock, self.now, self._expire)
-
-    def startProtocol(self) -> None:
-        self.transport.connect(*self.address)
-        self._send(self.session.start(self.now()))
-        self._next()
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
         self._send(self.session.received(datagram, self.now()))
@@ -177,26 +156,11 @@ class DatagramCheckProtocol(DatagramProtocol):
         self.session.refused(self.now())
         self._next()
 
-    def _expire(self) -> None:
-        self._send(self.session.expire(self.now()))
-        self._next()
-
-    def _send(self, payloads: list[bytes]) -> None:
-        for payload in payloads:
-            if self.session.done:  # refused while sending (write reports it at once)
-                return
-            # A full socket buffer drops a datagram the way the network may: the message
-            # is counted lost when its time is up.
-            with contextlib.suppress(OSError, net_error.MessageLengthError):
-                self.transport.write(payload)
-
-    def _next(self) -> None:
-        if self.session.done:
-            self._timer.cancel()
-            if not self.finished.called:
-                self.finished.callback(self.session)
-        else:
-            self._timer.set(self.session.next_deadline())
+    def _send_one(self, payload: bytes) -> None:
+        # A full socket buffer drops a datagram the way the network may: the message
+        # is counted lost when its time is up.
+        with contextlib.suppress(OSError, net_error.MessageLengthError):
+            self.transport.write(payload)
 
     def stopProtocol(self) -> None:
         """

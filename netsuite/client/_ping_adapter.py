@@ -10,32 +10,19 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import error as net_error
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import DatagramProtocol
 
-from netsuite.base._transports import IConnectedUDPTransport
-from netsuite.client._common import Timer
+from netsuite.client._datagram_adapter import SessionDatagramProtocol
 from netsuite.client._ping_session import PingSession, Reply
 
 __all__ = ["PingProtocol"]
 
 
-class PingProtocol(DatagramProtocol):
+class PingProtocol(SessionDatagramProtocol[PingSession]):
     """
-    Runs a L{PingSession} over a UDP port connected to C{address}, or inside a DTLS
-    client (whose transport encrypts and is already connected there).
-
-    Connected, so that only the server's replies arrive and an ICMP "port unreachable"
-    is reported instead of looking like loss. C{on_reply} is called with each reply;
-    C{finished} fires with the session when the run is over (the caller stops the port).
-    C{now} is the clock probes are timed with (monotonic and fine-grained in real runs),
-    C{clock} schedules the next probe.
+    Runs a L{PingSession} (see L{SessionDatagramProtocol}); C{on_reply} is called with
+    each reply, and C{over_dtls} says a closed session is the server's close_notify.
     """
-
-    transport: IConnectedUDPTransport  # set before startProtocol; see netsuite.base._transports
-
-    noisy = False
 
     def __init__(
         self,
@@ -46,20 +33,10 @@ class PingProtocol(DatagramProtocol):
         on_reply: Callable[[Reply], None] | None = None,
         over_dtls: bool = False,
     ) -> None:
-        self.session = session
+        super().__init__(session, address, clock, now)
         self.over_dtls = over_dtls
         self.refused = False
-        self.address = address
-        self.clock = clock
-        self.now = now or clock.seconds
         self.on_reply = on_reply
-        self.finished: Deferred[PingSession] = Deferred()
-        self._timer = Timer(clock, self.now, self._expire)
-
-    def startProtocol(self) -> None:
-        self.transport.connect(*self.address)
-        self._send(self.session.start(self.now()))
-        self._next()
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
         reply = self.session.received(datagram, self.now())
@@ -92,26 +69,10 @@ class PingProtocol(DatagramProtocol):
         self.session.stop(self.now(), error, interrupted)
         self._next()
 
-    def _expire(self) -> None:
-        self._send(self.session.expire(self.now()))
-        self._next()
-
-    def _send(self, probes: list[bytes]) -> None:
-        for probe in probes:
-            if self.session.done:  # refused while sending (write reports it at once)
-                return
-            try:
-                self.transport.write(probe)
-            except net_error.MessageLengthError as e:
-                self.session.stop(self.now(), f"a {len(probe)}-byte probe cannot be sent: {e}")
-                return
-            except OSError:
-                self.session.send_failed()  # a full socket buffer: lost, as on the wire
-
-    def _next(self) -> None:
-        if self.session.done:
-            self._timer.cancel()
-            if not self.finished.called:
-                self.finished.callback(self.session)
-        else:
-            self._timer.set(self.session.next_deadline())
+    def _send_one(self, probe: bytes) -> None:
+        try:
+            self.transport.write(probe)
+        except net_error.MessageLengthError as e:
+            self.session.stop(self.now(), f"a {len(probe)}-byte probe cannot be sent: {e}")
+        except OSError:
+            self.session.send_failed()  # a full socket buffer: lost, as on the wire
