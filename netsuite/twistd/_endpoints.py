@@ -550,7 +550,7 @@ def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> D
         reactor,
         number,
         settings,
-        interface,
+        interface=interface,
         mtu=limits.get("mtu", DEFAULT_MTU),
         max_sessions=limits.get("maxSessions", 1024),
         idle_timeout=limits.get("idleTimeout", 300.0),
