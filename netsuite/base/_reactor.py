@@ -1,8 +1,13 @@
 """
 The global reactor behind a proxy that picks it at first use, not at import.
 
-Why: twistd parses a plugin's options (and so its listen descriptions, which build
-endpoints holding a reactor) before it installs the reactor named by C{--reactor}.
+Why: parsing a plugin's options builds its listen descriptions' endpoints, and each
+holds a reactor; netsuite's modules are also imported where no reactor is chosen yet (a
+C{.tac} file, tests, a program that installs the asyncio reactor after importing them).
+Importing C{twisted.internet.reactor} there would install the default (epoll) and make
+the later choice fail with C{ReactorAlreadyInstalledError}. twistd itself installs
+C{--reactor} while it parses its own options, before the plugin's, so under twistd every
+reactor (epoll, poll, select, asyncio: C{tests/e2e/test_reactors.py}) is the one used.
 Hot paths (per connection, per datagram) take the real reactor with L{GlobalReactor.of}
 once they run, so they do not pay the proxy's attribute lookup every time.
 """

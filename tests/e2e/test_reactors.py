@@ -138,6 +138,36 @@ class ReactorMatrixMixin:
             case.assertNotIn(bad, server.log())
 
 
+#: Import every service and parse options with listen descriptions, then pick a reactor.
+LATE_CHOICE = """
+import sys
+import netsuite.client, netsuite.suite.tap
+options = netsuite.suite.tap.Options()
+options.parseOptions(["--echo-args", "--listen tcp:0:interface=127.0.0.1 --listen udp:0"])
+assert "twisted.internet.reactor" not in sys.modules, "a reactor was installed too early"
+from twisted.internet import asyncioreactor
+asyncioreactor.install()
+netsuite.suite.tap.makeService(options)
+from twisted.internet import reactor
+print(type(reactor).__name__)
+"""
+
+
+class LateChoiceTests(SynchronousTestCase):
+    def test_importing_and_parsing_install_no_reactor(self) -> None:
+        """
+        Importing netsuite and parsing its options leave the reactor unchosen (the
+        L{netsuite.base._reactor.GlobalReactor} proxy), so a program or C{.tac} can
+        still install asyncio's afterwards.
+        """
+        out = subprocess.run(
+            [sys.executable, "-c", LATE_CHOICE], capture_output=True, text=True, timeout=60
+        )
+        self.assertEqual(
+            (out.returncode, out.stdout.strip()), (0, "AsyncioSelectorReactor"), out.stderr
+        )
+
+
 class EPollTests(ReactorMatrixMixin, SynchronousTestCase):
     reactor = "epoll"
 
