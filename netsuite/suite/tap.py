@@ -32,7 +32,12 @@ from netsuite.twistd._config import (
     read_config,
     usage_error,
 )
-from netsuite.twistd._options import GlobalReactor, exit_on_errors, run_config_actions
+from netsuite.twistd._options import (
+    ConfigActions,
+    GlobalReactor,
+    exit_on_errors,
+    run_config_actions,
+)
 from netsuite.twistd._service import ServiceRoot
 
 if TYPE_CHECKING:  # imported when used: a suite without chat or web does not load them
@@ -48,7 +53,7 @@ SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap", "web": "ne
 log = Logger()
 
 
-class Options(usage.Options):
+class Options(ConfigActions):
     """Options of C{twistd netsuite}."""
 
     synopsis = "[options]"
@@ -73,14 +78,6 @@ class Options(usage.Options):
     def opt_config(self, path: str) -> None:
         """Read a TOML config file (every section); --SERVICE-args override it."""
         self["config-file"] = path
-
-    def opt_check(self) -> None:
-        """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
-        self["check"] = True
-
-    def opt_print_config(self) -> None:
-        """Print the effective config (defaults merged) as TOML and exit."""
-        self["print-config"] = True
 
     def parseOptions(self, options: Any = None) -> None:
         """

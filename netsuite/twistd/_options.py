@@ -52,6 +52,7 @@ __all__ = [
     "MORE_THAN",
     "NEVER_OR_SECONDS",
     "SECONDS",
+    "ConfigActions",
     "GlobalReactor",
     "Parameter",
     "ServiceOptions",
@@ -185,7 +186,19 @@ Twisted's ssl: and tls: prefixes still work, with Twisted's defaults.
 """
 
 
-class ServiceOptions(usage.Options):
+class ConfigActions(usage.Options):
+    """C{--check} and C{--print-config}: what every netsuite plugin does with its config."""
+
+    def opt_check(self) -> None:
+        """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
+        self["check"] = True
+
+    def opt_print_config(self) -> None:
+        """Print the effective config (defaults merged) as TOML and exit."""
+        self["print-config"] = True
+
+
+class ServiceOptions(ConfigActions):
     """
     Options of a netsuite service: C{--listen} plus the connection limits.
 
@@ -220,14 +233,6 @@ class ServiceOptions(usage.Options):
     def opt_config(self, path: str) -> None:
         """Read this service's section of a TOML config file; the command line overrides it."""
         self["config-file"] = path
-
-    def opt_check(self) -> None:
-        """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
-        self["check"] = True
-
-    def opt_print_config(self) -> None:
-        """Print the effective config (defaults merged) as TOML and exit."""
-        self["print-config"] = True
 
     def parseOptions(self, options: Any = None) -> None:
         """
