@@ -22,16 +22,8 @@ from typing import TYPE_CHECKING, Any
 from twisted.logger import Logger
 from twisted.python import usage
 
-from netsuite.twistd._config import (
-    Config,
-    coerced,
-    given_values,
-    load,
-    merge_arguments,
-    option_specs,
-    read_config,
-    usage_error,
-)
+from netsuite.twistd import _config
+from netsuite.twistd._config import Config
 from netsuite.twistd._options import (
     ConfigActions,
     GlobalReactor,
@@ -85,23 +77,23 @@ class Options(ConfigActions):
         that L{postOptions} hands each service its section; then check or print and exit.
         """
         arguments = list(sys.argv[1:] if options is None else options)
-        given = given_values(self, arguments)
+        given = _config.given_values(self, arguments)
         path = given.get("config")
         self.config = None
         if path or given.get("check") or given.get("print-config"):
             classes = {name: import_module(m).Options for name, m in SERVICES.items()}
             if path is None:
-                config = load("", "(no config file)", classes, Options, (), self.reactor)
+                config = _config.load("", "(no config file)", classes, Options, (), self.reactor)
             else:
-                config = read_config(path, classes, Options, self.reactor)
+                config = _config.read_config(path, classes, Options, self.reactor)
             exit_on_errors(config.errors)
             self.config = config
         super().parseOptions(arguments)
         if self.config is not None:
             command_line = {
-                name: coerced(
-                    given_values(sub, shlex.split(self[f"{name}-args"])),
-                    option_specs(type(sub)),
+                name: _config.coerced(
+                    _config.given_values(sub, shlex.split(self[f"{name}-args"])),
+                    _config.option_specs(type(sub)),
                 )
                 for name, sub in self.services.items()
             }
@@ -119,12 +111,12 @@ class Options(ConfigActions):
             sub.reactor = self.reactor
             arguments = shlex.split(self[f"{name}-args"])
             if config is not None:
-                arguments = merge_arguments(sub, config.values.get(name, {}), arguments)
+                arguments = _config.merge_arguments(sub, config.values.get(name, {}), arguments)
             try:
                 sub.parseOptions(arguments)
             except usage.UsageError as e:
                 if config is not None:
-                    exit_on_errors([usage_error(config, name, str(e))])
+                    exit_on_errors([_config.usage_error(config, name, str(e))])
                 raise usage.UsageError(f"--{name}-args: {e}") from None
             self.services[name] = sub
         if not self.services:
