@@ -81,6 +81,24 @@ class ChatDoor(StreamDoor):
     def before_finish(self) -> None:
         self.outbox.flush()
 
+    def going_away(self, reason: str) -> None:
+        """
+        The server drains: the door's last words (L{farewell}; the hub's shutdown notice
+        went to every member first), then the outbox flushes and the connection closes.
+
+        The session is marked closed and not quit from the hub: a quit is news for the
+        other members, and at shutdown a thousand of them would each be told of the
+        other 999 leaving (a million lines written to sockets that are closing).
+        """
+        session = self.session
+        if session is not None and not session.closed:
+            self.farewell(reason)
+            session.closed = True
+        super().going_away(reason)
+
+    def farewell(self, reason: str) -> None:
+        """Hook: what the door's protocol says last when the server shuts down."""
+
     def overflow(self, reason: str) -> None:
         """The outbox passed its bound: this reader is too slow. Cut it off now."""
         self.factory.counters["disconnected.send_queue"] += 1

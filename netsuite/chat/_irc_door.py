@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 
 from netsuite.chat._door import ChatDoor, ChatDoorFactory
 from netsuite.chat._hub import Hub
-from netsuite.chat._irc_render import IRCRenderer
+from netsuite.chat._irc_render import IRCRenderer, wire
 from netsuite.chat._irc_session import IRCSession
 
 __all__ = ["IRCChat", "IRCChatFactory"]
@@ -48,6 +48,12 @@ class IRCChat(ChatDoor):
 
     def begin(self, identity: str | None) -> None:
         """Nothing to send first: IRC clients speak first (CAP, NICK, USER)."""
+
+    def farewell(self, reason: str) -> None:
+        """C{ERROR :Closing Link: nick (server shutting down)}, as ircds say it."""
+        session = self.session
+        who = session.nick or "*"
+        session.out.sendCommand("ERROR", (f":Closing Link: {who} ({wire(reason)})",))
 
     def connectionMade(self) -> None:
         super().connectionMade()

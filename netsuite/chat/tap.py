@@ -15,6 +15,7 @@ from netsuite.chat._hub import Hub
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
+from netsuite.stream._door import SHUTDOWN_REASON
 from netsuite.twistd._endpoints import is_tls
 from netsuite.twistd._options import (
     DRAIN_TIMEOUT,
@@ -25,7 +26,7 @@ from netsuite.twistd._options import (
     check,
     rows,
 )
-from netsuite.twistd._service import ListenerService, ServiceRoot
+from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
 
 __all__ = ["ChatService", "Options", "makeService"]
 
@@ -70,7 +71,7 @@ class Options(ServiceOptions):
                 help="Seconds without input before a line-door peer is dropped (0: never).",
             ),
             # Unchecked here, as before (the web service checks it): kept so, no change.
-            DRAIN_TIMEOUT.but(help="Seconds to flush output to members on shutdown."),
+            DRAIN_TIMEOUT.but(help="Seconds members' output gets to flush on shutdown."),
             *CHAT_LIMITS,
         ),
         ["password", None, None, "IRC: the PASS clients must give (default: none)."],
@@ -88,7 +89,11 @@ class Options(ServiceOptions):
 
 
 class ChatService(ServiceRoot):
-    """The chat root: on stop, every member is told and output is flushed (bounded)."""
+    """
+    The chat root: on shutdown, once its ports are closed (L{ServiceRoot.shutdown}),
+    every member is told the server is shutting down, each door says goodbye its own way
+    (the IRC door's C{ERROR}), and output is flushed for up to C{drain_timeout} seconds.
+    """
 
     def __init__(self, reactor: Any, hub: Hub, drain_timeout: float) -> None:
         super().__init__("netsuite-chat", reactor)
@@ -96,13 +101,12 @@ class ChatService(ServiceRoot):
         self.drain_timeout = drain_timeout
         self.factories: list[Any] = []
 
-    def stopService(self) -> Any:
-        from twisted.internet.defer import DeferredList
+    def begin_drain(self) -> None:
+        """One notice to every member of the hub, whatever its door (WebSockets too)."""
+        self.hub.announce(SHUTDOWN_REASON)
 
-        self.hub.announce("server shutting down")
-        drains = [f.drain(self.drain_timeout) for f in self.factories]
-        listeners = super().stopService()
-        return DeferredList([*drains, *([listeners] if listeners else [])])
+    def drain_targets(self) -> list[Drainable]:
+        return list(self.factories)
 
 
 def make_hub(options: Options, reactor: Any) -> Hub:

@@ -14,8 +14,15 @@ from netsuite.echo._udp import DEFAULT_DENIED_PORTS, DatagramGuard, UDPEcho
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.twistd._endpoints import is_tls
-from netsuite.twistd._options import GlobalReactor, Parameter, ServiceOptions, check, rows
-from netsuite.twistd._service import ListenerService, ServiceRoot
+from netsuite.twistd._options import (
+    DRAIN_TIMEOUT,
+    GlobalReactor,
+    Parameter,
+    ServiceOptions,
+    check,
+    rows,
+)
+from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
 
 __all__ = ["EchoService", "Options", "makeService"]
 
@@ -47,7 +54,10 @@ class Options(ServiceOptions):
         "Default: tcp and udp on 127.0.0.1:7007."
     )
     optParameters = [
-        *rows(*UDP_LIMITS),
+        *rows(
+            DRAIN_TIMEOUT.but(help="Seconds echoes owed to TCP peers get on shutdown."),
+            *UDP_LIMITS,
+        ),
         [
             "udp-deny-ports",
             None,
@@ -69,14 +79,21 @@ class Options(ServiceOptions):
                 "separated by commas"
             ) from None
         self["udp-deny-ports"] = ports
-        check(self, *UDP_LIMITS)
+        check(self, DRAIN_TIMEOUT, *UDP_LIMITS)
 
 
 class EchoService(ServiceRoot):
-    """The echo root; the suite reports its stream factory's and UDP guard's counters."""
+    """
+    The echo root; the suite reports its stream factory's and UDP guard's counters. On
+    shutdown, once its ports are closed, each TCP peer gets the echoes it is owed for up
+    to C{drain_timeout} seconds (UDP owes nothing: its port closing is the end).
+    """
 
     factory: EchoFactory
     guard: DatagramGuard
+
+    def drain_targets(self) -> list[Drainable]:
+        return [self.factory]
 
 
 def makeService(options: Options) -> EchoService:
@@ -100,6 +117,7 @@ def makeService(options: Options) -> EchoService:
     )
     top.factory = factory
     top.guard = guard
+    top.drain_timeout = options["drain-timeout"]
     for description, endpoint, datagram in options["endpoints"]:
         if datagram:
             # dtls: listeners carry certificates; the echo runs unchanged under DTLS.

@@ -15,7 +15,7 @@ where it is enforced):
   - C{IDLE_TIMEOUT} 300 s (echo C{--idle-timeout}): C{stream._door.StreamDoor};
     C{LINE_IDLE_TIMEOUT} 3600 s (chat C{--idle-timeout}) for the line door;
     C{WEB_IDLE_TIMEOUT} 60 s (web C{--idle-timeout}): C{web._config.WebLimits}.
-  - C{DRAIN_TIMEOUT} 5 s (chat and web C{--drain-timeout}): C{DoorFactory.drain} and the
+  - C{DRAIN_TIMEOUT} 10 s (echo, chat and web C{--drain-timeout}): C{DoorFactory.drain} and the
     web site's drain at shutdown.
   - C{MAX_LINE} 4096 bytes (chat C{--max-line}): C{stream._lines.LineSplitter}.
   - C{SEND_QUEUE} 1 MiB (chat C{--send-queue}, web C{--ws-send-queue}): the door's

@@ -19,8 +19,10 @@ MAX_PER_IP = 64
 IDLE_TIMEOUT = 300.0
 #: Seconds a chat line-door peer may stay silent (people read more than they type).
 LINE_IDLE_TIMEOUT = 3600.0
-#: Seconds queued output may flush on shutdown before what is left is aborted.
-DRAIN_TIMEOUT = 5.0
+#: Seconds queued output and responses in flight may take on shutdown (SIGTERM) before
+#: what is left is aborted: long enough for a slow download's tail, short enough to stay
+#: well inside systemd's 90 s stop timeout.
+DRAIN_TIMEOUT = 10.0
 
 # --- Streams: lines and output ---------------------------------------------------------
 

@@ -34,7 +34,10 @@ from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
 
-__all__ = ["DoorFactory", "IDoorTransport", "StreamDoor"]
+__all__ = ["SHUTDOWN_REASON", "DoorFactory", "IDoorTransport", "StreamDoor"]
+
+#: What members, logs and closing connections are told when the server drains.
+SHUTDOWN_REASON = "server shutting down"
 
 
 class IDoorTransport(ITCPTransport, IConsumer, IPushProducer):
@@ -145,6 +148,14 @@ class StreamDoor(Protocol, TimeoutMixin):
     def before_finish(self) -> None:
         """Hook: push out anything the door holds back before it closes."""
 
+    def going_away(self, reason: str) -> None:
+        """
+        The server is shutting down (L{DoorFactory.drain}): say goodbye if the door's
+        protocol has a way to, then L{finish}. The base has nothing to say.
+        """
+        self.close_reason = reason
+        self.finish()
+
     def timeoutConnection(self) -> None:
         """No input for C{idle_timeout} seconds: drop the peer (abort, it may not read)."""
         self.factory.counters["closed.idle_timeout"] += 1
@@ -200,7 +211,11 @@ class DoorFactory(Factory[StreamDoor]):
         self.clock = clock
         self.counters = counters if counters is not None else Counters(name)
         self.open: set[StreamDoor] = set()
-        self._drained: Deferred[None] | None = None
+        #: The drain's waiters (None: no drain began; empty: it is over).
+        self._drained: list[Deferred[None]] | None = None
+        self._abort_call: IDelayedCall | None = None
+        #: Set as the drain begins: the server is shutting down.
+        self.draining = False
         self.connection_log = LogBatch(self.log, clock, "connections")
         self.refusal_log = LogBatch(self.log, clock, "refusals", LogLevel.warn)
 
@@ -228,32 +243,51 @@ class DoorFactory(Factory[StreamDoor]):
         self.counters["accepted"] += 1
         self.connection_log.add(f"{self.name} {door.peer}: connected")
 
-    def drain(self, timeout: float) -> Deferred[None]:
+    def drain(self, timeout: float, reason: str = SHUTDOWN_REASON) -> Deferred[None]:
         """
-        Close every open connection, letting queued output flush for up to C{timeout}
-        seconds; then abort what is left. Fires once all are closed (for stopService).
+        Shutting down: tell every open door it is going away (L{StreamDoor.going_away}:
+        a goodbye, then queued output flushes and the connection closes), and abort what
+        is still open C{timeout} seconds later. Fires once every connection is closed.
+
+        Called again (a suite's roots share factories), it starts nothing new and fires
+        with the first drain.
         """
         done: Deferred[None] = Deferred()
-        if not self.open:
-            done.callback(None)
+        if self._drained is not None:
+            if self._drained:
+                self._drained.append(done)  # still draining: fire with it
+            else:
+                done.callback(None)  # drained already
             return done
-        self._drained = done
+        self._drained = [done]
+        self.draining = True
         for door in list(self.open):
-            door.finish()
-
-        def abort() -> None:
-            for door in list(self.open):
-                door.transport.abortConnection()
-
-        call = self.clock.callLater(timeout, abort)
-
-        def disarm(result: Failure | None) -> Failure | None:
-            if call.active():
-                call.cancel()
-            return result
-
-        done.addBoth(disarm)
+            if door in self.open:  # one door's goodbye may close another (a hub kick)
+                door.going_away(reason)
+        if self.open:
+            self._abort_call = self.clock.callLater(timeout, self.abort)
+        else:
+            self._drain_done()
         return done
+
+    def abort(self) -> None:
+        """Drop every open connection now: the drain timed out, or the operator said stop."""
+        if self._abort_call is not None and self._abort_call.active():
+            self._abort_call.cancel()
+        self._abort_call = None
+        for door in list(self.open):
+            self.counters["closed.drain_abort"] += 1
+            door.close_reason = door.close_reason or "aborted at shutdown"
+            door.transport.abortConnection()
+
+    def _drain_done(self) -> None:
+        if self._abort_call is not None and self._abort_call.active():
+            self._abort_call.cancel()
+        self._abort_call = None
+        self.flush_logs()
+        waiting, self._drained = self._drained or [], []
+        for d in waiting:
+            d.callback(None)
 
     def closed(self, door: StreamDoor, reason: Failure) -> None:
         """A door's connection ended: release its gate slot, count and log it."""
@@ -268,10 +302,8 @@ class DoorFactory(Factory[StreamDoor]):
             f"{self.name} {door.peer}: closed ({why}); "
             f"{door.bytes_in} bytes in, {door.bytes_out} out"
         )
-        if not self.open and self._drained is not None:
-            self.flush_logs()
-            drained, self._drained = self._drained, None
-            drained.callback(None)
+        if not self.open and self._drained:
+            self._drain_done()
 
     def flush_logs(self) -> None:
         """Emit the batched connection lines now (at shutdown: none may be lost)."""

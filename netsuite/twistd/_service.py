@@ -11,19 +11,37 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from twisted.application import service
+from twisted.internet import defer
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsuite._twisted.application import forget_exit_signal
 from netsuite.base._addresses import describe_address
+from netsuite.limits._defaults import DRAIN_TIMEOUT
 from netsuite.twistd._notify import notify, notify_address
 
-__all__ = ["ListenError", "ListenerService", "ServiceRoot"]
+__all__ = ["Drainable", "ListenError", "ListenerService", "ServiceRoot"]
+
+
+class Drainable(Protocol):
+    """
+    What a root drains at shutdown: a door factory, the web site, the WebSocket door.
+    C{drain(timeout)} lets what is in flight finish, aborts the rest after C{timeout}
+    seconds and fires once all is closed; C{abort()} drops everything now.
+    """
+
+    def drain(self, timeout: float) -> defer.Deferred[None]: ...
+
+    def abort(self) -> None: ...
+
+
+#: A signal installer: C{signal.signal}'s shape (tests pass a recorder).
+SignalInstaller = Callable[[int, Callable[[int, Any], None]], object]
 
 
 class ListenError(SystemExit):
@@ -114,22 +132,38 @@ class ListenerService(service.Service):
 
 class ServiceRoot(service.MultiService):
     """
-    The top service of a netsuite process: its listeners, a clean exit on SIGTERM, and
-    SIGHUP reloading every TLS certificate (L{netsuite.tls._listener.reload_all}).
+    The top service of a netsuite process: its listeners, a graceful drain and a clean
+    exit on SIGTERM, and SIGHUP reloading every TLS certificate
+    (L{netsuite.tls._listener.reload_all}).
 
     SIGTERM and SIGINT are how operators and supervisors stop a server. Twisted re-raises
     the signal after shutting down, so the process dies "killed by SIGTERM" (status 143
     from a shell), which systemd and CI read as a failure. Once shutdown has completed,
     this root clears that, and twistd exits 0.
 
+    Shutdown is a drain (L{shutdown}): every listening port of the whole tree closes
+    first, so new connections are refused at once; only once the ports are closed does
+    each root's L{begin_drain} run (chat members are told, C{/api/health} says 503) and
+    its L{drain_targets} drain, each bounded by its root's C{drain_timeout}. During the
+    drain a second SIGINT (Ctrl-C again) aborts every connection at once, and a repeated
+    SIGTERM is logged and changes nothing (Twisted would log a traceback for it).
+
     Under systemd (C{Type=notify}), it sends C{READY=1} once every listener is bound and
     the reactor runs, and C{STOPPING=1} as shutdown begins (L{netsuite.twistd._notify}).
 
     @ivar environ: where C{NOTIFY_SOCKET} is read (L{None}: this process's environment).
+    @ivar drain_timeout: seconds this root's L{drain_targets} get on shutdown.
+    @ivar install_signal: how the drain's signal handlers are installed (L{None}: with
+        C{signal.signal} on a real reactor, not at all on a test's).
+    @ivar draining: set once the drain has begun.
     """
 
     log = Logger()
     environ: Mapping[str, str] | None = None
+    drain_timeout: float = DRAIN_TIMEOUT
+    install_signal: SignalInstaller | None = None
+    draining = False
+    _shutdown: defer.Deferred[object] | None = None
 
     def __init__(self, name: str, reactor: Any) -> None:
         super().__init__()
@@ -187,6 +221,113 @@ class ServiceRoot(service.MultiService):
             elif isinstance(child, ServiceRoot):
                 out += child.urls()
         return out
+
+    # --- the drain ----------------------------------------------------------------
+
+    def drain_targets(self) -> list[Drainable]:
+        """What this root (not its sub-roots) drains at shutdown; a subclass says."""
+        return []
+
+    def begin_drain(self) -> None:
+        """Hook: the ports are closed and the drain begins (tell members, fail health)."""
+
+    def roots(self) -> Iterator[ServiceRoot]:
+        """This root and every root below it, parents first."""
+        yield self
+        for child in self:
+            if isinstance(child, ServiceRoot):
+                yield from child.roots()
+
+    def listeners(self) -> Iterator[ListenerService]:
+        """Every listener of this root and its sub-roots."""
+        for root in self.roots():
+            for child in root:
+                if isinstance(child, ListenerService):
+                    yield child
+
+    def stopService(self) -> Any:
+        """
+        At the top: L{shutdown}. A sub-root (a service of the suite) is drained by the
+        top root, so it only marks its children stopped.
+        """
+        if isinstance(self.parent, ServiceRoot):
+            return super().stopService()
+        return self.shutdown()
+
+    def shutdown(self) -> defer.Deferred[object]:
+        """
+        Close every listening port, then drain (L{begin_drain}, L{drain_targets});
+        fires once every connection is closed. The ports go first: a listening socket
+        is closed on the reactor's next turn, and the drain's own work (a goodbye to a
+        thousand members) must not hold that turn back.
+        """
+        if self._shutdown is not None:
+            return self._shutdown
+        closing = [defer.maybeDeferred(listener.stopService) for listener in self.listeners()]
+        ports_closed = defer.gatherResults(closing, consumeErrors=True)
+        ports_closed.addErrback(self._log_failure, "closing a listening port")
+        ports_closed.addCallback(lambda _: self._drain())
+        ports_closed.addCallback(lambda _: super(ServiceRoot, self).stopService())
+        self._shutdown = ports_closed
+        return ports_closed
+
+    def _drain(self) -> defer.Deferred[object]:
+        roots = list(self.roots())
+        targets = [
+            (target, root.drain_timeout) for root in roots for target in root.drain_targets()
+        ]
+        self._targets = [target for target, _ in targets]
+        self._install_drain_signals()
+        for root in roots:
+            root.draining = True
+        self.log.info(
+            "{name}: listeners closed; draining {count} service(s) for up to {timeout}s "
+            "(SIGINT ends the drain now)",
+            name=self.name,
+            count=len(targets),
+            timeout=max((timeout for _, timeout in targets), default=0.0),
+        )
+        for root in roots:
+            root.begin_drain()
+        drains = [defer.maybeDeferred(target.drain, timeout) for target, timeout in targets]
+        done = defer.gatherResults(drains, consumeErrors=True)
+        done.addErrback(self._log_failure, "draining")
+        done.addCallback(lambda _: self.log.info("{name}: drained", name=self.name))
+        return done
+
+    def abort_drain(self) -> None:
+        """End the drain now: every connection still open is aborted."""
+        targets = getattr(self, "_targets", [])
+        self.log.info("{name}: ending the drain now", name=self.name)
+        for target in targets:
+            target.abort()
+
+    def _install_drain_signals(self) -> None:
+        install = self.install_signal
+        if install is None:
+            if not hasattr(self.reactor, "callFromThread"):
+                return  # a test's reactor: no signals of this process are ours
+            install = signal.signal
+        install(signal.SIGINT, self._on_signal)
+        install(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, number: int, frame: Any) -> None:
+        """Runs in the signal handler: hand the work to the reactor's thread."""
+        call = getattr(self.reactor, "callFromThread", None)
+        act = self.abort_drain if number == signal.SIGINT else self._again
+        if call is None:
+            act()
+        else:
+            call(act)
+
+    def _again(self) -> None:
+        self.log.info("{name}: SIGTERM again; still draining (SIGINT ends it now)", name=self.name)
+
+    def _log_failure(self, failure: Failure, doing: str) -> None:
+        """A failure while stopping is logged with what was being done, not raised."""
+        failure.trap(defer.FirstError)
+        inner = failure.value.subFailure
+        self.log.failure("{name}: error while {doing}", inner, name=self.name, doing=doing)
 
     def _exit_cleanly(self) -> None:
         """

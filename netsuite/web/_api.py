@@ -2,6 +2,7 @@
 The JSON API: C{/api/health}, C{/api/stats} and the chat hub's rooms.
 
     GET  /api/health                          {"status": "ok", "version", "uptime_s"}
+                                              (503 {"status": "draining"} on shutdown)
     GET  /api/stats                           every registered service's counters
     GET  /api/chat/rooms                      [{"name", "topic", "members"}]
     GET  /api/chat/rooms/{room}/history?limit=N   the room's recent messages, oldest first
@@ -89,11 +90,23 @@ class JSONResource(Resource):
 
 
 class Health(JSONResource):
-    """C{/api/health}: answers while the reactor runs; for load balancers and probes."""
+    """
+    C{/api/health}: answers while the reactor runs; for load balancers and probes.
+
+    While the server drains (SIGTERM; the site's C{draining}), it answers 503
+    C{{"status": "draining"}} on the connections still open, so that a balancer's probe
+    takes this server out of rotation before its last connections close.
+    """
 
     def __init__(self, stats: StatsRegistry) -> None:
         super().__init__()
         self.stats = stats
+
+    def answer(self, request: IRequest, method: bytes) -> tuple[int, Any]:
+        status, value = super().answer(request, method)
+        if getattr(getattr(request, "site", None), "draining", False):
+            return 503, {"status": "draining", "version": __version__}
+        return status, value
 
     def json_GET(self, request: IRequest) -> Any:
         return {"status": "ok", "version": __version__, "uptime_s": round(self.stats.uptime(), 3)}

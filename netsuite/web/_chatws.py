@@ -352,11 +352,7 @@ class ChatSocketFactory:
             sock.session.end(CloseCode.GOING_AWAY, "server shutting down")
             sock.close(CloseCode.GOING_AWAY, "server shutting down")
 
-        def abort() -> None:
-            for sock in list(self.open):
-                sock.tcp.abortConnection()
-
-        call = self.clock.callLater(timeout, abort)
+        call = self.clock.callLater(timeout, self.abort)
 
         def disarm(result: Failure | None) -> Failure | None:
             if call.active():
@@ -365,6 +361,11 @@ class ChatSocketFactory:
 
         done.addBoth(disarm)
         return done
+
+    def abort(self) -> None:
+        """Drop every socket now: the drain timed out, or the operator said stop."""
+        for sock in list(self.open):
+            sock.tcp.abortConnection()
 
 
 class ChatSocketResource(WebSocketResource):

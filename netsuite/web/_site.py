@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import server
@@ -285,32 +285,67 @@ class WebSite(server.Site):
         except Exception:
             return "?"
 
+    #: Set as the drain begins (L{drain}; the web service sets it as soon as the ports
+    #: close): C{/api/health} answers 503 from then on, on the connections still open.
+    draining = False
+    _close_idle_call: IDelayedCall | None = None
+    _abort_call: IDelayedCall | None = None
+
     def drain(self, timeout: float) -> Deferred[None]:
         """
-        Close every connection, letting responses in flight flush for up to C{timeout}
-        seconds, then abort what is left. Fires once all are closed (for stopService).
+        Shutting down: close every idle connection now and each busy one once its work is
+        done (HTTP/1.1: after the response in flight and any request pipelined behind
+        it; HTTP/2: once no stream is open), then abort what is left after C{timeout}
+        seconds. Fires once all are closed (for C{stopService}).
+
+        Busy connections are not told to stop reading: a load balancer's probe on a
+        kept-alive connection still gets its answer, C{503 draining}.
         """
+        self.draining = True
         done: Deferred[None] = Deferred()
         if not self.open:
             done.callback(None)
             return done
         self._drained = done
-        for conn in list(self.open):
-            conn.current_channel.transport.loseConnection()
+        self._close_idle()
+        self._abort_call = self.reactor.callLater(timeout, self.abort)
 
-        def abort() -> None:
-            for conn in list(self.open):
-                conn.current_channel.transport.abortConnection()
-
-        call = self.reactor.callLater(timeout, abort)
-
-        def cancel_abort(result: None) -> None:
-            if call.active():
-                call.cancel()
+        def cancel_timers(result: None) -> None:
+            for call in (self._abort_call, self._close_idle_call):
+                if call is not None and call.active():
+                    call.cancel()
+            self._abort_call = self._close_idle_call = None
             return result
 
-        done.addBoth(cancel_abort)
+        done.addBoth(cancel_timers)
         return done
+
+    def abort(self) -> None:
+        """Drop every connection now: the drain timed out, or the operator said stop."""
+        for conn in list(self.open):
+            conn.current_channel.transport.abortConnection()
+
+    @staticmethod
+    def busy(conn: WebConnection) -> bool:
+        """Whether C{conn} has a request in flight (HTTP/1.1) or a stream open (HTTP/2)."""
+        channel = conn.current_channel
+        if isinstance(channel, WebChannel):
+            return channel.handling_request
+        return bool(getattr(channel, "streams", None))  # Twisted's H2Connection
+
+    def _close_idle(self) -> None:
+        self._close_idle_call = None
+        for conn in list(self.open):
+            if not self.busy(conn):
+                conn.current_channel.transport.loseConnection()
+
+    def _request_done_while_draining(self) -> None:
+        """
+        A response finished during the drain: on the reactor's next turn (once Twisted
+        has started any request pipelined behind it), close what is idle.
+        """
+        if self._drained is not None and self._close_idle_call is None:
+            self._close_idle_call = self.reactor.callLater(0, self._close_idle)
 
     # --- per request --------------------------------------------------------------
 
@@ -330,6 +365,8 @@ class WebSite(server.Site):
         with its own timestamp: a log event costs as much as serving a small cached
         file, so a busy server pays it once per batch.
         """
+        if self.draining:
+            self._request_done_while_draining()
         counters = self.counters
         counters["requests"] += 1
         counters[f"responses.{request.code // 100}xx"] += 1

@@ -32,7 +32,7 @@ from netsuite.twistd._options import (
     check,
     rows,
 )
-from netsuite.twistd._service import ListenerService, ServiceRoot
+from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web._site import WebSite, build_site
@@ -237,7 +237,11 @@ class Options(ServiceOptions):
 
 
 class WebService(ServiceRoot):
-    """The web root: on stop, responses in flight get C{drain_timeout} seconds."""
+    """
+    The web root: on shutdown, once its ports are closed (L{ServiceRoot.shutdown}),
+    C{/api/health} answers 503, WebSockets close with 1001, idle connections close and
+    responses in flight get C{drain_timeout} seconds to finish.
+    """
 
     def __init__(
         self,
@@ -251,13 +255,12 @@ class WebService(ServiceRoot):
         self.drain_timeout = drain_timeout
         self.sockets = sockets
 
-    def stopService(self) -> Any:
-        from twisted.internet.defer import DeferredList
+    def begin_drain(self) -> None:
+        self.site.draining = True  # before any drain: a health probe may be in the queue
 
-        drains = [self.sockets.drain(self.drain_timeout)] if self.sockets else []
-        drains.append(self.site.drain(self.drain_timeout))
-        listeners = super().stopService()
-        return DeferredList([*drains, *([listeners] if listeners else [])])
+    def drain_targets(self) -> list[Drainable]:
+        # The sockets first: their 1001 close frames go out before the site closes them.
+        return [*([self.sockets] if self.sockets else []), self.site]
 
 
 def makeService(
