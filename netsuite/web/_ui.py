@@ -5,7 +5,8 @@ dashboard at C{/}, plain HTML, CSS and JavaScript shipped in C{netsuite/web/page
     /chat/        the chat page                   /ui/netsuite.css   the one stylesheet
     /chat/ws      the WebSocket chat door         /ui/chat.js        the chat page's script
     /             the dashboard (unless the       /ui/dashboard.js   the dashboard's script
-                  static files have their own)    /ui/favicon.svg    the icon
+                  static files have their own)    /ui/dom.js         both scripts' DOM helpers
+                                                  /ui/favicon.svg    the icon
                                                   /ui/               the dashboard, always
 
 Every page and asset is sent with a Content-Security-Policy that allows only the site

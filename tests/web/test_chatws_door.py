@@ -443,7 +443,8 @@ class PageTests(SynchronousTestCase):
         s = Site()
         for path, kind in [("/", "text/html"), ("/chat/", "text/html"), ("/ui/", "text/html"),
                            ("/ui/chat.js", "text/javascript"), ("/ui/dashboard.js",
-                            "text/javascript"), ("/ui/netsuite.css", "text/css")]:  # fmt: skip
+                            "text/javascript"), ("/ui/dom.js", "text/javascript"),
+                           ("/ui/netsuite.css", "text/css")]:  # fmt: skip
             r = s.web.get(path)
             self.assertEqual(r.status, 200, path)
             self.assertEqual(r.header("content-type"), kind + "; charset=utf-8", path)

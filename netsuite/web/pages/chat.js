@@ -6,13 +6,7 @@
   const MAX_LINES = 500;             // messages kept per room in the page
   const BACKOFF = [1, 2, 4, 8, 15];  // seconds before each reconnection attempt
 
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, cls, text) => {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
+  const { $, el } = window.netsuiteDom;  // dom.js
   const fold = (name) => name.toLowerCase().replace(/\[/g, "{").replace(/\]/g, "}")
     .replace(/\\/g, "|").replace(/~/g, "^");
 

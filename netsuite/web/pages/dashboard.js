@@ -7,13 +7,7 @@
   const POINTS = 120;  // samples kept and drawn: two minutes at one a second
   const COLORS = { open: "#1f6feb", rate: "#d1495b", bytesIn: "#2da44e", bytesOut: "#8250df" };
 
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, cls, text) => {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
+  const { $, el } = window.netsuiteDom;  // dom.js
 
   const services = new Map();  // name -> {card, fields, charts, open: [], rate: [], ..., last}
   window.netsuiteDashboard = { services, polls: 0, errors: 0 };
