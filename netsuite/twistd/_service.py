@@ -163,7 +163,7 @@ class ServiceRoot(service.MultiService):
     drain_timeout: float = DRAIN_TIMEOUT
     install_signal: SignalInstaller | None = None
     draining = False
-    _shutdown: defer.Deferred[object] | None = None
+    _shutdown: defer.Deferred[Any] | None = None
 
     def __init__(self, name: str, reactor: Any) -> None:
         super().__init__()
@@ -254,7 +254,7 @@ class ServiceRoot(service.MultiService):
             return super().stopService()
         return self.shutdown()
 
-    def shutdown(self) -> defer.Deferred[object]:
+    def shutdown(self) -> defer.Deferred[Any]:
         """
         Close every listening port, then drain (L{begin_drain}, L{drain_targets});
         fires once every connection is closed. The ports go first: a listening socket
@@ -271,7 +271,7 @@ class ServiceRoot(service.MultiService):
         self._shutdown = ports_closed
         return ports_closed
 
-    def _drain(self) -> defer.Deferred[object]:
+    def _drain(self) -> defer.Deferred[Any]:
         roots = list(self.roots())
         targets = [
             (target, root.drain_timeout) for root in roots for target in root.drain_targets()
@@ -326,7 +326,9 @@ class ServiceRoot(service.MultiService):
     def _log_failure(self, failure: Failure, doing: str) -> None:
         """A failure while stopping is logged with what was being done, not raised."""
         failure.trap(defer.FirstError)
-        inner = failure.value.subFailure
+        first = failure.value
+        assert isinstance(first, defer.FirstError)  # trapped above
+        inner = first.subFailure
         self.log.failure("{name}: error while {doing}", inner, name=self.name, doing=doing)
 
     def _exit_cleanly(self) -> None:
