@@ -138,7 +138,7 @@ EXPORTS: dict[str, list[str]] = {
 PUBLIC_MODULES = {
     "tap": "twistd plugins name netsuite.<service>.tap (twisted_plugins/)",
     "interfaces": "plugin authors implement netsuite.base.interfaces",
-    "logs": "twistd --logger netsuite.base.logs.json_observer",
+    "logs": "twistd --logger netsuite.base.logs.json_logger (or json_observer)",
     "plugincache": "python -m netsuite.twistd.plugincache",
     "main": "the netsuite console script, netsuite.client.main:main",
     "__main__": "python -m netsuite.client",

@@ -10,10 +10,17 @@ the observer once per batch, and a connection flood cannot become a log flood of
 
 Each line keeps its place: the event's text is the lines, in order, one per line (twistd
 indents continuation lines with a tab); the event's C{lines} field says how many.
+
+Each line also keeps its own structured fields (service, door, conn, peer...): the event's
+C{records} field lists one dict per line, C{{"text": line, "time": when, **fields}}, and its
+C{batch} field names the batch. The JSON observer (L{netsuite.base._jsonlog}) writes one
+object per record, so machines see one event per connection although twistd's text file
+pays for one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -51,14 +58,24 @@ class LogBatch:
         self.limit = limit
         self._format = "{" + field + "}"
         self._lines: list[str] = []
+        self._records: list[dict[str, Any]] = []
         self._due: IDelayedCall | None = None
         #: Set by L{close}: lines then leave at once (no timer outlives the owner).
         self.closed = False
 
-    def add(self, line: str) -> None:
-        """Queue one line: it leaves within L{delay} seconds, or now if the batch is full."""
+    def add(self, line: str, fields: Mapping[str, Any] | None = None) -> None:
+        """
+        Queue one line: it leaves within L{delay} seconds, or now if the batch is full.
+
+        @param fields: the line's structured fields (kept in the event's C{records}, with
+            the line's own time: the batch may leave a little later).
+        """
         lines = self._lines
         lines.append(line)
+        record: dict[str, Any] = {"text": line, "time": self.clock.seconds()}
+        if fields:
+            record.update(fields)
+        self._records.append(record)
         if len(lines) >= self.limit or self.closed:
             self.flush()
         elif self._due is None:
@@ -74,8 +91,12 @@ class LogBatch:
         if due is not None and due.active():
             due.cancel()
         lines, self._lines = self._lines, []
+        records, self._records = self._records, []
         if lines:
-            fields: dict[str, Any] = {self.field: "\n".join(lines), "lines": len(lines)}
+            fields: dict[str, Any] = {
+                self.field: "\n".join(lines), "lines": len(lines),
+                "batch": self.field, "records": records,
+            }  # fmt: skip
             self.logger.emit(self.level, self._format, **fields)
 
     def close(self) -> None:
