@@ -49,14 +49,16 @@ class ChatDoor(StreamDoor):
         TLS is up: a verified client certificate's name becomes this member's identity
         (its nick, held for it alone); then the session begins.
         """
+        super().handshakeCompleted()  # the TLS details join the log fields
         tls = cast(ISSLTransport, self.transport)  # a handshake completed: TLS is under us
         # Twisted types the certificate as object; its TLS transport gives pyOpenSSL's.
         identity = peer_identity(cast("X509 | None", tls.getPeerCertificate()))
         if identity is not None and self.factory.hub.reserve(identity):
             self.session.identity = identity
+            self.log_fields["client_identity"] = identity
             self.factory.log.info(
-                "{service} {peer}: certificate identity {identity}",
-                service=self.factory.name, peer=self.peer, identity=identity,
+                "{name} {peer}: certificate identity {identity}",
+                **self.log_fields, name=self.factory.name, identity=identity,
             )  # fmt: skip
         else:
             identity = None
@@ -103,8 +105,9 @@ class ChatDoor(StreamDoor):
         """The outbox passed its bound: this reader is too slow. Cut it off now."""
         self.factory.counters["disconnected.send_queue"] += 1
         self.factory.log.warn(
-            "{service} {peer}: {reason}, disconnecting", service=self.factory.name,
-            peer=self.peer, reason=reason,
+            "{name} {peer}: {reason}, disconnecting", **self.log_fields,
+            name=self.factory.name, reason=reason, limit="send-queue",
+            limit_value=self.factory.send_queue,
         )  # fmt: skip
         self.session.closed = True
         self.close_reason = reason

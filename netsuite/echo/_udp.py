@@ -24,6 +24,8 @@ from twisted.internet.interfaces import IReactorTime, IUDPTransport
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
+from netsuite.base._addresses import peer_key_of
+from netsuite.base._logfields import split_name
 from netsuite.base._metrics import Counters
 from netsuite.limits._defaults import DEFAULT_DENIED_PORTS, MAX_SOURCES, UDP_BURST, UDP_RATE
 from netsuite.limits._policy import SourceBuckets, SourceEntry
@@ -126,6 +128,16 @@ class DatagramGuard:
         source.counts["dropped." + reason] += 1
         return reason
 
+    def limit_fields(self, reason: str) -> dict[str, object]:
+        """The limit behind a drop reason, as log fields (C{limit}, C{limit_value})."""
+        if reason == "rate_limited":
+            return {"limit": "udp-rate", "limit_value": self.buckets.rate}
+        if reason == "denied_port":
+            return {"limit": "udp-deny-ports", "limit_value": sorted(self.denied_ports)}
+        if reason == "privileged_port":
+            return {"limit": "udp-deny-privileged", "limit_value": True}
+        return {}
+
     def sources(self, limit: int = 100) -> dict[str, dict[str, int]]:
         """Per-source counts (in, out, dropped.<reason>) of the most recent sources."""
         return self.buckets.snapshot(limit)
@@ -176,9 +188,14 @@ class UDPEcho(DatagramProtocol):
             return
         self._unlogged += 1
         if now - self._last_log >= 1.0:
+            service, door = split_name(self.name, "udp")
             self.log.warn(
-                "{service} dropped {count} datagram(s), latest from {host}:{port}: {reason}",
-                service=self.name,
+                "{name} dropped {count} datagram(s), latest from {host}:{port}: {reason}",
+                **self.guard.limit_fields(reason),
+                name=self.name,
+                service=service,
+                door=door,
+                peer=peer_key_of(addr),
                 count=self._unlogged,
                 host=host,
                 port=port,

@@ -25,7 +25,11 @@ class ConnectionGate:
 
     @ivar max_total: the most connections open at once (C{0}: no cap).
     @ivar max_per_peer: the most connections open at once from one peer address.
+    @ivar refused_by: the limit that refused the last refused connection, by its option
+        name and value (C{("max-per-ip", 8)}), for the refusal's log fields.
     """
+
+    refused_by: tuple[str, int] | None = None
 
     def __init__(self, max_total: int = MAX_CONNECTIONS, max_per_peer: int = MAX_PER_IP) -> None:
         self.max_total = max_total
@@ -41,13 +45,21 @@ class ConnectionGate:
             reason for the log and the peer.
         """
         if self.max_total and self.total >= self.max_total:
+            self.refused_by = ("max-connections", self.max_total)
             return f"too many connections ({self.max_total} open)"
         count = self.per_peer.get(peer, 0)
         if self.max_per_peer and count >= self.max_per_peer:
+            self.refused_by = ("max-per-ip", self.max_per_peer)
             return f"too many connections from {peer} ({self.max_per_peer} open)"
         self.total += 1
         self.per_peer[peer] = count + 1
         return None
+
+    def refusal_fields(self) -> dict[str, str | int]:
+        """C{limit} and C{limit_value} of the last refusal, for its log event."""
+        if self.refused_by is None:
+            return {}
+        return {"limit": self.refused_by[0], "limit_value": self.refused_by[1]}
 
     def release(self, peer: str) -> None:
         """Forget one connection from C{peer}; the map never keeps a zero entry."""

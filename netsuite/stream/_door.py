@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
@@ -18,6 +18,7 @@ from twisted.internet.interfaces import (
     IAddress,
     IConsumer,
     IDelayedCall,
+    IHandshakeListener,
     IPushProducer,
     IReactorTime,
     ITCPTransport,
@@ -26,9 +27,11 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger, LogLevel
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from netsuite.base._addresses import describe_address, peer_key
 from netsuite.base._logbatch import LogBatch
+from netsuite.base._logfields import close_reason, door_fields, next_conn_id, tls_fields
 from netsuite.base._metrics import Counters
 from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
@@ -49,6 +52,7 @@ class IDoorTransport(ITCPTransport, IConsumer, IPushProducer):
     """
 
 
+@implementer(IHandshakeListener)
 class StreamDoor(Protocol, TimeoutMixin):
     """
     A connection of a netsuite stream service.
@@ -58,7 +62,8 @@ class StreamDoor(Protocol, TimeoutMixin):
     C{factory.idle_timeout} seconds without input, sets C{TCP_NODELAY} (Nagle's algorithm
     costs interactive doors and TLS handshakes tens of milliseconds), and logs one line
     when the connection starts and one when it ends, with the peer and the reason (in
-    batches: L{netsuite.base._logbatch}).
+    batches: L{netsuite.base._logbatch}). Each line carries L{log_fields} (service, door,
+    conn, peer; the TLS details once the handshake is done: L{netsuite.base._logfields}).
     """
 
     factory: DoorFactory
@@ -74,6 +79,11 @@ class StreamDoor(Protocol, TimeoutMixin):
     _corked_size: int = 0
     #: Why the server ended the connection, when it did (logged instead of Twisted's text).
     close_reason: str | None = None
+    #: This connection's id in logs (L{netsuite.base._logfields.next_conn_id}).
+    conn: int = 0
+    _log_fields: dict[str, Any] | None = None
+    #: Set when a TLS handshake completed (a later TLS error is not a handshake failure).
+    handshake_done = False
 
     def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
         """The idle timeout runs on the factory's clock, not the global reactor."""
@@ -89,6 +99,30 @@ class StreamDoor(Protocol, TimeoutMixin):
         if factory.direct_write:
             self._direct = direct_transport(transport)
         factory.opened(self)
+
+    @property
+    def log_fields(self) -> dict[str, Any]:
+        """
+        The structured fields of this connection's log events (service, door, conn, peer,
+        and the TLS ones once the handshake is done); made on first use, so a door built
+        by hand (a test) has them too.
+        """
+        fields = self._log_fields
+        if fields is None:
+            if not self.conn:
+                self.conn = next_conn_id()
+            factory = self.factory
+            fields = self._log_fields = door_fields(
+                factory.name, factory.default_door, self.conn, self.peer
+            )
+        return fields
+
+    def handshakeCompleted(self) -> None:
+        """TLS is up: its version, cipher, ALPN and client identity join the log fields."""
+        from netsuite.tls._contexts import peer_identity  # only TLS doors pay for OpenSSL
+
+        self.handshake_done = True
+        self.log_fields.update(tls_fields(self.transport, peer_identity))
 
     def dataReceived(self, data: bytes) -> None:
         """Count, rearm the idle timer, and hand the bytes to L{data_received}."""
@@ -183,6 +217,8 @@ class DoorFactory(Factory[StreamDoor]):
 
     protocol: type[StreamDoor]
     log = Logger()
+    #: The C{door} log field when the name has no C{/door} part (C{"echo"}).
+    default_door = "tcp"
     noisy = False  # we log each listener ourselves (netsuite.twistd._service)
     nodelay = True
     direct_write = True
@@ -229,19 +265,23 @@ class DoorFactory(Factory[StreamDoor]):
         reason = self.gate.admit(peer)
         if reason is not None:
             self.counters["refused"] += 1
-            self.refusal_log.add(f"{self.name} refused {describe_address(addr)}: {reason}")
+            described = describe_address(addr)
+            fields = door_fields(self.name, self.default_door, next_conn_id(), described)
+            fields.update(self.gate.refusal_fields(), reason=reason)
+            self.refusal_log.add(f"{self.name} refused {described}: {reason}", fields)
             return None
         proto = self.protocol()
         proto.factory = self
         proto.peer = describe_address(addr)
         proto.gate_key = peer
+        proto.conn = next_conn_id()
         return proto
 
     def opened(self, door: StreamDoor) -> None:
         """A door's connection started: count and log it."""
         self.open.add(door)
         self.counters["accepted"] += 1
-        self.connection_log.add(f"{self.name} {door.peer}: connected")
+        self.connection_log.add(f"{self.name} {door.peer}: connected", door.log_fields)
 
     def drain(self, timeout: float, reason: str = SHUTDOWN_REASON) -> Deferred[None]:
         """
@@ -297,10 +337,14 @@ class DoorFactory(Factory[StreamDoor]):
         self.gate.release(door.gate_key)
         self.counters["bytes_in"] += door.bytes_in
         self.counters["bytes_out"] += door.bytes_out
-        why = door.close_reason or reason.getErrorMessage()
+        why, fields = close_reason(reason, door.handshake_done)
+        why = door.close_reason or why
+        fields.update(door.log_fields, reason=why, bytes_in=door.bytes_in,
+                      bytes_out=door.bytes_out)  # fmt: skip
         self.connection_log.add(
             f"{self.name} {door.peer}: closed ({why}); "
-            f"{door.bytes_in} bytes in, {door.bytes_out} out"
+            f"{door.bytes_in} bytes in, {door.bytes_out} out",
+            fields,
         )
         if not self.open and self._drained:
             self._drain_done()

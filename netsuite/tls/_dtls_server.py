@@ -28,6 +28,7 @@ from twisted.internet.protocol import AbstractDatagramProtocol, DatagramProtocol
 from twisted.logger import Logger
 
 from netsuite.base._addresses import peer_key_of
+from netsuite.base._logfields import next_conn_id, split_name
 from netsuite.base._metrics import Counters
 from netsuite.limits._session_table import SessionTable
 from netsuite.tls._dtls_session import (
@@ -63,6 +64,8 @@ class _Peer:
     hello_random: bytes | None = None
     timer: IDelayedCall | None = None
     counts: dict[str, int] = field(default_factory=lambda: {"in": 0, "out": 0})
+    #: The session's id in logs (L{netsuite.base._logfields.next_conn_id}).
+    conn: int = field(default_factory=next_conn_id)
 
 
 class _ServerTransport:
@@ -255,9 +258,10 @@ class DTLSServerProtocol(DatagramProtocol):
                 self.counters["handshakes"] += 1
                 self.log.info(
                     "{label} session from {peer}: {version} {cipher}",
+                    **self._fields(peer),
                     label=self.label,
-                    peer=peer_key_of(peer.addr),
                     version=event.version,
+                    tls_version=event.version,
                     cipher=event.cipher,
                 )
             elif isinstance(event, SessionClosed):
@@ -300,8 +304,8 @@ class DTLSServerProtocol(DatagramProtocol):
                 self.log.info(
                     "{label} session {peer} ended after {seconds:.1f} s "
                     "({into} in, {out} out): {reason}",
+                    **self._fields(peer),
                     label=self.label,
-                    peer=peer_key_of(peer.addr),
                     seconds=self.clock.seconds() - peer.opened,
                     into=peer.counts["in"],
                     out=peer.counts["out"],
@@ -326,6 +330,12 @@ class DTLSServerProtocol(DatagramProtocol):
         if len(self.sessions):
             self._start_sweeping()
 
+    def _fields(self, peer: _Peer) -> dict[str, object]:
+        """A session's log fields: service, door (C{dtls}), conn, peer."""
+        service = split_name(self.label, "dtls")[0]
+        return {"service": service, "door": "dtls", "conn": peer.conn,
+                "peer": peer_key_of(peer.addr)}  # fmt: skip
+
     def _log_ignored(self, addr: Address, now: float) -> None:
         """At most one line a second about datagrams no session wanted."""
         self._unlogged += 1
@@ -333,6 +343,8 @@ class DTLSServerProtocol(DatagramProtocol):
             self.log.warn(
                 "{label} ignored {count} datagram(s) from unverified addresses, latest "
                 "from {peer}: not a ClientHello, or one OpenSSL refused",
+                service=split_name(self.label, "dtls")[0],
+                door="dtls",
                 label=self.label,
                 count=self._unlogged,
                 peer=peer_key_of(addr),

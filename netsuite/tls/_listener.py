@@ -45,6 +45,8 @@ from zope.interface import implementer
 
 from netsuite._twisted.tcp import direct_transport, send_now
 from netsuite._twisted.tls import TLS_CHUNK, OneFlightTLSProtocol
+from netsuite.base._addresses import describe_address
+from netsuite.base._logfields import next_conn_id, split_name
 from netsuite.base._reactor import GlobalReactor
 from netsuite.tls._contexts import (
     CertificateSummary,
@@ -267,10 +269,14 @@ class DeadlineTLSProtocol(OneFlightTLSProtocol):
         self._deadline = None
         if not self.handshake_complete:
             self.factory.handshake_timeouts += 1
+            label = self.factory.label
+            service, door = split_name(label.removesuffix("-tls"), "tcp")
             log.info(
                 "{label} {peer}: no TLS handshake within {timeout}s, closing",
-                label=self.factory.label, peer=self.transport.getPeer(),
-                timeout=self.factory.handshake_timeout,
+                label=label, peer=describe_address(self.transport.getPeer()),
+                timeout=self.factory.handshake_timeout, service=service, door=door,
+                conn=next_conn_id(), limit="handshake-timeout",
+                limit_value=self.factory.handshake_timeout,
             )  # fmt: skip
             self.transport.abortConnection()
 

@@ -45,8 +45,10 @@ from netsuite._twisted.http import (
     request_log,
     use_encoder,
 )
+from netsuite.base._logfields import door_fields, next_conn_id, tls_fields
 from netsuite.base._metrics import Counters
 from netsuite.stream._write import direct_transport, send_now
+from netsuite.tls._contexts import peer_identity
 from netsuite.web._config import WebConfig
 from netsuite.web._responses import error_body
 
@@ -60,6 +62,7 @@ class ChannelSite(Protocol):
     """
 
     config: WebConfig
+    name: str
     reactor: IReactorTime
     counters: Counters
     logger: Logger
@@ -111,6 +114,8 @@ class WebChannel(LimitedHTTPChannel):
     _direct: tcp.Connection | None = None
     _host: Any = None
     _peer: Any = None
+    #: The id of the connection this channel serves, for log fields (set by it).
+    conn_id = 0
 
     def connectionMade(self) -> None:
         limits = self.site.config.limits
@@ -342,15 +347,36 @@ class WebConnection(SwitchingHTTPProtocol):
     peer = ""
     gate_key = ""
     bytes_in = 0
+    #: This connection's id in logs (set by the site; L{netsuite.base._logfields}).
+    conn = 0
+    #: Set once the TLS details (if any) joined the log fields: at the first bytes in,
+    #: which over TLS come after the handshake.
+    tls_seen = False
+    _log_fields: dict[str, Any] | None = None
     _web_site: ChannelSite | None = None
 
+    @property
+    def log_fields(self) -> dict[str, Any]:
+        """Service, door, conn, peer (and the TLS details once known) of this connection."""
+        fields = self._log_fields
+        if fields is None:
+            if not self.conn:
+                self.conn = next_conn_id()
+            name = self._web_site.name if self._web_site is not None else "web"
+            fields = self._log_fields = door_fields(name, "http", self.conn, self.peer)
+        return fields
+
     def makeConnection(self, transport: Any) -> None:
+        self.current_channel.conn_id = self.conn  # the access lines' and refusals' conn
         self.current_channel.makeConnection(transport)
         if self._web_site is not None:
             self._web_site.opened(self)
 
     def dataReceived(self, data: bytes) -> None:
         self.bytes_in += len(data)
+        if not self.tls_seen:
+            self.tls_seen = True
+            self.log_fields.update(tls_fields(self.current_channel.transport, peer_identity))
         if self.negotiated is None:
             transport = self.current_channel.transport
             if getattr(transport, "negotiatedProtocol", None) == b"h2" and H2_ENABLED:

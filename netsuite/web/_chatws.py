@@ -50,10 +50,12 @@ from wsproto.utilities import ProtocolError
 
 from netsuite._twisted.http import can_upgrade_to_websocket
 from netsuite.base._addresses import describe_address
+from netsuite.base._logfields import close_reason, door_fields, next_conn_id, tls_fields
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.stream._outbox import Outbox
 from netsuite.stream._write import corked
+from netsuite.tls._contexts import peer_identity
 from netsuite.web._chatws_session import CloseCode, WebChatSession
 from netsuite.web._responses import error_body, finish_response
 from netsuite.web._wsguard import FrameGuard, OriginPolicy
@@ -126,6 +128,11 @@ class ChatSocket:
         self.tcp: ITCPTransport = channel.transport
         self.peer = describe_address(request.getClientAddress())
         self.origin = (request.getHeader(b"origin") or b"-").decode("latin-1")
+        #: This socket's log fields: its own conn id, and the HTTP connection's it came on.
+        self.conn = next_conn_id()
+        self.log_fields = door_fields(factory.name, "ws", self.conn, self.peer)
+        self.log_fields["http_conn"] = getattr(channel, "conn_id", 0)
+        self.log_fields.update(tls_fields(self.tcp, peer_identity))  # a request came: TLS is up
         self.guard = FrameGuard(config.max_frame, config.max_message)
         self.outbox = Outbox(self._write, config.send_queue, self._overflow, size=_utf8_size)
         self.session = WebChatSession(
@@ -157,8 +164,8 @@ class ChatSocket:
         factory.opened(self)
         inner = vars(channel).get("dataReceived")
         if inner is None:  # Twisted no longer upgrades this way: refuse rather than go uncapped
-            factory.log.error("{service} {peer}: cannot guard frame sizes on this Twisted",
-                              service=factory.name, peer=self.peer)  # fmt: skip
+            factory.log.error("{name} {peer}: cannot guard frame sizes on this Twisted",
+                              **self.log_fields, name=factory.name)  # fmt: skip
             self.close(CloseCode.INTERNAL, "server error")
             return
         self._inner = inner
@@ -183,8 +190,8 @@ class ChatSocket:
                 inner(data if ok == len(data) else data[:ok])
         if guard.breach is not None:
             self.factory.counters["closed.too_big"] += 1
-            self.factory.log.info("{service} {peer}: {breach}, closing",
-                                  service=self.factory.name, peer=self.peer,
+            self.factory.log.info("{name} {peer}: {breach}, closing", **self.log_fields,
+                                  name=self.factory.name,
                                   breach=str(guard.breach))  # fmt: skip
             if self.session.closed:
                 self.close(CloseCode.TOO_BIG, str(guard.breach))
@@ -230,8 +237,9 @@ class ChatSocket:
         """The outbox passed its bound: this reader is too slow. It leaves the hub now."""
         factory = self.factory
         factory.counters["disconnected.send_queue"] += 1
-        factory.log.warn("{service} {peer}: {reason}, disconnecting", service=factory.name,
-                         peer=self.peer, reason=reason)  # fmt: skip
+        factory.log.warn("{name} {peer}: {reason}, disconnecting", **self.log_fields,
+                         name=factory.name, reason=reason, limit="send-queue",
+                         limit_value=factory.config.send_queue)  # fmt: skip
         self.session.lost(reason)
         self.close(CloseCode.POLICY, "send queue exceeded")
 
@@ -266,8 +274,8 @@ class ChatSocket:
         clock = factory.clock
         if self._pinged:
             factory.counters["closed.ping_timeout"] += 1
-            factory.log.info("{service} {peer}: no answer to a ping, dropping",
-                             service=factory.name, peer=self.peer)  # fmt: skip
+            factory.log.info("{name} {peer}: no answer to a ping, dropping",
+                             **self.log_fields, name=factory.name)  # fmt: skip
             self.session.lost("ping timeout")
             self.closing = True
             self.outbox.stopProducing()
@@ -320,8 +328,8 @@ class ChatSocketFactory:
     def opened(self, sock: ChatSocket) -> None:
         self.open.add(sock)
         self.counters["accepted"] += 1
-        self.log.info("{service} {peer}: connected (origin {origin})", service=self.name,
-                      peer=sock.peer, origin=sock.origin)  # fmt: skip
+        self.log.info("{name} {peer}: connected (origin {origin})", **sock.log_fields,
+                      name=self.name, origin=sock.origin)  # fmt: skip
 
     def closed(self, sock: ChatSocket, reason: Failure) -> None:
         if sock not in self.open:
@@ -329,9 +337,10 @@ class ChatSocketFactory:
         self.open.discard(sock)
         self.counters["bytes_in"] += sock.bytes_in
         self.counters["bytes_out"] += sock.bytes_out
+        why, fields = close_reason(reason, True)
         self.log.info(
-            "{service} {peer}: closed ({why}); {bytes_in} bytes in, {bytes_out} out",
-            service=self.name, peer=sock.peer, why=reason.getErrorMessage(),
+            "{name} {peer}: closed ({why}); {bytes_in} bytes in, {bytes_out} out",
+            **fields, **sock.log_fields, name=self.name, why=why,
             bytes_in=sock.bytes_in, bytes_out=sock.bytes_out,
         )  # fmt: skip
         if not self.open and self._drained is not None:
@@ -390,9 +399,10 @@ class ChatSocketResource(WebSocketResource):
         factory = self.factory
         if factory is not None:
             factory.counters[counter] += 1
-            factory.log.info("{service} {peer}: {status} {message}", service=factory.name,
-                             peer=describe_address(request.getClientAddress()),
-                             status=status, message=message)  # fmt: skip
+            peer = describe_address(request.getClientAddress())
+            fields = door_fields(factory.name, "ws", next_conn_id(), peer)
+            factory.log.info("{name} {peer}: {status} {message}", **fields,
+                             name=factory.name, status=status, message=message)  # fmt: skip
         return finish_response(request, error_body(request, status, message))
 
     def render_GET(self, request: Request) -> bytes | int:

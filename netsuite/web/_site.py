@@ -38,6 +38,7 @@ from twisted.web.resource import IResource, Resource
 from netsuite._twisted.http import escape_log_field, log_timestamp, raw_headers
 from netsuite.base._addresses import describe_address, peer_key
 from netsuite.base._logbatch import LogBatch
+from netsuite.base._logfields import close_reason, door_fields, next_conn_id
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.limits._policy import ConnectionGate
@@ -240,13 +241,16 @@ class WebSite(server.Site):
         reason = self.gate.admit(peer)
         if reason is not None:
             self.counters["refused"] += 1
-            self.logger.warn("{service} refused {peer}: {reason}", service=self.name,
-                             peer=describe_address(addr), reason=reason)  # fmt: skip
+            fields = door_fields(self.name, "http", next_conn_id(), describe_address(addr))
+            fields.update(self.gate.refusal_fields())
+            self.logger.warn("{name} refused {peer}: {reason}", **fields, name=self.name,
+                             reason=reason)  # fmt: skip
             return None
         conn: WebConnection = super().buildProtocol(addr)
         conn._web_site = self
         conn.peer = describe_address(addr)
         conn.gate_key = peer
+        conn.conn = next_conn_id()
         return conn
 
     # --- connections --------------------------------------------------------------
@@ -254,7 +258,7 @@ class WebSite(server.Site):
     def opened(self, conn: WebConnection) -> None:
         self.open.add(conn)
         self.counters["accepted"] += 1
-        self.logger.info("{service} {peer}: connected", service=self.name, peer=conn.peer)
+        self.logger.info("{name} {peer}: connected", **conn.log_fields, name=self.name)
 
     def closed(self, conn: WebConnection, reason: Failure) -> None:
         if conn not in self.open:
@@ -262,9 +266,10 @@ class WebSite(server.Site):
         self.open.discard(conn)
         self.gate.release(conn.gate_key)
         self.counters["bytes_in"] += conn.bytes_in
+        why, fields = close_reason(reason, conn.tls_seen)
         self.logger.info(
-            "{service} {peer}: closed ({why}); {bytes_in} bytes in, {protocol}",
-            service=self.name, peer=conn.peer, why=reason.getErrorMessage(),
+            "{name} {peer}: closed ({why}); {bytes_in} bytes in, {protocol}",
+            **fields, **conn.log_fields, name=self.name, why=why,
             bytes_in=conn.bytes_in, protocol=conn.protocol_name,
         )  # fmt: skip
         if not self.open and self._drained is not None:
@@ -275,8 +280,13 @@ class WebSite(server.Site):
         """A request refused by a limit: count it and log it with the peer."""
         if counter:
             self.counters[counter] += 1
-        self.logger.info("{service} {peer}: {status} {message}", service=self.name,
-                         peer=self.peer_of(channel), status=status, message=message)  # fmt: skip
+        fields = door_fields(self.name, "http", getattr(channel, "conn_id", 0),
+                             self.peer_of(channel))  # fmt: skip
+        limit = _REQUEST_LIMITS.get(counter or "")
+        if limit is not None:
+            fields.update(limit=limit[0], limit_value=getattr(self.config.limits, limit[1]))
+        self.logger.info("{name} {peer}: {status} {message}", **fields, name=self.name,
+                         status=status, message=message)  # fmt: skip
 
     @staticmethod
     def peer_of(channel: Any) -> str:
@@ -373,7 +383,7 @@ class WebSite(server.Site):
         counters["bytes_out"] += request.sentLength
         if self.config.access_log:
             stamp = log_timestamp(self) or datetimeToLogString(self.reactor.seconds())
-            self.access_batch.add(access_line(stamp, request))
+            self.access_batch.add(access_line(stamp, request), access_fields(self, request))
 
     def startFactory(self) -> None:
         self.access_batch.open()
@@ -382,6 +392,27 @@ class WebSite(server.Site):
     def stopFactory(self) -> None:
         self.access_batch.close()
         super().stopFactory()
+
+
+#: The limit each per-request refusal enforces: its option name and C{WebLimits} field.
+_REQUEST_LIMITS = {
+    "refused.uri_too_long": ("max-header-bytes", "max_header_bytes"),
+    "refused.header_too_large": ("max-header-bytes", "max_header_bytes"),
+    "refused.too_many_headers": ("max-headers", "max_headers"),
+    "refused.body_too_large": ("max-body", "max_body"),
+}
+
+
+def access_fields(site: WebSite, request: Any) -> dict[str, Any]:
+    """An access line's structured fields: the connection's, and the request's own."""
+    channel = getattr(request, "channel", None)
+    fields = door_fields(site.name, "http", getattr(channel, "conn_id", 0),
+                         describe_address(request.getClientAddress()))  # fmt: skip
+    fields.update(
+        method=request.method, uri=request.uri, status=request.code,
+        bytes_out=request.sentLength, protocol=request.clientproto,
+    )  # fmt: skip
+    return fields
 
 
 _NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
