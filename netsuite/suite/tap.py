@@ -44,16 +44,32 @@ SERVICES = {"echo": "netsuite.echo.tap", "chat": "netsuite.chat.tap", "web": "ne
 
 log = Logger()
 
+#: The TLS twin of each door the suite opens when its listen option is not given (on
+#: loopback, with throw-away certificates from the development CA): service -> listen
+#: option -> descriptions added after the service's plain defaults. C{--no-tls} (or
+#: C{[suite] no_tls = true}) leaves them out.
+TLS_TWINS: dict[str, dict[str, tuple[str, ...]]] = {
+    "echo": {"listen": ("nstls:7443:interface=127.0.0.1", "dtls:7443:interface=127.0.0.1")},
+    "chat": {
+        "listen": ("nstls:7778:interface=127.0.0.1",),
+        "irc-listen": ("nstls:6697:interface=127.0.0.1",),
+    },
+    "web": {"listen": ("nstls:8443:interface=127.0.0.1",)},  # h2 and http/1.1 by ALPN
+}
+
 
 class Options(ConfigActions):
     """Options of C{twistd netsuite}."""
 
     synopsis = "[options]"
     longdesc = (
-        "Run every netsuite service in one process on its default loopback ports, with "
+        "Run every netsuite service in one process on its default loopback ports, plain "
+        "and TLS (echo 7007 and 7443, chat 7777 and 7778, IRC 6667 and 6697, web 8080 and "
+        "8443; the TLS doors use throw-away certificates from the development CA), with "
         "one chat hub shared by every chat door. --SERVICE-args passes options to one "
         "service as its own plugin takes them (see twistd netsuite-SERVICE --help)."
     )
+    optFlags = [["no-tls", None, "Open only the plain doors by default (no TLS twins)."]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +128,8 @@ class Options(ConfigActions):
             arguments = shlex.split(self[f"{name}-args"])
             if config is not None:
                 arguments = _config.merge_arguments(sub, config.values.get(name, {}), arguments)
+            if not (self["no-tls"] or (config is not None and config.suite.get("no-tls"))):
+                arguments = _with_tls_twins(sub, name, arguments)
             try:
                 sub.parseOptions(arguments)
             except usage.UsageError as e:
@@ -121,6 +139,24 @@ class Options(ConfigActions):
             self.services[name] = sub
         if not self.services:
             raise usage.UsageError("every service is turned off: nothing to run")
+
+
+def _with_tls_twins(sub: Any, name: str, arguments: list[str]) -> list[str]:
+    """
+    C{arguments} with each listen option that they leave at its default given as the
+    default plain doors plus their TLS twins (L{TLS_TWINS}). A web service given its own
+    C{--tls-cert} keeps the TLS door that option makes.
+    """
+    given = _config.given_values(sub, arguments)
+    if name == "web" and given.get("tls-cert"):
+        return arguments
+    added: list[str] = []
+    for option, twins in TLS_TWINS.get(name, {}).items():
+        if option in given:
+            continue
+        plain = sub.default_listen if option == "listen" else sub.extra_listens[option]
+        added += [f"--{option}={d}" for d in (*plain, *twins)]
+    return added + arguments
 
 
 def _add_service_options() -> None:

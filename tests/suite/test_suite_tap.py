@@ -1,5 +1,7 @@
 """twistd netsuite: every service in one process, one hub."""
 
+import os
+
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
@@ -34,9 +36,59 @@ class SuiteOptionsTests(SynchronousTestCase):
             parse(*[f"--no-{name}" for name in tap.SERVICES])
 
 
+class TLSTwinTests(SynchronousTestCase):
+    """Each door the suite opens by default has a TLS twin, unless told otherwise."""
+
+    def setUp(self) -> None:
+        state = os.path.abspath(self.mktemp())  # the development CA's throw-away certificates
+        self.patch(os, "environ", {**os.environ, "NETSUITE_STATE_DIR": state})
+
+    def labels(self, *argv: str) -> list[str]:
+        root = tap.makeService(parse(*argv))
+        return sorted(s.label for sub in root for s in sub if isinstance(s, ListenerService))
+
+    def test_every_door_and_its_twin(self) -> None:
+        self.assertEqual(
+            self.labels(),
+            ["chat/irc", "chat/irc-tls", "chat/line", "chat/line-tls", "echo/dtls",
+             "echo/tcp", "echo/tls", "echo/udp", "web/http", "web/https"],
+        )  # fmt: skip
+        listen = parse().services["echo"]["listen"]
+        self.assertEqual(listen[2:], ["nstls:7443:interface=127.0.0.1",
+                                      "dtls:7443:interface=127.0.0.1"])  # fmt: skip
+
+    def test_no_tls(self) -> None:
+        self.assertEqual(
+            self.labels("--no-tls"), ["chat/irc", "chat/line", "echo/tcp", "echo/udp", "web/http"]
+        )
+
+    def test_no_tls_in_the_config(self) -> None:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[suite]\nno_tls = true\n")
+        self.assertEqual(len(self.labels("--config", path)), 5)
+
+    def test_a_listen_given_has_no_twin(self) -> None:
+        labels = self.labels("--echo-args", "--listen tcp:0:interface=127.0.0.1",
+                             "--chat-args", "--irc-listen tcp:0:interface=127.0.0.1")  # fmt: skip
+        self.assertEqual(
+            labels,
+            ["chat/irc", "chat/line", "chat/line-tls", "echo/tcp", "web/http", "web/https"],
+        )
+
+    def test_web_with_its_own_certificate(self) -> None:
+        """--tls-cert makes the web's TLS door; the suite adds no second one on 8443."""
+        from netsuite.tls._devca import DevCA
+
+        cert, key = DevCA().throwaway()
+        options = parse("--web-args", f"--tls-cert {cert} --tls-key {key}")
+        tls = [d for d in options.services["web"]["listen"] if d.startswith("nstls:")]
+        self.assertEqual(len(tls), 1)
+
+
 class SuiteServiceTests(SynchronousTestCase):
     def test_one_hub_for_every_chat_door(self) -> None:
-        options = parse()
+        options = parse("--no-tls")
         root = tap.makeService(options)
         listeners = [s for sub in root for s in sub if isinstance(s, ListenerService)]
         labels = sorted(s.label for s in listeners)
