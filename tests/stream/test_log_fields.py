@@ -109,6 +109,12 @@ class TLSFieldTests(SynchronousTestCase):
         self.assertIn("alpn", closed)
         self.assertIsNone(closed["client_identity"])
 
+    def test_verified_client_identity(self) -> None:
+        files = TLSFiles(Path(self.mktemp()))
+        factory = EchoFactory("echo", gate=ConnectionGate(), idle_timeout=0, clock=Clock())
+        pair = connect_door(factory, Protocol(), tls=files, client_cert=files.leaf("c", ["alice"]))
+        self.assertEqual(pair.server.log_fields["client_identity"], "alice")
+
     def test_plain_transport_has_none(self) -> None:
         self.assertEqual(tls_fields(StringTransport()), {})
 
