@@ -17,7 +17,10 @@ picks the exit status. No reactor: every check reads files or binds a socket bri
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
+
+from twisted.python import usage
 
 from netsuite.client._common import say
 from netsuite.client._doctor_checks import (
@@ -91,6 +94,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a port a door will listen on: free, or held by which process; repeatable",
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="the suite's TOML config: check it, and every certificate and port it names",
+    )
+    parser.add_argument(
         "--dir",
         metavar="DIR",
         type=Path,
@@ -117,6 +126,45 @@ def _listed_plugins() -> dict[str, str]:
     return {maker.tapname: getattr(maker, "module", "") for maker in getPlugins(IServiceMaker)}
 
 
+def from_config(path: Path) -> tuple[list[Finding], list[CertSpec], list[PortSpec]]:
+    """
+    The suite's config file C{path}: a finding per problem in it (as C{--check} reports
+    them), else one "ok"; and the certificates and ports of every door it opens.
+    """
+    from netsuite.suite.tap import SERVICES, Options
+    from netsuite.twistd._config import bound_address, read_config
+    from netsuite.twistd._plan import listeners
+
+    classes = {name: importlib.import_module(m).Options for name, m in SERVICES.items()}
+    config = read_config(str(path), classes, Options)
+    if config.errors:
+        fix = f"twistd netsuite --config {path} --check"
+        return [Finding("problem", "config", str(e), fix) for e in config.errors], [], []
+    options = Options()
+    try:
+        options.parseOptions(["--config", str(path)])
+    except (usage.UsageError, SystemExit) as e:
+        return [Finding("problem", "config", f"{path}: {e}")], [], []
+    specs: list[CertSpec] = []
+    ports: list[PortSpec] = []
+    for name, sub in options.services.items():
+        for listener in listeners(name, sub):
+            settings = listener.settings
+            if settings is not None and settings.cert:
+                key = Path(settings.key) if settings.key else None
+                specs.append(CertSpec(Path(settings.cert), key))
+            bound = bound_address(listener.description)
+            if bound is not None:
+                kind, interface, port = bound
+                ports.append(PortSpec(port, interface, udp=kind == "udp"))
+    count = len(ports)
+    return [_ok_config(f"{path}: good; {count} door(s) with a port to check")], specs, ports
+
+
+def _ok_config(message: str) -> Finding:
+    return Finding("ok", "config", message)
+
+
 def gather(args: argparse.Namespace) -> list[Finding]:
     """Every finding, in the order printed: plugins, pid file, certificates, ports, CA."""
     if len(args.key) > len(args.cert):
@@ -129,7 +177,13 @@ def gather(args: argparse.Namespace) -> list[Finding]:
     state = snapshot_cache(_plugin_directory())
     findings = check_plugins(state, _listed_plugins())
     findings += check_pidfile(args.pidfile)
-    findings += check_configured(specs, args.port, args.ca)
+    ports = list(args.port)
+    if args.config is not None:
+        config_findings, config_specs, config_ports = from_config(args.config)
+        findings += config_findings
+        specs += [s for s in config_specs if s not in specs]
+        ports += [p for p in config_ports if p not in ports]
+    findings += check_configured(specs, ports, args.ca)
     ca = DevCA(args.dir)
     findings += check_ca_hint(ca.cert_path, ca.exists())
     return findings

@@ -393,3 +393,42 @@ class CommandTests(Scratch):
             ["ok a: fine", "warning b: hm -- fix: do x", "problem c: bad"],
         )
         self.assertIn("1 problem(s), 1 warning(s)", stderr.getvalue())
+
+
+class ConfigFileTests(SynchronousTestCase):
+    """C{netsuite doctor --config}: the file's problems, and the doors it opens."""
+
+    def setUp(self) -> None:
+        state = os.path.abspath(self.mktemp())  # throw-away certificates for nstls: doors
+        self.patch(os, "environ", {**os.environ, "NETSUITE_STATE_DIR": state})
+
+    def write(self, text: str) -> Path:
+        path = Path(self.mktemp())
+        path.write_text(text)
+        return path
+
+    def test_doors_ports_and_certificates(self) -> None:
+        from netsuite.client._doctor import from_config
+
+        path = self.write(
+            '[suite]\nservices = ["echo"]\n[echo]\nlisten = ["tcp:7107:interface=127.0.0.1",'
+            ' "udp:7107:interface=127.0.0.1", "nstls:7543:interface=127.0.0.1"]\n'
+        )
+        findings, certs, ports = from_config(path)
+        self.assertEqual([f.level for f in findings], ["ok"])
+        self.assertEqual(
+            ports,
+            [PortSpec(7107, "127.0.0.1"), PortSpec(7107, "127.0.0.1", udp=True),
+             PortSpec(7543, "127.0.0.1")],
+        )  # fmt: skip
+        self.assertEqual(len(certs), 1)
+        self.assertTrue(certs[0].cert.exists())
+
+    def test_every_problem_of_the_file(self) -> None:
+        from netsuite.client._doctor import from_config
+
+        findings, certs, ports = from_config(self.write("[echo]\nlisten = 5\nmax_per_ipp = 3\n"))
+        self.assertEqual([f.level for f in findings], ["problem", "problem"])
+        self.assertIn(":2: [echo] listen: expected a list of strings", findings[0].message)
+        self.assertIn("did you mean 'max_per_ip'?", findings[1].message)
+        self.assertEqual((certs, ports), ([], []))
