@@ -24,7 +24,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.testing import TLSFiles, TwistdProcess, require_tool
+from netsuite.testing import TLSFiles, TwistdProcess, require_tool, twistd_command
 
 from .chatclient import LineClient
 
@@ -166,6 +166,21 @@ class LateChoiceTests(SynchronousTestCase):
         self.assertEqual(
             (out.returncode, out.stdout.strip()), (0, "AsyncioSelectorReactor"), out.stderr
         )
+
+
+class EnvironmentTests(SynchronousTestCase):
+    """C{NETSUITE_REACTOR} reaches every twistd the helpers start; an explicit one wins."""
+
+    def test_environment_names_the_reactor(self) -> None:
+        self.patch(os, "environ", {**os.environ, "NETSUITE_REACTOR": "poll"})
+        self.assertEqual(twistd_command()[-2:], ["--reactor", "poll"])
+        self.assertEqual(twistd_command("select")[-2:], ["--reactor", "select"])
+        with TwistdProcess("netsuite-echo", ["--listen", TCP]) as server:
+            self.assertIn(f"reactor class: {REACTORS['poll']}.", server.log())
+
+    def test_unset_is_twistds_default(self) -> None:
+        self.patch(os, "environ", {k: v for k, v in os.environ.items() if k != "NETSUITE_REACTOR"})
+        self.assertNotIn("--reactor", twistd_command())
 
 
 class EPollTests(ReactorMatrixMixin, SynchronousTestCase):
