@@ -31,3 +31,7 @@ Structured logs: every connection event carries `service`, `door`, a connection 
 `netsuite doctor --config FILE` checks the suite's config file too: each problem in it is a finding, and every certificate and port of the doors it opens is checked.
 
 Graceful drain: on SIGTERM every listening port closes at once (new connections are refused within a second), then chat members get a "server shutting down" notice (IRC clients then `ERROR :Closing Link: NICK (server shutting down)`, WebSockets close 1001), queued output and echoes owed flush, idle HTTP connections close and responses in flight finish while `/api/health` answers `503 {"status": "draining"}`; what is left after `--drain-timeout` (now 10 s by default, and an echo option too) is aborted, and the process exits 0. SIGINT during the drain aborts everything at once (exit 0); a repeated SIGTERM is logged and ignored. See docs/operations.md.
+
+The suite runs under `twistd --reactor epoll` (the default), `poll`, `select` and `asyncio`; an end-to-end test reaches every door under each. `NETSUITE_REACTOR=poll pytest tests/e2e` runs the whole end-to-end tier (and `netsuite.testing.TwistdProcess`, `twistd_command()`) under another reactor; `bench/echo.py --reactor NAME` (and `bench/web.py`) measures one. docs/reactors.md says which is fastest here and how to choose.
+
+`--log-format json` (or `[log] format = "json"` in the config) makes any netsuite plugin log one JSON object per line, twistd's own lines included, to `--log-file` (or `[log] file`) or stdout; `--log-format text` keeps one line per event.

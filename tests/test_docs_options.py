@@ -30,10 +30,8 @@ PAGES: dict[str, tuple[str, ...]] = {
 #: Options every usage.Options has: documented by Twisted, not by us.
 TWISTED_OPTIONS = frozenset({"help", "version"})
 
-#: Options being added by other work in progress (the TOML config of issue #11) that
-#: have no door-page line yet. Remove a name from here once its page documents it; the
-#: test then holds the page to it.
-NOT_YET_DOCUMENTED = frozenset({"config", "check", "print-config"})
+#: Options every plugin takes, documented once on operations.md instead of on each page.
+SHARED_OPTIONS = frozenset({"config", "check", "print-config", "log-format", "log-file"})
 
 
 def option_names(options: type[usage.Options]) -> set[str]:
@@ -63,11 +61,19 @@ class OptionsDocumentedTests(SynchronousTestCase):
             module = __import__(module_name, fromlist=["Options"])
             text = "\n".join((DOCS / page).read_text(encoding="utf-8") for page in pages)
             for name in sorted(option_names(module.Options)):
-                if name in TWISTED_OPTIONS or name in NOT_YET_DOCUMENTED:
+                if name in TWISTED_OPTIONS or name in SHARED_OPTIONS:
                     continue
                 if not documented(text, name):
                     missing.append(f"--{name} ({module_name}) in none of {', '.join(pages)}")
         self.assertEqual(missing, [])
+
+    def test_shared_options_on_the_operations_page(self) -> None:
+        text = (DOCS / "operations.md").read_text(encoding="utf-8")
+        from netsuite.echo.tap import Options as EchoOptions
+
+        for name in sorted(SHARED_OPTIONS):
+            self.assertIn(name, option_names(EchoOptions))
+            self.assertTrue(documented(text, name), name)
 
     def test_option_names_found(self) -> None:
         """The gathering sees parameters, flags and opt_ methods (not an empty pass)."""

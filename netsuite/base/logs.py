@@ -25,10 +25,12 @@ from twisted.logger import ILogObserver, jsonFileLogObserver
 
 from netsuite.base._jsonlog import JSONObserver, json_file_observer
 
-__all__ = ["LOG_FORMATS", "install_log_format", "json_logger", "json_observer"]
+__all__ = ["JSON_LOGGER", "LOG_FORMATS", "install_log_format", "json_logger", "json_observer"]
 
 #: The values C{--log-format} and C{[log] format} take.
 LOG_FORMATS = ("text", "json")
+#: What twistd's C{--logger} takes for the JSON log.
+JSON_LOGGER = "netsuite.base.logs.json_logger"
 
 
 def json_observer() -> ILogObserver:
@@ -36,12 +38,17 @@ def json_observer() -> ILogObserver:
     return jsonFileLogObserver(sys.stdout)
 
 
+#: The file L{install_log_format} chose for L{json_logger} (None: none chosen).
+_chosen_file: str | None = None
+
+
 def json_logger() -> JSONObserver:
     """
-    One JSON object per line, to C{$NETSUITE_LOG_FILE} (appended) or standard output:
-    the factory twistd's C{--logger} calls, with no arguments, before logging starts.
+    One JSON object per line, to the file L{install_log_format} chose, else
+    C{$NETSUITE_LOG_FILE} (appended), else standard output: the factory twistd's
+    C{--logger} names and calls, with no arguments, before logging starts.
     """
-    return json_file_observer(os.environ.get("NETSUITE_LOG_FILE") or None)
+    return json_file_observer(_chosen_file or os.environ.get("NETSUITE_LOG_FILE") or None)
 
 
 def install_log_format(
@@ -73,5 +80,8 @@ def install_log_format(
         return json_file_observer(path)
 
     if options is not None and not options.get("logger"):
-        options["logger"] = factory
+        # A dotted name: twistd imports it once every plugin's options are parsed.
+        global _chosen_file
+        _chosen_file = path
+        options["logger"] = JSON_LOGGER
     return factory

@@ -105,6 +105,7 @@ class Options(ConfigActions):
             exit_on_errors(config.errors)
             self.config = config
         super().parseOptions(arguments)
+        self.choose_log(self.config.log if self.config is not None else {})
         if self.config is not None:
             command_line = {
                 name: _config.coerced(

@@ -68,7 +68,11 @@ __all__ = [
 ]
 
 #: The options every plugin has for the file itself; never keys of a section.
-CONFIG_OPTIONS = frozenset({"config", "check", "print-config", "help", "version"})
+#: Options with no key in a service's section: the file itself, what is done with it,
+#: and the log (the C{[log]} section's C{format} and C{file}).
+CONFIG_OPTIONS = frozenset(
+    {"config", "check", "print-config", "help", "version", "log-format", "log-file"}
+)
 #: Keys of C{[tls]}: what an C{nstls:}/C{dtls:} description without C{cert=} gets.
 TLS_KEYS = {"cert": "cert", "key": "key", "client_ca": "clientCA"}
 #: Values of C{[log] format}.

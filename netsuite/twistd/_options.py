@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from twisted.python import usage
 
 from netsuite.base._reactor import GlobalReactor
+from netsuite.base.logs import LOG_FORMATS, install_log_format
 from netsuite.limits import _defaults as limits
 from netsuite.tls._contexts import TLSConfigError
 from netsuite.twistd._config import (
@@ -187,7 +188,32 @@ Twisted's ssl: and tls: prefixes still work, with Twisted's defaults.
 
 
 class ConfigActions(usage.Options):
-    """C{--check} and C{--print-config}: what every netsuite plugin does with its config."""
+    """
+    What every netsuite plugin does with its config: C{--check}, C{--print-config}, and
+    the log's format and file (C{--log-format}, C{--log-file}, or the config's C{[log]}).
+
+    The log options are twistd's to act on: L{choose_log} hands them to twistd's own
+    options (C{self.parent}, set when twistd runs this plugin), which twistd reads after
+    every plugin's options are parsed, before it starts logging.
+    """
+
+    optParameters = [
+        ["log-format", None, None, "Log format: text (one line per event) or json."],
+        ["log-file", None, None, "Log to this file (default: twistd's --logfile, stdout)."],
+    ]
+
+    def choose_log(self, log: Mapping[str, str]) -> None:
+        """
+        The log format and file: the command line's, else the config's C{[log]}
+        (C{log}), else text; given to twistd when it runs this plugin.
+        """
+        format = self["log-format"] or log.get("format") or "text"
+        if format not in LOG_FORMATS:
+            raise usage.UsageError(f"--log-format must be text or json, not {format!r}")
+        path = self["log-file"] or log.get("file")
+        parent = getattr(self, "parent", None)
+        if parent is not None:  # under twistd: its ServerOptions
+            install_log_format(format, path, parent)
 
     def opt_check(self) -> None:
         """Check the config and certificates, print the plan, exit (0: good); bind nothing."""
@@ -246,6 +272,7 @@ class ServiceOptions(ConfigActions):
         path = given.get("config")
         if section is None or not (path or given.get("check") or given.get("print-config")):
             super().parseOptions(arguments)
+            self.choose_log({})
             return
         if path is None:  # --check or --print-config of the built-in defaults
             config = load("", "(no config file)", {section: type(self)}, reactor=self.reactor)
@@ -256,6 +283,7 @@ class ServiceOptions(ConfigActions):
             super().parseOptions(merge_arguments(self, config.values[section], arguments))
         except usage.UsageError as e:
             exit_on_errors([usage_error(config, section, str(e))])
+        self.choose_log(config.log)
         run_config_actions(
             given, config, {section: self}, {section: coerced(given, option_specs(type(self)))}
         )

@@ -12,6 +12,7 @@ from twisted.internet.task import Clock
 from twisted.logger import Logger, LogLevel, LogPublisher
 from twisted.python import log as legacy_log
 from twisted.python.failure import Failure
+from twisted.python.reflect import namedAny
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.base import logs
@@ -164,12 +165,14 @@ class FileAndFactoryTests(SynchronousTestCase):
     def test_install_json_into_twistd_options(self) -> None:
         path = str(Path(self.mktemp()))
         options: dict[str, Any] = {"logger": None, "logfile": None}
+        self.patch(logs, "_chosen_file", None)
         factory = logs.install_log_format("json", path, options)
-        self.assertIs(options["logger"], factory)
-        assert factory is not None
-        observer = factory()
+        self.assertIsNotNone(factory)
+        self.assertEqual(options["logger"], "netsuite.base.logs.json_logger")
+        observer = namedAny(options["logger"])()  # as twistd's postOptions and AppLogger do
         self.assertIsInstance(observer, JSONObserver)
         observer.stream.close()  # type: ignore[attr-defined]
+        self.assertTrue(Path(path).exists())
 
     def test_a_logger_given_by_hand_wins(self) -> None:
         mine = object()
