@@ -81,6 +81,8 @@ class DTLSServerEndpoint:
         self.reload_interval = reload_interval
         #: Lines for the start-up log (where a throw-away certificate came from).
         self.notes: list[str] = []
+        #: The CA file clients trust a throw-away certificate with (None: a real one).
+        self.trust_ca: str | None = None
 
     @property
     def context(self) -> SSL.Context:

@@ -364,6 +364,8 @@ class TLSServerEndpoint:
         self._tcp = tcp(reactor, port, backlog=backlog, interface=interface or "")
         #: Lines for the start-up log (where a throw-away certificate came from).
         self.notes: list[str] = []
+        #: The CA file clients trust a throw-away certificate with (None: a real one).
+        self.trust_ca: str | None = None
 
     @property
     def certificates(self) -> list[CertificateSummary]:

@@ -472,6 +472,7 @@ def parse_nstls(
     )
     if note:
         endpoint.notes.append(note)
+        endpoint.trust_ca = str(DevCA().cert_path)
     return endpoint
 
 
@@ -559,6 +560,7 @@ def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> D
     )
     if note:
         endpoint.notes.append(note)
+        endpoint.trust_ca = str(DevCA().cert_path)
     return endpoint
 
 

@@ -187,6 +187,13 @@ class ServiceRoot(service.MultiService):
     def _ready(self) -> None:
         for url in self.urls():
             self.log.info("{name}: {url}", name=self.name, url=url)
+        for ca in self.trust_hints():
+            self.log.info(
+                "{name}: the TLS doors' certificates come from the development CA {ca}; "
+                "trust it with --ca {ca} (curl --cacert {ca})",
+                name=self.name,
+                ca=ca,
+            )
         self.log.info("{name} ready", name=self.name)
         listeners = len(self.urls())
         self._notify(f"READY=1\nSTATUS={self.name}: {listeners} listener(s) ready")
@@ -209,6 +216,11 @@ class ServiceRoot(service.MultiService):
                 message=first,
                 socket=environ.get("NOTIFY_SOCKET"),
             )
+
+    def trust_hints(self) -> list[str]:
+        """The CA files clients must trust for this root's throw-away certificates."""
+        cas = {getattr(listener.endpoint, "trust_ca", None) for listener in self.listeners()}
+        return sorted(ca for ca in cas if ca)
 
     def urls(self) -> list[str]:
         """Where to point a client at each listener of this root and its sub-roots."""

@@ -101,7 +101,8 @@ class SuiteDefaultsTests(SynchronousTestCase):
         ports = {label: self.server.address(label) for label in DEFAULT_DOORS}
         self.assertEqual({k: v[1] for k, v in ports.items()}, DEFAULT_DOORS)
         self.assertEqual({host for host, _ in ports.values()}, {"127.0.0.1"})
-        self.server.wait_for_line(rf"--ca {self.state}/ca\.pem")
+        ca = rf"{self.state}/ca\.pem"
+        self.server.wait_for_line(rf"netsuite: .*development CA {ca}; trust it with --ca {ca}")
 
     def test_echo_plain_tls_udp_dtls(self) -> None:
         with socket.create_connection(self.server.address("echo/tcp"), timeout=TIMEOUT) as s:
