@@ -21,7 +21,7 @@ from typing import Any
 
 from OpenSSL import SSL
 from twisted.internet import defer
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IListeningPort, IReactorUDP
 from twisted.internet.protocol import AbstractDatagramProtocol
 from zope.interface import implementer
 
@@ -54,7 +54,7 @@ class DTLSServerEndpoint:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorUDP,
         port: int,
         settings: TLSServerSettings,
         *,

@@ -32,6 +32,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.internet.interfaces import (
     IListeningPort,
     IOpenSSLServerConnectionCreator,
+    IReactorTCP,
     IReactorTime,
     IStreamServerEndpoint,
     ITCPTransport,
@@ -347,7 +348,7 @@ class TLSServerEndpoint:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorTCP,
         port: int,
         settings: TLSServerSettings,
         interface: str = "",

@@ -32,7 +32,7 @@ from typing import Any
 
 from twisted.internet import defer, fdesc
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, serverFromString
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.internet.interfaces import IListeningPort, IReactorTCP, IStreamServerEndpoint
 from twisted.internet.protocol import DatagramProtocol
 from twisted.plugin import getPlugins
 from zope.interface import implementer
@@ -441,7 +441,7 @@ def parse_systemd_stream(
 
 
 def parse_nstls(
-    reactor: object,
+    reactor: IReactorTCP,
     port: str,
     interface: str = "",
     backlog: str = "50",

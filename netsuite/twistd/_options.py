@@ -181,8 +181,9 @@ Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
         [:verifyClient=...][:mtu=1200][:maxSessions=1024][:idleTimeout=300]
         [:handshakeTimeout=10][:reloadInterval=5]
                                      DTLS 1.2 over UDP, stateless cookie exchange
-  systemd:domain=INET:index=N:type=dgram
-                                     a UDP socket from systemd socket activation
+  systemd:domain=INET|INET6:index=N|name=NAME[:type=stream|dgram]
+                                     a socket from systemd socket activation, by
+                                     position or by its FileDescriptorName=
 Twisted's ssl: and tls: prefixes still work, with Twisted's defaults.
 """
 

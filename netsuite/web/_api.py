@@ -278,20 +278,13 @@ def client_identity(request: IRequest) -> str | None:
 
 
 class ApiRoot(Resource):
-    """C{/api}: the endpoints above; anything else under it is a JSON 404."""
+    """C{/api}: the endpoints above (C{chat}: the L{ChatAPI}); anything else is a JSON 404."""
 
-    def __init__(
-        self,
-        stats: StatsRegistry,
-        hub: Hub | None,
-        token: str | None,
-        nick: str = "api",
-        clients: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, stats: StatsRegistry, chat: ChatAPI) -> None:
         super().__init__()
         self.putChild(b"health", Health(stats))
         self.putChild(b"stats", Stats(stats))
-        self.putChild(b"chat", ChatAPI(hub, token, nick, clients))
+        self.putChild(b"chat", chat)
 
     def getChild(self, path: bytes, request: IRequest) -> Resource:
         return _Index() if path == b"" and not request.postpath else _NotFound()

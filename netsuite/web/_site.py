@@ -42,7 +42,7 @@ from netsuite.base._logfields import close_reason, door_fields, next_conn_id
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.limits._policy import ConnectionGate
-from netsuite.web._api import ApiRoot
+from netsuite.web._api import ApiRoot, ChatAPI
 from netsuite.web._channel import WebChannel, WebConnection, WebRequest
 from netsuite.web._config import WebConfig
 from netsuite.web._prometheus import MetricsPage, metrics_registry
@@ -493,7 +493,8 @@ def build_site(
         index = Placeholder()
     root = WebRoot(static, index)
     root.putChild(
-        b"api", ApiRoot(stats, hub, config.api_token, config.api_nick, config.api_clients)
+        b"api",
+        ApiRoot(stats, ChatAPI(hub, config.api_token, config.api_nick, config.api_clients)),
     )
     root.putChild(b"metrics", MetricsPage(metrics_registry(stats)))
     for child_name, child in (children or {}).items():
