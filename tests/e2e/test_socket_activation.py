@@ -28,6 +28,13 @@ from netsuite.testing import require_tool, twistd_command
 
 #: How long the server may take to start or to stop, in seconds.
 TIMEOUT = 20.0
+#: The whole suite, its doors but the echo one on ports of their own (no TLS twins).
+LOOPBACK = "tcp:0:interface=127.0.0.1"
+SUITE_ARGS = [
+    "netsuite", "--no-tls",
+    "--chat-args", f"--listen {LOOPBACK} --irc-listen {LOOPBACK}",
+    "--web-args", f"--listen {LOOPBACK}",
+]  # fmt: skip
 
 
 def free_port(kind: int) -> int:
@@ -84,8 +91,13 @@ def activated(
     datagram: bool = False,
     fdname: str | None = None,
     env: dict[str, str] | None = None,
+    suite: bool = False,
 ) -> Iterator[Activated]:
-    """Run C{twistd -n netsuite-echo --listen DESCRIPTION} under the tool on C{port}."""
+    """
+    Run C{twistd -n netsuite-echo --listen DESCRIPTION} under the tool on C{port}; with
+    C{suite}, the whole suite (C{twistd -n netsuite}) with that as the echo door, the other
+    doors on ports of their own choosing.
+    """
     tool = require_tool("systemd-socket-activate")
     passed = {"PYTHONUNBUFFERED": "1", **(env or {})}
     if "PYTHONPATH" in os.environ:  # the checkout under test, not the installed copy
@@ -100,9 +112,8 @@ def activated(
         "-n",
         "--pidfile=",
         "--logfile=-",
-        "netsuite-echo",
-        "--listen",
-        description,
+        *(SUITE_ARGS if suite else ["netsuite-echo"]),
+        *(["--echo-args", f"--listen {description}"] if suite else ["--listen", description]),
     ]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -126,30 +137,32 @@ class SocketActivationTests(SynchronousTestCase):
         self.assertIn("Received SIGTERM", log)
         self.assertNotIn("Traceback", log)
 
-    def tcp(self, description: str, fdname: str | None = None) -> None:
+    def tcp(self, description: str, fdname: str | None = None, suite: bool = False) -> None:
         port = free_port(socket.SOCK_STREAM)
-        with activated(port, description, fdname=fdname) as run:
+        ready = "netsuite ready" if suite else "netsuite-echo ready"
+        with activated(port, description, fdname=fdname, suite=suite) as run:
             # The connection waits in the tool's backlog and starts twistd, which adopts
             # the listening socket and accepts it.
             with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
                 s.sendall(b"activated tcp")
                 self.assertEqual(s.recv(100), b"activated tcp")
-            run.wait_for("netsuite-echo ready")
+            run.wait_for(ready)
             self.assertIn(f"echo/tcp listening on tcp 127.0.0.1:{port}", run.log())
             with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
                 s.sendall(b"again")
                 self.assertEqual(s.recv(100), b"again")
             self.assert_clean_stop(run)
 
-    def udp(self, description: str, fdname: str | None = None) -> None:
+    def udp(self, description: str, fdname: str | None = None, suite: bool = False) -> None:
         port = free_port(socket.SOCK_DGRAM)
-        with activated(port, description, datagram=True, fdname=fdname) as run:
+        ready = "netsuite ready" if suite else "netsuite-echo ready"
+        with activated(port, description, datagram=True, fdname=fdname, suite=suite) as run:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
                 client.settimeout(TIMEOUT)
                 # The first datagram starts twistd and is still queued when it adopts.
                 client.sendto(b"activated udp", ("127.0.0.1", port))
                 self.assertEqual(client.recvfrom(100)[0], b"activated udp")
-                run.wait_for("netsuite-echo ready")
+                run.wait_for(ready)
                 client.sendto(b"again", ("127.0.0.1", port))
                 self.assertEqual(client.recvfrom(100)[0], b"again")
             self.assertIn(f"echo/udp listening on udp 127.0.0.1:{port}", run.log())
@@ -167,6 +180,13 @@ class SocketActivationTests(SynchronousTestCase):
 
     def test_udp_by_name(self) -> None:
         self.udp("systemd:domain=INET:name=echo-udp:type=dgram", fdname="echo-udp")
+
+    def test_the_suite_tcp(self) -> None:
+        """The whole suite, its echo door on the socket the tool hands over."""
+        self.tcp("systemd:domain=INET:name=echo", fdname="echo", suite=True)
+
+    def test_the_suite_udp(self) -> None:
+        self.udp("systemd:domain=INET:index=0:type=dgram", suite=True)
 
     def test_missing_name_says_what_was_inherited(self) -> None:
         port = free_port(socket.SOCK_STREAM)
