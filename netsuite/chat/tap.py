@@ -18,6 +18,7 @@ from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._door import SHUTDOWN_REASON
 from netsuite.twistd._endpoints import is_tls
 from netsuite.twistd._options import (
+    BACKLOG,
     DRAIN_TIMEOUT,
     IDLE_TIMEOUT,
     GlobalReactor,
@@ -72,6 +73,7 @@ class Options(ServiceOptions):
             ),
             # Unchecked here, as before (the web service checks it): kept so, no change.
             DRAIN_TIMEOUT.but(help="Seconds members' output gets to flush on shutdown."),
+            BACKLOG,
             *CHAT_LIMITS,
         ),
         ["password", None, None, "IRC: the PASS clients must give (default: none)."],

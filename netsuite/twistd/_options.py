@@ -37,6 +37,7 @@ from netsuite.twistd._config import (
     usage_error,
 )
 from netsuite.twistd._endpoints import (
+    LISTEN_BACKLOG,
     DescriptionError,
     datagram_from_string,
     is_datagram,
@@ -45,6 +46,7 @@ from netsuite.twistd._endpoints import (
 
 __all__ = [
     "AT_LEAST",
+    "BACKLOG",
     "DRAIN_TIMEOUT",
     "IDLE_TIMEOUT",
     "LISTEN_HELP",
@@ -163,6 +165,17 @@ DRAIN_TIMEOUT = Parameter(
     float,
     least=0,
     error=SECONDS,
+)
+
+#: The TCP listen backlog of every C{tcp:}, C{tcp6:} and C{nstls:} description that does
+#: not give its own C{backlog=}. A tap lists it with L{rows} to offer C{--backlog}; one
+#: that does not still listens with this default.
+BACKLOG = Parameter(
+    "backlog",
+    LISTEN_BACKLOG,
+    "TCP listen backlog of each tcp:/tcp6:/nstls: listener without its own backlog=.",
+    int,
+    least=1,
 )
 
 LISTEN_HELP = """\
@@ -295,6 +308,8 @@ class ServiceOptions(ConfigActions):
 
     def postOptions(self) -> None:
         check(self, MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT)
+        if "backlog" in self:
+            check(self, BACKLOG)
         self["endpoints"] = self._endpoints("listen", self.default_listen)
         for name, defaults in self.extra_listens.items():
             self["endpoints:" + name] = self._endpoints(name, defaults)
@@ -305,13 +320,17 @@ class ServiceOptions(ConfigActions):
         if self[name] == ["none"]:
             return []
         endpoints = []
+        backlog = self.get("backlog", BACKLOG.default)
         for description in self[name]:
             datagram = is_datagram(description)
             if datagram and not self.datagram_allowed:
                 raise usage.UsageError(f"--{name} {description!r}: this door is stream-only")
             try:
-                parse = datagram_from_string if datagram else stream_from_string
-                endpoint = parse(self.reactor, description)
+                endpoint: Any = (
+                    datagram_from_string(self.reactor, description)
+                    if datagram
+                    else stream_from_string(self.reactor, description, backlog)
+                )
             except (DescriptionError, TLSConfigError) as e:
                 raise usage.UsageError(f"--{name} {e}") from None
             endpoints.append((description, endpoint, datagram))
