@@ -15,7 +15,7 @@ and timestamps are tested without a reactor.
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,11 +36,21 @@ from netsuite.chat._events import (
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.limits._policy import TokenBucket
 
-__all__ = ["Hub", "Member", "RoomInfo"]
+__all__ = ["QUIET_ABOVE", "QUIET_RECENT", "Hub", "Member", "RoomInfo"]
 
 #: Longest message text the hub accepts, in characters (doors may split it further).
 TEXT_MAX = 4000
 TOPIC_MAX = 300
+
+#: A room with more members than this is I{quiet}: its joins, parts and quits are told
+#: only to the member concerned and to the members who spoke there in the last
+#: L{QUIET_RECENT} seconds. Told to everyone, 2,000 auto-joins to C{#lobby} made 2 million
+#: notices (57 MiB); quiet above 500, they make 126,750 (the first 500 joins) plus one
+#: per joiner. 0: never quiet.
+QUIET_ABOVE = 500
+#: Seconds since a member last spoke in a quiet room for it to be told of comings and
+#: goings there (the people in the conversation keep seeing who leaves it).
+QUIET_RECENT = 600.0
 
 
 class Member(Protocol):
@@ -63,6 +73,8 @@ class _Room:
     topic_by: str = ""
     members: dict[int, Member] = field(default_factory=dict)  # id(member) -> member, ordered
     history: deque[Said] = field(default_factory=deque)
+    #: id(member) -> when it last spoke here, oldest first (for quiet rooms).
+    spoke: OrderedDict[int, float] = field(default_factory=OrderedDict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,9 @@ class Hub:
         (nothing kept, nothing replayed), for rooms whose talk must not outlive it.
     @ivar flood_rate, flood_burst: each member's token bucket (messages per second).
     @ivar flood_kick: messages dropped in a row for flooding before the member is cut off.
+    @ivar quiet_above: rooms with more members than this announce joins, parts and quits
+        only to recent speakers (L{QUIET_ABOVE}; 0: to everyone, however big the room).
+    @ivar quiet_recent: how recent "recent" is, in seconds (L{QUIET_RECENT}).
     """
 
     def __init__(
@@ -101,6 +116,8 @@ class Hub:
         flood_kick: int = 20,
         default_room: str = "#lobby",
         counters: Counters | None = None,
+        quiet_above: int = QUIET_ABOVE,
+        quiet_recent: float = QUIET_RECENT,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -110,6 +127,8 @@ class Hub:
         self.flood_burst = flood_burst
         self.flood_kick = flood_kick
         self.default_room = default_room
+        self.quiet_above = quiet_above
+        self.quiet_recent = quiet_recent
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -204,12 +223,33 @@ class Hub:
         if state is None:
             return
         self._nicks.pop(fold(member.nick), None)
-        neighbours = self._neighbours(state)
-        for room in state.rooms.values():
+        told: dict[int, Member] = {}
+        for room in state.rooms.values():  # the room's size counts the one leaving
+            told.update(self._audience(room))
             room.members.pop(id(member), None)
+            room.spoke.pop(id(member), None)
             self._forget_if_empty(room)
-        self._tell(neighbours.values(), Quit(nick=member.nick, reason=reason))
+        told.pop(id(member), None)
+        self._tell(told.values(), Quit(nick=member.nick, reason=reason))
         self.counters["members.quit"] += 1
+
+    def _audience(self, room: _Room) -> dict[int, Member]:
+        """
+        Who hears of a join, part or quit in C{room}: every member, or, in a quiet room
+        (more than L{quiet_above} members), those who spoke there in the last
+        L{quiet_recent} seconds. The member concerned is added by the caller.
+        """
+        if not self.quiet_above or len(room.members) <= self.quiet_above:
+            return dict(room.members)
+        cutoff = self.clock() - self.quiet_recent
+        spoke = room.spoke
+        while spoke:  # oldest first: forget who has been silent too long
+            first = next(iter(spoke))
+            if spoke[first] >= cutoff:
+                break
+            del spoke[first]
+        self.counters["announcements.quieted"] += 1
+        return {key: room.members[key] for key in spoke if key in room.members}
 
     def _neighbours(self, state: _State) -> dict[int, Member]:
         out: dict[int, Member] = {}
@@ -257,7 +297,9 @@ class Hub:
             room = self._rooms[key] = _Room(name, history=deque(maxlen=self.history))
         room.members[id(member)] = member
         state.rooms[key] = room
-        self._tell(room.members.values(), Joined(room=room.name, nick=member.nick))
+        told = self._audience(room)
+        told[id(member)] = member  # the joiner's own JOIN echo, always
+        self._tell(told.values(), Joined(room=room.name, nick=member.nick))
         for said in room.history:
             member.deliver(Replayed(said=said))
         return True
@@ -268,8 +310,11 @@ class Hub:
         if room is None:
             raise ChatError("not_on_room", f"you are not in {name}")
         event = Parted(room=room.name, nick=member.nick, reason=reason)
-        self._tell(room.members.values(), event)
+        told = self._audience(room)
+        told[id(member)] = member
+        self._tell(told.values(), event)
         room.members.pop(id(member), None)
+        room.spoke.pop(id(member), None)
         self._forget_if_empty(room)
 
     def room_names(self) -> list[RoomInfo]:
@@ -347,6 +392,8 @@ class Hub:
         )  # fmt: skip
         if kind != "notice":
             room.history.append(said)
+        room.spoke.pop(id(member), None)
+        room.spoke[id(member)] = said.when  # newest last
         self.counters["messages"] += 1
         self.counters["deliveries"] += len(room.members)
         self._tell(room.members.values(), said)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from netsuite.base._metrics import Counters
-from netsuite.chat._hub import Hub
+from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
@@ -45,6 +45,9 @@ CHAT_LIMITS = (
               "Messages a second each member may send, sustained.", float, least=0, strict=True),
     Parameter("flood-burst", limits.FLOOD_BURST, "Messages each member may send at once.", float,
               least=0, strict=True),
+    Parameter("quiet-above", QUIET_ABOVE,
+              "Rooms with more members tell joins/parts/quits to recent speakers only "
+              "(0: to all).", int, least=0),
     Parameter("ping-interval", limits.IRC_PING_INTERVAL,
               "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
     Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
@@ -118,6 +121,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         flood_rate=options["flood-rate"],
         flood_burst=options["flood-burst"],
         flood_kick=options["flood-kick"],
+        quiet_above=options["quiet-above"],
         counters=Counters("chat"),
     )
 
