@@ -88,14 +88,16 @@ class ChatDoor(StreamDoor):
         The server drains: the door's last words (L{farewell}; the hub's shutdown notice
         went to every member first), then the outbox flushes and the connection closes.
 
-        The session is marked closed and not quit from the hub: a quit is news for the
-        other members, and at shutdown a thousand of them would each be told of the
-        other 999 leaving (a million lines written to sockets that are closing).
+        The session is marked closed and removed from the hub without a quit
+        (L{Hub.remove}): a quit is news for the other members, and at shutdown a thousand
+        of them would each be told of the other 999 leaving (a million lines written to
+        sockets that are closing).
         """
         session = self.session
         if session is not None and not session.closed:
             self.farewell(reason)
             session.closed = True
+            self.factory.hub.remove(session)
         super().going_away(reason)
 
     def farewell(self, reason: str) -> None:

@@ -191,6 +191,19 @@ class WebChatSession:
         self.lost(reason)
         self.close(code, reason)
 
+    def going_away(self, code: int, reason: str) -> None:
+        """
+        The server shuts down: leave the hub without a quit (L{Hub.remove}: every
+        member leaves at once, and telling each of the others would cost the square of
+        the room), then close the WebSocket with C{code}.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        if self.started:
+            self.hub.remove(self)
+        self.close(code, reason)
+
     def lost(self, reason: str) -> None:
         """The connection is gone or being cut (no close to send): leave the hub."""
         if self.closed:
