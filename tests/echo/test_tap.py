@@ -87,7 +87,7 @@ class OptionsTests(SynchronousTestCase):
 
     def test_help_documents_grammar(self) -> None:
         text = tap.Options().getUsage()
-        for word in ("nstls:PORT", "verifyClient", "udp:PORT", "type=dgram", "[default: 64]"):
+        for word in ("nstls:PORT", "verifyClient", "udp:PORT", "type=stream|dgram", "[default: 64]"):
             self.assertIn(word, text)
 
 
