@@ -20,6 +20,10 @@ field); it applies to TLS 1.2, TLS 1.3 suites are all AEAD and left at OpenSSL's
 C{sni} names a directory of PEM files, each a certificate chain and its key; the
 certificate is chosen by the name the client asks for (exact, then one-label wildcard), and
 C{cert} (or the first file when C{cert} is absent) serves clients that send no name.
+
+The module is above 400 lines because it is one concern, turning TLS settings into
+OpenSSL contexts: parsing, hardening, SNI and the certificate summaries use the same
+loaded chains.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ Three facts about memory BIOs shape it:
 Nothing here keeps state for an address that has not returned a cookie: L{stateless_hello}
 runs C{DTLSv1_listen} on a throw-away connection for each first datagram, and only a
 ClientHello whose cookie verifies yields a connection to keep.
+
+The module is above 400 lines because it is one state machine, a DTLS session over
+memory BIOs, with the stateless cookie exchange that precedes it.
 """
 
 from __future__ import annotations

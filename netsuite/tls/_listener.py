@@ -17,6 +17,10 @@ The hardened TLS listener behind C{nstls:}: what Twisted's C{ssl:} endpoint lack
     reactor turn that read the request, as netsuite's plain TCP doors do. The parts of
     Twisted's TLS protocol this replaces are private: they are fenced in
     L{netsuite._twisted.tls}, whose hooks L{DeadlineTLSProtocol} implements.
+
+The module is above 400 lines because the C{nstls:} listener, its reload and its TLS
+protocol are one mechanism: the protocol sends what the reloadable context made, and the
+endpoint wires both to the port.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ out. Larger files are streamed from disk by a push producer that yields to the
 reactor between chunks.
 
 Conditional requests, ranges and negotiation follow L{netsuite.web._conditions}.
+
+The module is above 400 lines because it is one concern, serving a file: path safety,
+the cache, conditional and range requests and the streaming producer act on the same
+open file and its metadata, one after another, for one response.
 """
 
 from __future__ import annotations
