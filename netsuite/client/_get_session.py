@@ -10,6 +10,10 @@ side (L{netsuite.client._get}) asks, these answer.
     range, or the file is longer than the resource).
   - L{exit_code}: curl's exit statuses for the ways a transfer fails.
   - L{Progress}: bytes, percentage, rate and time left, as one line.
+
+The module is above 400 lines because it is the sans-IO side of C{netsuite get}: the
+request plan, the exit statuses, the failure wording and the progress line are all
+decisions about one download, made without I/O.
 """
 
 from __future__ import annotations
