@@ -34,12 +34,16 @@ from netsuite.chat._events import (
     TopicChanged,
 )
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
+from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
 
 __all__ = ["QUIET_ABOVE", "QUIET_RECENT", "Hub", "Member", "RoomInfo"]
 
-#: Longest message text the hub accepts, in characters (doors may split it further).
-TEXT_MAX = 4000
+#: Longest message text the hub accepts by default, in characters (doors may split it
+#: further). The chat service sets the hub's C{text_max} to C{--max-line}: a line the
+#: door accepts (at most that many bytes, so at most that many characters) is never
+#: refused by a second, smaller cap (it was 4000, under the 4096 of C{--max-line}).
+TEXT_MAX = MAX_LINE
 TOPIC_MAX = 300
 
 #: A room with more members than this is I{quiet}: its joins, parts and quits are told
@@ -104,6 +108,7 @@ class Hub:
     @ivar quiet_above: rooms with more members than this announce joins, parts and quits
         only to recent speakers (L{QUIET_ABOVE}; 0: to everyone, however big the room).
     @ivar quiet_recent: how recent "recent" is, in seconds (L{QUIET_RECENT}).
+    @ivar text_max: the longest message text accepted, in characters (L{TEXT_MAX}).
     """
 
     def __init__(
@@ -118,6 +123,7 @@ class Hub:
         counters: Counters | None = None,
         quiet_above: int = QUIET_ABOVE,
         quiet_recent: float = QUIET_RECENT,
+        text_max: int = TEXT_MAX,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -129,6 +135,7 @@ class Hub:
         self.default_room = default_room
         self.quiet_above = quiet_above
         self.quiet_recent = quiet_recent
+        self.text_max = text_max
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -389,8 +396,8 @@ class Hub:
     def _text(self, text: str) -> str:
         if not text:
             raise ChatError("no_text", "no text to send")
-        if len(text) > TEXT_MAX:
-            raise ChatError("too_long", f"message longer than {TEXT_MAX} characters")
+        if len(text) > self.text_max:
+            raise ChatError("too_long", f"message longer than {self.text_max} characters")
         return text
 
     def say(self, member: Member, name: str, text: str, kind: str = "say") -> Said:

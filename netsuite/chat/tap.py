@@ -40,7 +40,8 @@ CHAT_LIMITS = (
     Parameter("send-queue", limits.SEND_QUEUE,
               "Bytes queued for a slow reader before it is cut off.", int, least=1),
     Parameter("max-line", limits.MAX_LINE,
-              "Longest line accepted on the line door, in bytes.", int, least=1),
+              "Longest line accepted on the line and IRC doors, in bytes (the one message "
+              "limit).", int, least=1),
     Parameter("flood-rate", limits.FLOOD_RATE,
               "Messages a second each member may send, sustained.", float, least=0, strict=True),
     Parameter("flood-burst", limits.FLOOD_BURST, "Messages each member may send at once.", float,
@@ -122,6 +123,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         flood_burst=options["flood-burst"],
         flood_kick=options["flood-kick"],
         quiet_above=options["quiet-above"],
+        text_max=options["max-line"],  # one limit: a line the doors take, the hub takes
         counters=Counters("chat"),
     )
 
@@ -134,11 +136,10 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     gate = ConnectionGate(options["max-connections"], options["max-per-ip"])
     common = {
         "gate": gate, "clock": reactor, "send_queue": options["send-queue"],
-        "counters": hub.counters,
+        "counters": hub.counters, "max_line": options["max-line"],
     }  # fmt: skip
     line = LineChatFactory(
-        "chat/line", hub, max_line=options["max-line"], idle_timeout=options["idle-timeout"],
-        **common,
+        "chat/line", hub, idle_timeout=options["idle-timeout"], **common,
     )  # fmt: skip
     top.factories.append(line)
     doors: list[tuple[str, Any, list[tuple[str, Any, bool]]]] = [

@@ -36,7 +36,7 @@ from typing import Any
 
 from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
-from netsuite.chat._hub import TEXT_MAX, Hub
+from netsuite.chat._hub import Hub
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
 from netsuite.limits._policy import TokenBucket
@@ -179,7 +179,7 @@ class WebChatSession:
         self.started = True
         self.send(dumps({
             "type": "welcome", "nick": self.nick, "server": self.server_name,
-            "limits": {"text": TEXT_MAX, "message": self.max_message,
+            "limits": {"text": self.hub.text_max, "message": self.max_message,
                        "history": self.hub.history},
         }))  # fmt: skip
         self.hub.join(self, room or self.hub.default_room)

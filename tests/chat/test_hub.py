@@ -149,7 +149,8 @@ class MessageTests(HubTestCase):
     def test_text_limits(self) -> None:
         a = self.member("a", "#r")
         self.assertCode("no_text", self.hub.say, a, "#r", "")
-        self.assertCode("too_long", self.hub.say, a, "#r", "x" * 4001)
+        self.hub.say(a, "#r", "x" * 4096)  # TEXT_MAX, --max-line's default
+        self.assertCode("too_long", self.hub.say, a, "#r", "x" * 4097)
 
     def test_announce(self) -> None:
         a, b = self.member("a"), self.member("b")

@@ -729,9 +729,10 @@ class CommandTests(SynchronousTestCase):
 
     def test_text_too_long_for_the_hub(self) -> None:
         self.say("JOIN #lobby")
+        self.hub.text_max = 100  # a hub shared with a door of shorter messages
         self.assertEqual(
-            self.say("PRIVMSG #lobby :" + "y" * 4001),
-            [":netsuite 417 alice :message longer than 4000 characters"],
+            self.say("PRIVMSG #lobby :" + "y" * 101),
+            [":netsuite 417 alice :message longer than 100 characters"],
         )
 
     def test_invalid_utf8_and_controls(self) -> None:
