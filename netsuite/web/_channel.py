@@ -7,7 +7,13 @@ internet needs and Twisted leaves out or leaves at generous defaults:
   - a deadline for a request's header and one for its body, however slowly the bytes
     trickle in (Twisted's timeout is an idle timeout that every byte resets, so a client
     sending one byte a second holds a connection forever); 408 and close;
-  - header caps answered with 431 (414 for a request line) instead of a bare close;
+  - header caps answered with 431 (414 for a request line over C{max_request_line})
+    instead of a bare close;
+  - what Twisted's parser lets through and RFC 9112 refuses, refused (400) before
+    Twisted acts on it: a missing or doubled C{Host}, C{Transfer-Encoding} other than
+    C{chunked}, obs-fold, bare CR, chunked framing in bare LF
+    (L{netsuite.web._http_limits}); a bare LF ending a head line is taken as CRLF, as
+    RFC 9112 2.2 allows (or refused, with C{reject_bare_lf});
   - a body cap (L{WebRequest}), answered with 413 before the body is read;
   - one write per response: the header block is held back and sent with the first body
     bytes, straight to the socket when nothing is queued (like
@@ -17,6 +23,10 @@ internet needs and Twisted leaves out or leaves at generous defaults:
 L{WebConnection} is Twisted's ALPN switch (HTTP/1.1 or HTTP/2 by TLS negotiation) with
 the site told when a connection opens and closes, so connection caps, open counts and
 drain on shutdown cover both protocols.
+
+The module is above 400 lines because the HTTP/1.1 channel, the protocol switch, the
+HTTP/2 early answer and the request share the site's limits, its refusal format and one
+write path; the parsing checks with logic of their own are L{netsuite.web._http_limits}.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from netsuite.base._metrics import Counters
 from netsuite.stream._write import direct_transport, send_now
 from netsuite.tls._contexts import peer_identity
 from netsuite.web._config import WebConfig
+from netsuite.web._http_limits import ChunkedFraming, RequestError, RequestHead
 from netsuite.web._responses import error_body
 
 __all__ = ["ChannelSite", "WebChannel", "WebConnection", "WebRequest"]
@@ -100,6 +111,8 @@ class WebChannel(LimitedHTTPChannel):
     """
 
     site: ChannelSite
+    #: Lines end in LF; L{RequestHead} takes the CR off (and says whether one must be).
+    delimiter = b"\n"
     #: A TCP connection or the TLS layer over one (Twisted: any transport, or None).
     transport: ITCPTransport
     secure = False
@@ -108,18 +121,21 @@ class WebChannel(LimitedHTTPChannel):
     _deadline_kind = ""
     _deadline_seconds = 0.0
     _pending: bytes | None = None
-    _lines = 0
     _started = False  # a byte of the next request has come
     _refused = False
     _direct: tcp.Connection | None = None
     _host: Any = None
     _peer: Any = None
+    _head: RequestHead | None = None
+    _framing: ChunkedFraming | None = None
     #: The id of the connection this channel serves, for log fields (set by it).
     conn_id = 0
 
     def connectionMade(self) -> None:
         limits = self.site.config.limits
-        self.MAX_LENGTH = limits.max_header_bytes
+        self._head = RequestHead(limits.head)
+        # Each line's cap, CR included (the head checker counts without it).
+        self.MAX_LENGTH = limits.max_request_line + 1
         self.totalHeadersSize = limits.max_header_bytes
         self.maxHeaders = limits.max_headers
         # Twisted types abortTimeout as int; a float of seconds is what callLater takes.
@@ -195,12 +211,34 @@ class WebChannel(LimitedHTTPChannel):
     def allHeadersReceived(self) -> None:
         self._disarm()
         self._started = False
-        self._lines = 0
+        if self._head is not None:
+            try:
+                self._head.end()
+            except RequestError as refused:
+                self.refuse(refused.status, refused.message, refused.counter)
+                return
         super().allHeadersReceived()
+        if self.length is None:  # chunked: Twisted's decoder reads it; this checks it
+            self._framing = ChunkedFraming()
         if not self._refused and self.length != 0:
             self._arm("body", self.site.config.limits.body_timeout)
 
+    def rawDataReceived(self, data: bytes) -> None:
+        framing = self._framing
+        if framing is not None and not self.handling_request:
+            try:
+                framing.receive(data)
+            except RequestError as refused:
+                self._framing = None
+                self.refuse(refused.status, refused.message, refused.counter)
+                return
+            if framing.done:
+                self._framing = None
+        super().rawDataReceived(data)
+
     def allContentReceived(self) -> None:
+        if self._refused:  # answered already (Twisted's line parser goes on to here)
+            return
         self._disarm()
         super().allContentReceived()
 
@@ -218,19 +256,31 @@ class WebChannel(LimitedHTTPChannel):
     # --- caps ---------------------------------------------------------------------
 
     def lineReceived(self, line: bytes) -> None:
+        head = self._head
+        if head is not None:
+            try:
+                line = head.line(line)
+            except RequestError as refused:
+                self.refuse(refused.status, refused.message, refused.counter)
+                return
+            limits = self.site.config.limits
+            self.MAX_LENGTH = 1 + (
+                limits.max_request_line if head.expecting_request_line
+                else limits.max_header_bytes
+            )  # fmt: skip
         if self.header_bytes_received + len(line) > self.totalHeadersSize:
             self.refuse(431, f"request header larger than {self.totalHeadersSize} bytes",
                         "refused.header_too_large")  # fmt: skip
             return
-        self._lines += 1
         super().lineReceived(line)
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        if self._lines == 0:
-            self.refuse(414, f"request line longer than {self.MAX_LENGTH} bytes",
+        limit = self.MAX_LENGTH - 1  # the CR is not counted
+        if self._head is None or self._head.expecting_request_line:
+            self.refuse(414, f"request line longer than {limit} bytes",
                         "refused.uri_too_long")  # fmt: skip
         else:
-            self.refuse(431, f"a header line longer than {self.MAX_LENGTH} bytes",
+            self.refuse(431, f"a header line longer than {limit} bytes",
                         "refused.header_too_large")  # fmt: skip
 
     def headerReceived(self, line: bytes) -> bool:

@@ -19,6 +19,7 @@ from netsuite.limits._defaults import (
     WEB_ABORT_TIMEOUT,
     WEB_IDLE_TIMEOUT,
 )
+from netsuite.web._http_limits import MAX_REQUEST_LINE, HeadLimits
 
 __all__ = ["HeaderError", "WebConfig", "WebLimits", "parse_header_line"]
 
@@ -32,7 +33,13 @@ class WebLimits:
         connection closed (HTTP/1.1) or the stream refused (HTTP/2).
     @ivar max_headers: most header fields in one request (431 beyond).
     @ivar max_header_bytes: most bytes of request line plus header fields, and so also
-        the longest single line (431 beyond; 414 for a request line).
+        the longest single header line (431 beyond).
+    @ivar max_request_line: longest request line, in bytes (414 beyond; nginx's 8 KiB).
+    @ivar require_host: whether an HTTP/1.1 request without C{Host} is answered 400
+        (RFC 9112 3.2 says it must be; off only for a client that cannot send one).
+    @ivar reject_bare_lf: whether a request line or header line ending in a bare LF is
+        answered 400 at once; by default LF alone is taken as the line end (RFC 9112
+        2.2 allows it; nginx, Apache and h11 do it).
     @ivar header_timeout: seconds from a request's first byte (or from connecting) to
         the end of its header, however slowly bytes trickle in (408, then closed).
     @ivar body_timeout: seconds from the end of the header to the end of the body.
@@ -48,6 +55,14 @@ class WebLimits:
     body_timeout: float = BODY_TIMEOUT
     idle_timeout: float = WEB_IDLE_TIMEOUT
     abort_timeout: float = WEB_ABORT_TIMEOUT
+    max_request_line: int = MAX_REQUEST_LINE
+    require_host: bool = True
+    reject_bare_lf: bool = False
+
+    @property
+    def head(self) -> HeadLimits:
+        """The limits the request head checker (L{netsuite.web._http_limits}) applies."""
+        return HeadLimits(self.max_request_line, self.require_host, self.reject_bare_lf)
 
 
 @dataclass(frozen=True)

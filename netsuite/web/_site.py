@@ -396,7 +396,7 @@ class WebSite(server.Site):
 
 #: The limit each per-request refusal enforces: its option name and C{WebLimits} field.
 _REQUEST_LIMITS = {
-    "refused.uri_too_long": ("max-header-bytes", "max_header_bytes"),
+    "refused.uri_too_long": ("max-request-line", "max_request_line"),
     "refused.header_too_large": ("max-header-bytes", "max_header_bytes"),
     "refused.too_many_headers": ("max-headers", "max_headers"),
     "refused.body_too_large": ("max-body", "max_body"),

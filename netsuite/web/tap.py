@@ -28,6 +28,7 @@ from netsuite.twistd._options import (
     DRAIN_TIMEOUT,
     IDLE_TIMEOUT,
     GlobalReactor,
+    Parameter,
     ServiceOptions,
     check,
     rows,
@@ -35,6 +36,7 @@ from netsuite.twistd._options import (
 from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
+from netsuite.web._http_limits import MAX_REQUEST_LINE as _MAX_REQUEST_LINE
 from netsuite.web._site import WebSite, build_site
 from netsuite.web._stats import StatsRegistry
 from netsuite.web._ui import WebUI
@@ -47,6 +49,16 @@ DEFAULT_ALPN = "h2,http/1.1" if H2_ENABLED else "http/1.1"
 DEFAULT_TLS_PORT = 8443
 _ORIGIN = re.compile(r"^https?://[^/\s]+$", re.IGNORECASE)
 MIN_TOKEN = 16
+
+#: The request line's cap: nginx's 8 KiB by default; 64 bytes at the least (a request
+#: line of a short path is some 20).
+MAX_REQUEST_LINE = Parameter(
+    "max-request-line",
+    _MAX_REQUEST_LINE,
+    "Longest request line, in bytes (414 beyond).",
+    int,
+    least=64,
+)
 
 
 def with_default_alpn(description: str) -> str:
@@ -84,6 +96,7 @@ class Options(ServiceOptions):
                 help="Seconds a kept-alive connection may wait for its next request (0: never).",
             ),
             DRAIN_TIMEOUT.but(help="Seconds responses in flight get on shutdown."),
+            MAX_REQUEST_LINE,
         ),
         ["path", None, None, "Directory to serve (default: none; only the API and pages)."],
         ["header-timeout", None, 10.0,
@@ -118,7 +131,12 @@ class Options(ServiceOptions):
     optFlags = [
         ["no-listing", None, "Do not list directories that have no index.html (404)."],
         ["no-access-log", None, "Do not log each request (combined log format)."],
-    ]
+        ["no-require-host", None,
+         "Serve HTTP/1.1 requests that have no Host field (default: 400, as RFC 9112 says)."],
+        ["reject-bare-lf", None,
+         "Answer 400 to a request line or header ending in LF alone (default: take it "
+         "as the line end, as nginx does)."],
+    ]  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__()
@@ -165,7 +183,7 @@ class Options(ServiceOptions):
         for name in ("header-timeout", "body-timeout"):
             if self[name] < 0:
                 raise usage.UsageError(f"--{name} must be 0 or more seconds")
-        check(self, DRAIN_TIMEOUT)
+        check(self, DRAIN_TIMEOUT, MAX_REQUEST_LINE)
         if self["max-headers"] < 1:
             raise usage.UsageError("--max-headers must be 1 or more")
         if self["max-header-bytes"] < 256:
@@ -198,6 +216,9 @@ class Options(ServiceOptions):
                 header_timeout=self["header-timeout"],
                 body_timeout=self["body-timeout"],
                 idle_timeout=self["idle-timeout"],
+                max_request_line=self["max-request-line"],
+                require_host=not self["no-require-host"],
+                reject_bare_lf=bool(self["reject-bare-lf"]),
             ),
             cache_bytes=self["cache-size"],
             cache_file_max=self["cache-file-max"],

@@ -65,7 +65,7 @@ class HeaderCapTests(SynchronousTestCase):
         line = b"GET / HTTP/1.1"
         for extra, status in ((0, 200), (1, 431)):
             conn = client(max_header_bytes=300).connect()
-            filler = b"X: " + b"a" * (300 - len(line) - 3 + extra)
+            filler = b"Host: " + b"a" * (300 - len(line) - 6 + extra)  # HTTP/1.1 needs Host
             conn.send(line + b"\r\n" + filler + b"\r\n\r\n")
             (r,), _ = parse_responses(conn.transport.value())
             self.assertEqual(r.status, status, extra)
