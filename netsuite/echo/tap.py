@@ -37,7 +37,39 @@ UDP_LIMITS = (
         least=0, strict=True,
     ),
     Parameter(
-        "udp-max-sources", limits.MAX_SOURCES, "Source IPs whose rate state is kept (LRU).", int,
+        "udp-max-sources", limits.MAX_SOURCES,
+        "Source IPs, and source address:port pairs, whose rate state is kept (LRU).", int,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-source-packets", limits.UDP_SOURCE_PACKETS,
+        "UDP datagrams a second echoed to one source address:port (as many at once).", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-source-bytes", limits.UDP_SOURCE_BYTES,
+        "UDP bytes a second echoed to one source address:port (as many at once).", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-global-packets", limits.UDP_GLOBAL_PACKETS,
+        "UDP datagrams a second echoed to all sources together.", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-global-bytes", limits.UDP_GLOBAL_BYTES,
+        "UDP bytes a second echoed to all sources together.", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-loop-rate", limits.UDP_LOOP_RATE,
+        "Repeats (a datagram equal to a recent echo to it) a second answered to one "
+        "source address:port; one more mutes it until it is quiet.", float,
+        least=0, strict=True,
+    ),
+    Parameter(
+        "udp-loop-quiet", limits.UDP_LOOP_QUIET,
+        "Seconds a muted (looping) UDP source must stay silent to be answered again.", float,
         least=0, strict=True,
     ),
 )  # fmt: skip
@@ -114,6 +146,12 @@ def makeService(options: Options) -> EchoService:
         rate=options["udp-rate"],
         burst=options["udp-burst"],
         max_sources=options["udp-max-sources"],
+        source_packets=options["udp-source-packets"],
+        source_bytes=options["udp-source-bytes"],
+        global_packets=options["udp-global-packets"],
+        global_bytes=options["udp-global-bytes"],
+        loop_rate=options["udp-loop-rate"],
+        loop_quiet=options["udp-loop-quiet"],
     )
     top.factory = factory
     top.guard = guard

@@ -23,7 +23,11 @@ where it is enforced):
   - C{CORK_LIMIT} 64 KiB: what C{StreamDoor.write} gathers while corked.
   - C{UDP_RATE} 2,000,000 B/s, C{UDP_BURST} 256 KiB, C{MAX_SOURCES} 4096, and
     C{DEFAULT_DENIED_PORTS} (echo C{--udp-*}): C{echo._udp.DatagramGuard} over
-    L{SourceBuckets}.
+    L{SourceBuckets}; per source address:port C{UDP_SOURCE_PACKETS} 2,000/s and
+    C{UDP_SOURCE_BYTES} 1,000,000 B/s, over all sources C{UDP_GLOBAL_PACKETS} 50,000/s
+    and C{UDP_GLOBAL_BYTES} 50,000,000 B/s, loop damping C{UDP_LOOP_RATE} 5 repeats/s
+    and C{UDP_LOOP_QUIET} 5 s: the same guard, over
+    C{_policy.FlowTable}.
   - C{MAX_SESSIONS} 1024: L{SessionTable} (the DTLS listener's, C{maxSessions=}).
   - C{HISTORY} 100, C{FLOOD_RATE} 5/s, C{FLOOD_BURST} 20, C{FLOOD_KICK} 20 (chat
     C{--history}, C{--flood-*}): the chat hub, a L{TokenBucket} per member.
@@ -64,7 +68,13 @@ from netsuite.limits._defaults import (
     MAX_SOURCES,
     SEND_QUEUE,
     UDP_BURST,
+    UDP_GLOBAL_BYTES,
+    UDP_GLOBAL_PACKETS,
+    UDP_LOOP_QUIET,
+    UDP_LOOP_RATE,
     UDP_RATE,
+    UDP_SOURCE_BYTES,
+    UDP_SOURCE_PACKETS,
     WEB_ABORT_TIMEOUT,
     WEB_IDLE_TIMEOUT,
     WS_MAX_MESSAGE,
@@ -99,7 +109,13 @@ __all__ = [
     "MAX_SOURCES",
     "SEND_QUEUE",
     "UDP_BURST",
+    "UDP_GLOBAL_BYTES",
+    "UDP_GLOBAL_PACKETS",
+    "UDP_LOOP_QUIET",
+    "UDP_LOOP_RATE",
     "UDP_RATE",
+    "UDP_SOURCE_BYTES",
+    "UDP_SOURCE_PACKETS",
     "WEB_ABORT_TIMEOUT",
     "WEB_IDLE_TIMEOUT",
     "WS_MAX_MESSAGE",

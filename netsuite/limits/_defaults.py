@@ -39,8 +39,26 @@ CORK_LIMIT = 1 << 16
 UDP_RATE = 2_000_000.0
 #: UDP bytes one source IP may be echoed at once (raised to one whole datagram at least).
 UDP_BURST = 262_144.0
-#: Source IPs whose rate state is kept; the least recently seen are forgotten first.
+#: Source IPs (and source address:port pairs) whose rate state is kept; the least
+#: recently seen are forgotten first.
 MAX_SOURCES = 4096
+#: UDP datagrams a second echoed to one source address and port, sustained and at once
+#: (its burst is one second's worth): tiny datagrams never reach the byte budgets.
+UDP_SOURCE_PACKETS = 2_000.0
+#: UDP bytes a second echoed to one source address and port (the burst: one second's
+#: worth, raised to one whole datagram at least).
+UDP_SOURCE_BYTES = 1_000_000.0
+#: UDP datagrams a second echoed to all sources together (burst: one second's worth), so
+#: spoofing many sources cannot make the echo a bigger reflector.
+UDP_GLOBAL_PACKETS = 50_000.0
+#: UDP bytes a second echoed to all sources together (burst: one second's worth).
+UDP_GLOBAL_BYTES = 50_000_000.0
+#: Repeats a second answered to one source address and port (a datagram equal to one of
+#: the last few echoed to it: what another echo sends back), burst the same; one more
+#: and the source is not answered at all until it has been quiet for UDP_LOOP_QUIET.
+UDP_LOOP_RATE = 5.0
+#: Seconds a source caught looping must stay silent before it is answered again.
+UDP_LOOP_QUIET = 5.0
 #: Per-peer sessions a datagram server keeps (a DTLS listener's table).
 MAX_SESSIONS = 1024
 #: Source ports of services that answer (or loop) by themselves, never echoed to: echo,

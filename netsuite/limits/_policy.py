@@ -8,11 +8,19 @@ limit is tested at its boundary without a reactor: n admitted, n+1 refused.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from netsuite.limits._defaults import MAX_CONNECTIONS, MAX_PER_IP, MAX_SOURCES
 
-__all__ = ["ConnectionGate", "SourceBuckets", "SourceEntry", "TokenBucket"]
+__all__ = [
+    "ConnectionGate",
+    "FlowEntry",
+    "FlowTable",
+    "SourceBuckets",
+    "SourceEntry",
+    "TokenBucket",
+]
 
 
 class ConnectionGate:
@@ -152,6 +160,83 @@ class SourceBuckets:
             counts = {"in": entry.inn, "out": entry.out} if entry.inn or entry.out else {}
             out[source] = {**{k: v for k, v in counts.items() if v}, **entry.counts}
         return out
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: Fingerprints of the last echoes kept per flow, to recognise what comes back.
+REPLY_MEMORY = 8
+
+
+@dataclass
+class FlowEntry:
+    """
+    What is kept per flow (a source address and port): its datagram and byte budgets,
+    and the loop-damping state.
+
+    @ivar replies: fingerprints of the last L{REPLY_MEMORY} datagrams sent to the flow
+        (a ring; C{slot} is where the next one goes).
+    @ivar repeats: the budget of datagrams equal to one of C{replies} (what a peer that
+        is itself an echo sends back).
+    @ivar muted_until: the flow is not answered before this time; each datagram that
+        arrives while it is muted moves it on (silence is what ends a mute).
+    """
+
+    packets: TokenBucket
+    octets: TokenBucket
+    repeats: TokenBucket
+    replies: list[int | None] = field(default_factory=lambda: [None] * REPLY_MEMORY)
+    slot: int = 0
+    muted_until: float = float("-inf")
+
+    def replied(self, fingerprint: int) -> None:
+        """Remember one datagram sent to the flow (the oldest remembered is forgotten)."""
+        slot = self.slot
+        self.replies[slot] = fingerprint
+        self.slot = (slot + 1) % REPLY_MEMORY
+
+
+class FlowTable:
+    """
+    One L{FlowEntry} per flow for at most C{max_flows} flows, least recently seen
+    forgotten first (a flood from spoofed ports cannot grow memory; a live loop is
+    always among the most recent, so it is not forgotten while it runs).
+
+    Each budget's burst is one second's worth of its rate (the byte budget's raised to
+    C{least_burst}, one whole datagram), so a new flow gets exactly C{rate} at once.
+    """
+
+    def __init__(
+        self,
+        packets: float,
+        octets: float,
+        repeats: float,
+        max_flows: int = MAX_SOURCES,
+        least_burst: float = 0.0,
+    ) -> None:
+        self.packets = packets
+        self.octets = octets
+        self.repeats = repeats
+        self.max_flows = max_flows
+        self.octet_burst = max(octets, least_burst)
+        self._entries: OrderedDict[Hashable, FlowEntry] = OrderedDict()
+
+    def entry(self, flow: Hashable, now: float) -> FlowEntry:
+        """C{flow}'s entry (created with full budgets), marked as the most recent."""
+        entries = self._entries
+        entry = entries.get(flow)
+        if entry is None:
+            entry = entries[flow] = FlowEntry(
+                TokenBucket(self.packets, max(self.packets, 1.0), stamp=now),
+                TokenBucket(self.octets, self.octet_burst, stamp=now),
+                TokenBucket(self.repeats, max(self.repeats, 1.0), stamp=now),
+            )
+            if len(entries) > self.max_flows:
+                entries.popitem(last=False)
+        else:
+            entries.move_to_end(flow)
+        return entry
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -9,7 +9,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.echo import tap
 from netsuite.echo._udp import UDPEcho
+from netsuite.limits import _defaults as limits
 from netsuite.testing import TLSFiles
+from netsuite.twistd._config import load
 from netsuite.twistd._service import ListenError
 
 
@@ -87,7 +89,13 @@ class OptionsTests(SynchronousTestCase):
 
     def test_help_documents_grammar(self) -> None:
         text = tap.Options().getUsage()
-        for word in ("nstls:PORT", "verifyClient", "udp:PORT", "type=stream|dgram", "[default: 64]"):
+        for word in (
+            "nstls:PORT",
+            "verifyClient",
+            "udp:PORT",
+            "type=stream|dgram",
+            "[default: 64]",
+        ):
             self.assertIn(word, text)
 
 
@@ -152,3 +160,58 @@ class ServiceTests(SynchronousTestCase):
         self.assertIn(
             "echo/tcp: cannot listen on 'tcp:7007:interface=127.0.0.1'", str(e.exception)
         )
+
+
+class UDPBudgetOptionsTests(SynchronousTestCase):
+    """The UDP budgets and loop damping: options, config keys, the guard they build."""
+
+    NEW = {
+        "udp-source-packets": ("source_packets", 7.0),
+        "udp-source-bytes": ("source_bytes", 70000.0),
+        "udp-global-packets": ("global_packets", 700.0),
+        "udp-global-bytes": ("global_bytes", 7000000.0),
+        "udp-loop-rate": ("loop_rate", 2.0),
+        "udp-loop-quiet": ("loop_quiet", 9.0),
+    }
+
+    def test_defaults(self) -> None:
+        options = parse()
+        self.assertEqual(options["udp-source-packets"], limits.UDP_SOURCE_PACKETS)
+        self.assertEqual(options["udp-source-bytes"], limits.UDP_SOURCE_BYTES)
+        self.assertEqual(options["udp-global-packets"], limits.UDP_GLOBAL_PACKETS)
+        self.assertEqual(options["udp-global-bytes"], limits.UDP_GLOBAL_BYTES)
+        self.assertEqual(options["udp-loop-rate"], limits.UDP_LOOP_RATE)
+        self.assertEqual(options["udp-loop-quiet"], limits.UDP_LOOP_QUIET)
+
+    def test_applied_to_the_guard(self) -> None:
+        argv = [f"--{name}={value}" for name, (_, value) in self.NEW.items()]
+        guard = tap.makeService(parse(*argv)).guard
+        self.assertEqual(guard.flows.packets, 7.0)
+        self.assertEqual(guard.flows.octets, 70000.0)
+        self.assertEqual(guard.global_packets.rate, 700.0)
+        self.assertEqual(guard.global_bytes.rate, 7000000.0)
+        self.assertEqual(guard.flows.repeats, 2.0)
+        self.assertEqual(guard.loop_quiet, 9.0)
+        # And the guard enforces them: 7 datagrams from one address:port, not 8.
+        answered = [guard.check("192.0.2.1", 4000, 1, 0.0) for _ in range(8)]
+        self.assertEqual(answered, [None] * 7 + ["source_packets"])
+
+    def test_bounds(self) -> None:
+        """Each must be more than 0 (a rate of 0 would be a switch, not a budget)."""
+        for name in self.NEW:
+            with self.assertRaises(usage.UsageError) as e:
+                parse(f"--{name}", "0")
+            self.assertIn(f"--{name} must be more than 0", str(e.exception))
+            parse(f"--{name}", "0.5")
+
+    def test_config_keys(self) -> None:
+        """Each option is a key of [echo] (config keys come from the options)."""
+        text = "[echo]\n" + "".join(
+            f"{name.replace('-', '_')} = {value}\n" for name, (_, value) in self.NEW.items()
+        )
+        config = load(text, "f.toml", {"echo": tap.Options})
+        self.assertEqual(config.errors, [])
+        self.assertEqual(config.values["echo"], {n: v for n, (_, v) in self.NEW.items()})
+        bad = load("[echo]\nudp_loop_rate = 0\n", "f.toml", {"echo": tap.Options})
+        self.assertEqual(len(bad.errors), 1)
+        self.assertIn("udp_loop_rate", str(bad.errors[0]))

@@ -2,7 +2,13 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.limits._policy import ConnectionGate, SourceBuckets, TokenBucket
+from netsuite.limits._policy import (
+    REPLY_MEMORY,
+    ConnectionGate,
+    FlowTable,
+    SourceBuckets,
+    TokenBucket,
+)
 
 
 class ConnectionGateTests(SynchronousTestCase):
@@ -78,3 +84,30 @@ class SourceBucketsTests(SynchronousTestCase):
         self.assertTrue(buckets.take("a", 1, 0.0))
         # "c" was seen recently and stays empty.
         self.assertFalse(buckets.take("c", 1, 0.0))
+
+
+class FlowTableTests(SynchronousTestCase):
+    def test_bursts_are_one_seconds_worth(self) -> None:
+        """A new flow gets exactly its rate at once: n taken, the n+1st refused."""
+        flows = FlowTable(packets=3, octets=10, repeats=0.5, least_burst=100)
+        entry = flows.entry(("h", 1), 0.0)
+        self.assertEqual([entry.packets.take(1, 0.0) for _ in range(4)], [True] * 3 + [False])
+        self.assertEqual(entry.octets.burst, 100)  # raised to one whole datagram
+        self.assertEqual(entry.repeats.burst, 1)  # at least one
+
+    def test_least_recent_forgotten(self) -> None:
+        flows = FlowTable(1, 1, 1, max_flows=2)
+        first = flows.entry(("h", 1), 0.0)
+        second = flows.entry(("h", 2), 0.0)
+        self.assertIs(flows.entry(("h", 1), 0.0), first)  # now the most recent
+        flows.entry(("h", 3), 0.0)
+        self.assertEqual(len(flows), 2)
+        self.assertIs(flows.entry(("h", 1), 0.0), first)
+        self.assertIsNot(flows.entry(("h", 2), 0.0), second)  # 2 was forgotten
+
+    def test_replies_ring(self) -> None:
+        entry = FlowTable(1, 1, 1).entry(("h", 1), 0.0)
+        for i in range(REPLY_MEMORY + 1):
+            entry.replied(i)
+        self.assertNotIn(0, entry.replies)
+        self.assertEqual(sorted(entry.replies), list(range(1, REPLY_MEMORY + 1)))
