@@ -33,6 +33,7 @@ from netsuite.chat._events import (
     Said,
     TopicChanged,
 )
+from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
@@ -109,6 +110,9 @@ class Hub:
         only to recent speakers (L{QUIET_ABOVE}; 0: to everyone, however big the room).
     @ivar quiet_recent: how recent "recent" is, in seconds (L{QUIET_RECENT}).
     @ivar text_max: the longest message text accepted, in characters (L{TEXT_MAX}).
+    @ivar flood_queue: lines a paced member (the line and IRC doors) may have waiting
+        for their turn before it is cut off (L{FLOOD_QUEUE}). Such a member (C{paced}
+        true) is not dropped here: its door runs its input at C{flood_rate}.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class Hub:
         quiet_above: int = QUIET_ABOVE,
         quiet_recent: float = QUIET_RECENT,
         text_max: int = TEXT_MAX,
+        flood_queue: int = FLOOD_QUEUE,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -136,6 +141,7 @@ class Hub:
         self.quiet_above = quiet_above
         self.quiet_recent = quiet_recent
         self.text_max = text_max
+        self.flood_queue = flood_queue
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -379,6 +385,8 @@ class Hub:
     # --- messages ------------------------------------------------------------------
 
     def _flood_check(self, state: _State) -> None:
+        if getattr(state.member, "paced", False):  # its door queues what is over the rate
+            return
         if state.bucket.take(1, self.clock()):
             state.strikes = 0
             return

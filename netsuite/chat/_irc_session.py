@@ -19,6 +19,10 @@ What differs from a plain C{IRC} server, and why:
     C{max_line} gets C{417} and is dropped (the connection stays), and bytes that are not
     UTF-8 are decoded with replacement (clients may send latin-1) instead of raising.
   - Control characters are scrubbed from input, IRC formatting and CTCP kept.
+  - Input over the hub's flood rate waits its turn (fake lag, L{InputPacer}) instead of
+    being dropped; only an overflowing queue closes the link ("Excess Flood").
+  - Error numerics (4xx, 5xx) to one client are budgeted (L{ErrorBudget}): garbage input
+    gets a few, then silence, then C{ERROR :Closing link: too many errors}.
   - An HTTP request sent to the IRC port (a browser, or a cross-protocol form POST) is
     closed at once, without a reply.
 """
@@ -35,6 +39,7 @@ from twisted.logger import Logger
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
+from netsuite.chat._flood import ErrorBudget, InputPacer, Pace, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
@@ -89,6 +94,8 @@ class IRCSession:
     """
 
     door = "irc"
+    #: The hub does not drop this member's messages for flooding: C{pacer} paces them.
+    paced = True
 
     def __init__(
         self,
@@ -125,11 +132,27 @@ class IRCSession:
         self._given_password: str | None = None
         self._cap_hold = False  # CAP LS/REQ seen: registration waits for CAP END
         self._replays: list[Replayed] | None = None  # history held back during our JOIN
+        self.pacer = InputPacer(hub.flood_rate, hub.flood_burst, hub.flood_queue, hub.clock)
+        self.errors = ErrorBudget(hub.clock)
 
     # --- output ---------------------------------------------------------------------------
 
     def reply(self, numeric: str, *params: str) -> None:
-        """C{:server NUMERIC <nick> params...}; the last parameter goes as trailing."""
+        """
+        C{:server NUMERIC <nick> params...}; the last parameter goes as trailing. An
+        error numeric (4xx, 5xx) is sent within the client's L{ErrorBudget}.
+        """
+        if numeric[:1] in ("4", "5"):
+            if self.closed:
+                return
+            verdict = self.errors.error()
+            if verdict is Verdict.SILENT:
+                self.hub.counters["errors.silenced"] += 1
+                return
+            if verdict is Verdict.DISCONNECT:
+                self.hub.counters["disconnected.errors"] += 1
+                self.end(f"too many errors ({self.errors.limit} in {self.errors.window:g}s)")
+                return
         self.out.reply(self.nick, numeric, *params)
 
     def server_notice(self, text: str) -> None:
@@ -189,7 +212,33 @@ class IRCSession:
                 self.reply(num.ERR_INPUTTOOLONG, "Input line was too long")
                 continue
             assert isinstance(item, Line)
-            self.line_received(item.data)
+            self.paced_line(item.data)
+
+    def paced_line(self, raw: bytes) -> None:
+        """Run C{raw} now if within the rate, else queue it (L{InputPacer}; fake lag)."""
+        pace = self.pacer.push(raw)
+        if pace is Pace.RUN:
+            self.line_received(raw)
+        elif pace is Pace.STARTED:
+            self.hub.counters["throttled"] += 1
+            self.server_notice(
+                f"slow down: your lines are queued and run at {self.pacer.rate:g}/s "
+                f"(more than {self.pacer.queue_max} waiting closes the link)"
+            )
+        elif pace is Pace.OVERFLOW:
+            self.hub.counters["disconnected.flood"] += 1
+            self.end(f"Excess Flood ({self.pacer.queue_max} lines queued)")
+
+    def release(self) -> float | None:
+        """
+        Run the queued lines whose turn has come (the door's timer calls this); return
+        the seconds until the next one's turn (L{None}: nothing waits).
+        """
+        for raw in self.pacer.due():
+            if self.closed:
+                return None
+            self.line_received(raw)
+        return None if self.closed else self.pacer.wait()
 
     def line_received(self, raw: bytes) -> None:
         """Decode, scrub, parse and dispatch one line; never raise."""

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
+from netsuite.chat._flood import ErrorBudget, InputPacer, Pace, Verdict
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
@@ -104,9 +105,13 @@ class LineSession:
 
     @ivar room: the current room, where plain lines go (the last joined).
     @ivar overlong_limit: overlong lines in a row before the connection is closed.
+    @ivar pacer: the member's input at the hub's flood rate, excess queued (fake lag).
+    @ivar errors: the error replies' budget (a garbage sender is silenced, then closed).
     """
 
     door = "line"
+    #: The hub does not drop this member's messages for flooding: L{pacer} paces them.
+    paced = True
 
     def __init__(
         self,
@@ -131,6 +136,8 @@ class LineSession:
         self.closed = False
         self.identity: str | None = None
         self.started = False
+        self.pacer = InputPacer(hub.flood_rate, hub.flood_burst, hub.flood_queue, hub.clock)
+        self.errors = ErrorBudget(hub.clock)
 
     # --- the hub's side (Member) --------------------------------------------------------
 
@@ -155,7 +162,17 @@ class LineSession:
         self.send(f"-!- {text}\r\n".encode())
 
     def error(self, text: str) -> None:
-        self.send(f"!! {text}\r\n".encode())
+        """An error reply, within the peer's budget (L{ErrorBudget}): else none, or the end."""
+        if self.closed:
+            return
+        verdict = self.errors.error()
+        if verdict is Verdict.REPLY:
+            self.send(f"!! {text}\r\n".encode())
+        elif verdict is Verdict.DISCONNECT:
+            self.hub.counters["disconnected.errors"] += 1
+            self.end(f"too many errors ({self.errors.limit} in {self.errors.window:g}s)")
+        else:
+            self.hub.counters["errors.silenced"] += 1
 
     def start(self, nick: str | None = None, room: str | None = None) -> None:
         """Greet, register with the hub (a guest nick by default), join the default room."""
@@ -187,7 +204,33 @@ class LineSession:
                 continue
             self.overlong = 0
             assert isinstance(item, Line)
-            self.line_received(item.data)
+            self.paced_line(item.data)
+
+    def paced_line(self, raw: bytes) -> None:
+        """Run C{raw} now if within the rate, else queue it (L{InputPacer}; fake lag)."""
+        pace = self.pacer.push(raw)
+        if pace is Pace.RUN:
+            self.line_received(raw)
+        elif pace is Pace.STARTED:
+            self.hub.counters["throttled"] += 1
+            self.info(
+                f"slow down: your lines are queued and run at {self.pacer.rate:g}/s "
+                f"(more than {self.pacer.queue_max} waiting closes the connection)"
+            )
+        elif pace is Pace.OVERFLOW:
+            self.hub.counters["disconnected.flood"] += 1
+            self.end(f"flooding ({self.pacer.queue_max} lines queued)")
+
+    def release(self) -> float | None:
+        """
+        Run the queued lines whose turn has come (the door's timer calls this); return
+        the seconds until the next one's turn (L{None}: nothing waits).
+        """
+        for raw in self.pacer.due():
+            if self.closed:
+                return None
+            self.line_received(raw)
+        return None if self.closed else self.pacer.wait()
 
     def line_received(self, raw: bytes) -> None:
         try:

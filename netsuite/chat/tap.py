@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from netsuite.base._metrics import Counters
+from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.limits import _defaults as limits
@@ -36,7 +37,11 @@ CHAT_LIMITS = (
     Parameter("history", limits.HISTORY,
               "Messages kept per room and replayed on join (0: none kept).", int, least=0),
     Parameter("flood-kick", limits.FLOOD_KICK,
-              "Messages dropped in a row for flooding before a kick.", int, least=1),
+              "WebSocket members: messages dropped in a row for flooding before a kick.", int,
+              least=1),
+    Parameter("flood-queue", FLOOD_QUEUE,
+              "Line and IRC doors: lines over the flood rate that wait their turn before "
+              "the member is cut off.", int, least=1),
     Parameter("send-queue", limits.SEND_QUEUE,
               "Bytes queued for a slow reader before it is cut off.", int, least=1),
     Parameter("max-line", limits.MAX_LINE,
@@ -123,6 +128,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         flood_burst=options["flood-burst"],
         flood_kick=options["flood-kick"],
         quiet_above=options["quiet-above"],
+        flood_queue=options["flood-queue"],
         text_max=options["max-line"],  # one limit: a line the doors take, the hub takes
         counters=Counters("chat"),
     )

@@ -742,19 +742,21 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(text(self.b_out), "[#lobby] <alice> caf\ufffd [31mred bold\r\n")
 
     def test_flood(self) -> None:
-        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=2, flood_kick=3)
+        """Over the rate, lines wait (fake lag); a full queue closes the link."""
+        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=2, flood_queue=3)
         alice, out, closed = registered(hub, "alice")
         bob, b_out, _ = line_session(hub, "bob")
+        self.clock.advance(10)  # registration's lines spent tokens: refill
         feed(alice, "JOIN #lobby")
         out.clear()
-        feed(alice, *[f"PRIVMSG #lobby :m{i}" for i in range(6)])
+        feed(alice, *[f"PRIVMSG #lobby :m{i}" for i in range(5)])  # 1 runs, 3 wait, 1 over
         shown = lines(out)
-        self.assertEqual(len(shown), 3, shown)
-        self.assertTrue(shown[0].startswith(":netsuite NOTICE alice :slow down"))
-        self.assertEqual(shown[1], shown[0])
-        self.assertEqual(shown[2], "ERROR :Closing link: flooding")
-        self.assertEqual(closed, ["flooding"])
-        self.assertIn("<- alice quit (flooding)", text(b_out))
+        self.assertEqual(len(shown), 2, shown)
+        self.assertTrue(shown[0].startswith(":netsuite NOTICE alice :slow down: your lines"))
+        self.assertEqual(shown[1], "ERROR :Closing link: Excess Flood (3 lines queued)")
+        self.assertEqual(closed, ["Excess Flood (3 lines queued)"])
+        self.assertIn("<alice> m0", text(b_out))
+        self.assertIn("<- alice quit (Excess Flood (3 lines queued))", text(b_out))
 
     def test_same_order_on_both_doors(self) -> None:
         """Messages from both doors reach watchers on both doors in one order."""

@@ -117,10 +117,16 @@ class LineSessionTests(SynchronousTestCase):
         self.assertFalse(self.hub.is_connected(alice))
 
     def test_flood_notice(self) -> None:
-        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=1, flood_kick=5)
+        """Over the rate, a line waits its turn (fake lag), and the member is told once."""
+        hub = Hub(clock=self.clock.seconds, flood_rate=1, flood_burst=1)
         alice, out, _ = line_session(hub, "alice")
         alice.data_received(b"one\ntwo\n")
-        self.assertIn("!! slow down: message dropped", text(out))
+        self.assertIn("-!- slow down: your lines are queued and run at 1/s", text(out))
+        self.assertNotIn("<alice> two", text(out))
+        self.assertAlmostEqual(alice.release() or 0, 1.0, places=6)  # two waits a second
+        self.clock.advance(1)
+        self.assertIsNone(alice.release())
+        self.assertIn("<alice> two", text(out))
 
     def test_mixed_doors(self) -> None:
         """A member of another door sees line-door messages as events, in order."""

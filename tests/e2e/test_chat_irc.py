@@ -317,24 +317,25 @@ class IRCDoorTests(IRCCase):
 
 
 class IRCFloodTests(IRCCase):
-    server_args = ("--flood-rate", "1", "--flood-burst", "3", "--flood-kick", "5")
+    server_args = ("--flood-rate", "1", "--flood-burst", "10", "--flood-queue", "5")
 
     @defer.inlineCallbacks
     def test_flood_notice_then_kick(self) -> None:
-        """An IRC member flooding #lobby is told by a server NOTICE that its messages
-        are dropped, then cut off with ERROR; the line door sees it quit (flooding)."""
+        """An IRC member flooding #lobby is told by a server NOTICE that its lines are
+        queued (fake lag), then, its queue full, cut off with ERROR; the line door sees
+        what ran and the quit."""
         lina = yield self.line_client("lina")
         spammer = yield self.irc_client("spammer")
         yield blocking(lina.expect, "-> spammer joined")
-        for i in range(10):
+        for i in range(20):
             spammer.say(LOBBY, f"spam {i}")
-        notice = yield spammer.expect("NOTICE", "slow down: message dropped")
+        notice = yield spammer.expect("NOTICE", "slow down: your lines are queued")
         self.assertEqual((notice.prefix, notice.params[0]), (SERVER, "spammer"))
-        error = yield spammer.expect("ERROR", "flooding")
-        self.assertEqual(error.text, "Closing link: flooding")
+        error = yield spammer.expect("ERROR", "Excess Flood")
+        self.assertEqual(error.text, "Closing link: Excess Flood (5 lines queued)")
         yield spammer.lost
         yield blocking(lina.expect, "<spammer> spam 0")
-        yield blocking(lina.expect, "<- spammer quit (flooding)")
+        yield blocking(lina.expect, "<- spammer quit (Excess Flood (5 lines queued))")
 
 
 class IRCTLSTests(IRCCase):

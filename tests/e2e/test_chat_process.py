@@ -92,13 +92,15 @@ class ChatProcessTests(SynchronousTestCase):
 
 class ChatFloodTests(SynchronousTestCase):
     def test_flood_notice_then_kick(self) -> None:
-        with chat_server("--flood-rate", "1", "--flood-burst", "3", "--flood-kick", "5") as server:
+        """Over the rate, lines queue (one notice); the queue full, the spammer is cut off."""
+        flood = ("--flood-rate", "1", "--flood-burst", "3", "--flood-queue", "5")
+        with chat_server(*flood) as server:
             spammer = LineClient(server.address("chat/line"))
             watcher = LineClient(server.address("chat/line"))
             for i in range(10):
                 spammer.send(f"spam {i}")
-            spammer.expect("!! slow down: message dropped")
-            watcher.expect(f"<- {spammer.nick} quit (flooding)")
+            spammer.expect("-!- slow down: your lines are queued")
+            watcher.expect(f"<- {spammer.nick} quit (flooding (5 lines queued))")
             self.assertTrue(spammer.closed())
             spammer.close()
             watcher.close()

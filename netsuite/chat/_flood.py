@@ -1,0 +1,151 @@
+"""
+Input pacing and error budgets for one chat connection, with no I/O.
+
+L{InputPacer} is what IRC servers call I{fake lag}: lines beyond the member's rate are
+not dropped but wait in a bounded queue and run at the rate, so a pasted code snippet
+(40 lines at once) arrives a few seconds late instead of getting its author kicked. Only
+a queue overflow (a client that keeps sending faster than the rate for
+C{queue_max / rate} seconds) ends the connection.
+
+L{ErrorBudget} bounds what a peer's bad input costs the server's output: a few error
+replies per window, then silence, then a disconnect. Without it, 1 MiB of random bytes
+on the line door drew about 160 KB of error lines back (amplification) and the peer
+stayed connected.
+
+Both read time from an injected C{clock} (seconds); the door's adapter owns the timer
+that calls L{InputPacer.due} (L{netsuite.chat._door.ChatDoor}).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from netsuite.limits._policy import TokenBucket
+
+__all__ = [
+    "ERROR_LIMIT",
+    "ERROR_REPLIES",
+    "ERROR_WINDOW",
+    "FLOOD_QUEUE",
+    "ErrorBudget",
+    "InputPacer",
+    "Pace",
+    "Verdict",
+]
+
+#: Lines a member may have waiting for their turn before it is cut off for flooding. At
+#: the default 5 lines a second, 100 lines are 20 s of lag: under the IRC door's ping
+#: timeout, far over any paste.
+FLOOD_QUEUE = 100
+
+#: Error replies one peer gets per L{ERROR_WINDOW}; the others in the window are silent.
+ERROR_REPLIES = 10
+#: The error budget's window, in seconds.
+ERROR_WINDOW = 10.0
+#: Errors within one window that end the connection ("too many errors"): a client
+#: that makes 50 mistakes in 10 seconds is not typing, it is sending garbage.
+ERROR_LIMIT = 50
+
+#: Rounding slack: a token refilled to 0.9999999999 by float arithmetic counts as one.
+_SLACK = 1e-9
+
+
+class Pace(enum.Enum):
+    """What L{InputPacer.push} decided for one line."""
+
+    RUN = "run"  #: within the rate: run it now
+    QUEUED = "queued"  #: waiting its turn (the member was told when throttling began)
+    STARTED = "started"  #: queued, the first one: tell the member it is being slowed
+    OVERFLOW = "overflow"  #: the queue is full: the member floods; cut it off
+
+
+class InputPacer:
+    """
+    One member's input at C{rate} lines a second (C{burst} at once), excess queued.
+
+    @ivar queue_max: lines that may wait before L{push} answers L{Pace.OVERFLOW}.
+    """
+
+    def __init__(
+        self, rate: float, burst: float, queue_max: int, clock: Callable[[], float]
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.queue_max = queue_max
+        self.clock = clock
+        self.bucket = TokenBucket(rate, burst, stamp=clock())
+        self.queue: deque[bytes] = deque()
+        self.throttled = False
+
+    def push(self, line: bytes) -> Pace:
+        """Take one received line: run it now, queue it, or say the queue overflowed."""
+        if not self.queue and self.bucket.take(1 - _SLACK, self.clock()):
+            self.throttled = False
+            return Pace.RUN
+        if len(self.queue) >= self.queue_max:
+            return Pace.OVERFLOW
+        self.queue.append(line)
+        if self.throttled:
+            return Pace.QUEUED
+        self.throttled = True
+        return Pace.STARTED
+
+    def due(self) -> Iterator[bytes]:
+        """The queued lines whose turn has come, oldest first (each one popped as taken)."""
+        while self.queue and self.bucket.take(1 - _SLACK, self.clock()):
+            yield self.queue.popleft()
+
+    def wait(self) -> float | None:
+        """Seconds until the next queued line's turn; L{None} with nothing queued."""
+        if not self.queue:
+            return None
+        bucket = self.bucket
+        tokens = min(bucket.burst, bucket.tokens + (self.clock() - bucket.stamp) * bucket.rate)
+        return max(0.0, (1 - _SLACK - tokens) / bucket.rate)
+
+
+class Verdict(enum.Enum):
+    """What L{ErrorBudget.error} decided for one error reply."""
+
+    REPLY = "reply"  #: send it
+    SILENT = "silent"  #: over the window's reply budget: send nothing
+    DISCONNECT = "disconnect"  #: too many errors: close the connection
+
+
+class ErrorBudget:
+    """
+    Error replies to one peer: C{replies} per C{window} seconds, then silence; the
+    C{limit}th error within one window disconnects.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        replies: int = ERROR_REPLIES,
+        window: float = ERROR_WINDOW,
+        limit: int = ERROR_LIMIT,
+    ) -> None:
+        self.clock = clock
+        self.replies = replies
+        self.window = window
+        self.limit = limit
+        self.start = clock()
+        self.count = 0
+        #: Error replies not sent (silenced) since the connection began.
+        self.silenced = 0
+
+    def error(self) -> Verdict:
+        """One more error: whether to reply, stay silent, or disconnect."""
+        now = self.clock()
+        if now - self.start >= self.window:
+            self.start, self.count = now, 0
+        self.count += 1
+        if self.count >= self.limit:
+            return Verdict.DISCONNECT
+        if self.count <= self.replies:
+            return Verdict.REPLY
+        self.silenced += 1
+        return Verdict.SILENT
