@@ -404,6 +404,8 @@ class WebConnection(SwitchingHTTPProtocol):
     tls_seen = False
     _log_fields: dict[str, Any] | None = None
     _web_site: ChannelSite | None = None
+    _transport: Any = None
+    _h2_ended = False
 
     @property
     def log_fields(self) -> dict[str, Any]:
@@ -417,6 +419,7 @@ class WebConnection(SwitchingHTTPProtocol):
         return fields
 
     def makeConnection(self, transport: Any) -> None:
+        self._transport = transport
         self.current_channel.conn_id = self.conn  # the access lines' and refusals' conn
         self.current_channel.makeConnection(transport)
         if self._web_site is not None:
@@ -432,12 +435,41 @@ class WebConnection(SwitchingHTTPProtocol):
             if getattr(transport, "negotiatedProtocol", None) == b"h2" and H2_ENABLED:
                 site = self._web_site
                 self.switch_to_h2(transport, site.reactor if site is not None else None)
+        if self._h2_ended:
+            return  # GOAWAY sent: nothing more is parsed while the connection closes
         super().dataReceived(data)
+        if self.negotiated == b"h2" and getattr(self._transport, "disconnecting", False):
+            self._end_h2()
+
+    def _end_h2(self) -> None:
+        """
+        The HTTP/2 connection ended itself (a protocol error, a reset flood: GOAWAY is
+        out) and asked its transport to close; make it close. Twisted's HTTP/2 stays
+        registered as the transport's producer, and a TLS transport with a producer
+        never sends its close_notify nor closes the socket: the peer could go on
+        sending (each read parsed and refused again) until the idle timeout. Abort if
+        the peer has not let it close within C{abort_timeout}.
+        """
+        self._h2_ended = True
+        transport = self._transport
+        transport.unregisterProducer()
+        site = self._web_site
+        if site is not None and site.config.limits.abort_timeout > 0:
+            call = site.reactor.callLater(site.config.limits.abort_timeout, self._abort_if_open)
+            self._abort_call = call
+
+    def _abort_if_open(self) -> None:
+        transport = self._transport
+        if transport is not None and getattr(transport, "connected", False):
+            transport.abortConnection()
 
     def left_http1(self, channel: Any) -> None:
         channel.detach()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        call = getattr(self, "_abort_call", None)
+        if call is not None and call.active():
+            call.cancel()
         try:
             self.current_channel.connectionLost(reason)
         finally:
