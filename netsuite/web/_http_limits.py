@@ -23,6 +23,8 @@ What is checked here, and why Twisted alone does not:
   - obs-fold (RFC 9112 5.2): refused (400), which the RFC allows; Twisted joins the
     lines, which a proxy in front may not;
   - bare CR anywhere in a line (RFC 9112 2.2): 400;
+  - a request target with a byte outside visible ASCII (RFC 9112 3.2, RFC 3986): 400;
+    Twisted lets 0x7F to 0xB0 through;
   - chunked framing (RFC 9112 7.1): a size line or the CRLF after chunk data that ends
     in a bare LF is 400 at once; Twisted waits for a CRLF (until the body deadline).
 """
@@ -66,6 +68,7 @@ class HeadLimits:
 _HOST = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[!$&'()*+,;=:\w.~-]+\]"
                    rb"|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?\Z")  # fmt: skip
 _DIGITS = re.compile(rb"[0-9]+\Z")
+_TARGET_BAD = re.compile(rb"[^\x21-\x7e]")
 
 
 class RequestHead:
@@ -119,7 +122,12 @@ class RequestHead:
             raise RequestError(
                 414, f"request line longer than {limit} bytes", "refused.uri_too_long"
             )
-        self.version = line.rpartition(b" ")[2]
+        parts = line.split(b" ")
+        if len(parts) == 3 and _TARGET_BAD.search(parts[1]):
+            # Twisted lets bytes 0x7F to 0xB0 through (it tests for > 176, not > 126).
+            raise RequestError(400, "the request target holds bytes outside visible ASCII",
+                               "refused.bad_request")  # fmt: skip
+        self.version = parts[-1]
         self.expecting_request_line = False
 
     def _field(self, line: bytes) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
@@ -205,3 +207,56 @@ class ChunkedFramingTests(SynchronousTestCase):
         for data, expected in cases.items():
             self.assertEqual(self.outcome(data, False), expected, data)
             self.assertEqual(self.outcome(data, True), expected, data)
+
+
+#: Bytes that make framing interesting: the delimiters, digits, hex, separators.
+FRAMING_BYTES = st.binary(max_size=80) | st.lists(
+    st.sampled_from([b"\r", b"\n", b"\r\n", b"0", b"5", b"a", b"_", b";", b":", b" ", b"x"]),
+    max_size=40,
+).map(b"".join)
+FUZZ = settings(max_examples=2000, deadline=None, derandomize=True)
+
+
+class InvariantTests(SynchronousTestCase):
+    """Any bytes, whole or one at a time: the same outcome, or L{RequestError}, never
+    another exception."""
+
+    @FUZZ
+    @given(FRAMING_BYTES)
+    def test_chunked_framing(self, data: bytes) -> None:
+        outcomes = ChunkedFramingTests().outcome
+        self.assertEqual(outcomes(data, False), outcomes(data, True))
+
+    @FUZZ
+    @given(FRAMING_BYTES, st.booleans(), st.booleans())
+    def test_request_head(self, data: bytes, require_host: bool, reject_bare_lf: bool) -> None:
+        """Each line back without its CR and with no CR left in it, or L{RequestError}."""
+        limits = HeadLimits(max_request_line=64, require_host=require_host,
+                            reject_bare_lf=reject_bare_lf)  # fmt: skip
+        head = RequestHead(limits)
+        for raw in (b"GET / HTTP/1.1\r\n" + data).split(b"\n")[:-1]:
+            try:
+                line = head.line(raw)
+                if head.expecting_request_line:
+                    head.end()
+            except RequestError as refused:
+                self.assertIn(refused.status, (400, 414))
+                return
+            self.assertNotIn(b"\r", line)
+            if reject_bare_lf:
+                self.assertEqual(raw, line + b"\r")
+
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    @given(FRAMING_BYTES)
+    def test_site_whole_and_bytewise(self, data: bytes) -> None:
+        """The real site answers the same bytes the same, whole or one byte at a time."""
+        outputs = []
+        for chunks in ([data], [bytes([b]) for b in data]):
+            conn = WebClient(WebConfig(limits=WebLimits(max_request_line=64))).connect()
+            conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for chunk in chunks:
+                if conn.closing:
+                    break
+                conn.send(chunk)
+            outputs.append((conn.transport.value(), conn.closing))
+        self.assertEqual(outputs[0], outputs[1])

@@ -36,6 +36,7 @@ whitespace before the first field   400     2.2: reject or ignore; we reject
 NUL in a field value                400     RFC 9110 5.5: MUST reject or replace
 NUL in a field name                 400     5.1: field-name is a token
 NUL in the request target           400     3.2: request-target has no NUL
+DEL or 0x80 in the request target   400     3.2, RFC 3986: visible ASCII only
 bare CR in a field value            400     2.2: bare CR MUST be invalid or replaced
 bare CR in the request line         400     idem
 bare LF ending every line           answer  2.2: MAY recognise LF alone (nginx, h11 do)
@@ -135,6 +136,8 @@ REFUSED: dict[str, bytes] = {
     "nul_in_value": b"GET /echo/ HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
     "nul_in_name": b"GET /echo/ HTTP/1.1\r\nHost: x\r\nX\x00A: a\r\n\r\n",
     "nul_in_target": b"GET /echo/\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "del_in_target": b"GET /echo/\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+    "high_byte_in_target": b"GET /echo/\x80 HTTP/1.1\r\nHost: x\r\n\r\n",
     "bare_cr_in_value": b"GET /echo/ HTTP/1.1\r\nHost: x\r\nX-A: a\rX-B: b\r\n\r\n",
     "bare_cr_in_request_line": b"GET /echo/ HTTP/1.1\rHost: x\r\n\r\n",
     "no_host": b"GET /echo/ HTTP/1.1\r\n\r\n",
