@@ -29,9 +29,11 @@ from netsuite.testing import TwistdProcess
 
 #: What systemd does before starting a socket-activated service: the socket as fd 3,
 #: LISTEN_PID the service's own pid (kept across exec).
+#: (A socket that is fd 3 already stays as it is.)
 SYSTEMD_LIKE = (
-    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.close(int(sys.argv[1]));"
-    " os.environ['LISTEN_PID'] = str(os.getpid()); os.execv(sys.argv[2], sys.argv[2:])"
+    "import os, sys; fd = int(sys.argv[1])\n"
+    "if fd != 3: os.dup2(fd, 3); os.close(fd)\n"
+    "os.environ['LISTEN_PID'] = str(os.getpid()); os.execv(sys.argv[2], sys.argv[2:])"
 )
 #: The target (issue 13): a cross-wired pair has stopped within this many seconds.
 DIES_WITHIN = 1.0
