@@ -10,10 +10,10 @@ datagram gets its echo; the checks, in order:
   - never to a source port on the deny-list (and optionally to none below 1024);
   - loop damping, per flow (source address and port): a datagram equal to one of the
     last 8 echoed to that flow (C{REPLY_MEMORY}) is a repeat, what a peer that is
-    itself an echo sends back. Repeats are answered at C{loop_rate} a second (as many at once);
-    the first repeat beyond that mutes the flow: nothing from it is answered until it
-    has sent nothing for C{loop_quiet} seconds. Two cross-wired echoes stop after a
-    handful of round trips;
+    itself an echo sends back. Repeats are answered at C{loop_rate} a second (as many
+    at once); the first repeat beyond that mutes the flow: nothing from it is answered
+    until it has sent nothing for C{loop_quiet} seconds. Two cross-wired echoes stop
+    after 13 datagrams (each answers C{loop_rate} repeats, the next is dropped);
   - at most C{source_packets} datagrams and C{source_bytes} bytes a second per flow
     (one second's worth at once), so tiny datagrams are bounded too;
   - at most C{rate} bytes a second per source IP, C{burst} at once;
