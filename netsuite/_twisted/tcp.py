@@ -6,6 +6,12 @@ later reactor turn; there is no public way to ask whether a connection has bytes
 (C{_tempDataBuffer} is the list C{write} appends to before C{doWrite} joins it into
 C{dataBuffer}). L{send_now} reads it, so it lives here, pinned by
 C{tests/_twisted/test_pins.py}.
+
+A listening port logs its accept errors (C{EMFILE} recovery, "Could not accept new
+connection") through its class's C{_logger}, one info line per event and no public way to
+direct them: an C{EMFILE} burst wrote some 80 lines. L{set_accept_observer} gives one
+port a logger of its own, so those lines go through a summary
+(L{netsuite.stream._door.RepeatSummary}).
 """
 
 from __future__ import annotations
@@ -13,11 +19,36 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import tcp
+from twisted.logger import ILogObserver, Logger
 
-__all__ = ["PRIVATE_NAMES", "direct_transport", "send_now"]
+__all__ = ["PRIVATE_NAMES", "accept_logger", "direct_transport", "send_now", "set_accept_observer"]
 
 #: The private names this module relies on, as (object, attribute) pairs the pin test checks.
-PRIVATE_NAMES = (("twisted.internet.tcp.Connection", "_tempDataBuffer"),)
+PRIVATE_NAMES = (
+    ("twisted.internet.tcp.Connection", "_tempDataBuffer"),
+    ("twisted.internet.tcp.Port", "_logger"),
+)
+
+
+def accept_logger(port: object) -> Logger | None:
+    """The logger a TCP listening port writes its accept errors to (L{None}: not one)."""
+    if not isinstance(port, tcp.Port):
+        return None
+    logger: Logger = port._logger
+    return logger
+
+
+def set_accept_observer(port: object, observer: ILogObserver) -> bool:
+    """
+    Send C{port}'s accept-error events to C{observer} (their namespace kept); False
+    when C{port} is not a Twisted TCP port (nothing changed).
+    """
+    logger = accept_logger(port)
+    if logger is None:
+        return False
+    assert isinstance(port, tcp.Port)
+    port._logger = Logger(namespace=logger.namespace, source=port, observer=observer)
+    return True
 
 
 def send_now(direct: tcp.Connection | None, transport: Any, data: bytes) -> None:

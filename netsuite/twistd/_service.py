@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 from netsuite._twisted.application import forget_exit_signal
 from netsuite.base._addresses import describe_address
 from netsuite.limits._defaults import DRAIN_TIMEOUT
+from netsuite.stream._door import summarize_accept_errors
 from netsuite.twistd._notify import notify, notify_address
 
 __all__ = ["Drainable", "ListenError", "ListenerService", "ServiceRoot"]
@@ -88,6 +89,7 @@ class ListenerService(service.Service):
 
     def _listening(self, port: IListeningPort) -> None:
         self.port = port
+        summarize_accept_errors(port)  # an EMFILE burst: a few lines, not one per accept
         address = describe_address(port.getHost())
         certificates = getattr(self.endpoint, "certificates", None)
         if certificates:
