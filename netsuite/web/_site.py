@@ -16,6 +16,11 @@ Hooks for pages and doors added later (the chat page at C{/chat/}, its WebSocket
 C{/chat/ws}, a dashboard at C{/}): pass them as C{children} and C{index}, or call
 C{site.root.putChild(b"chat", resource)} on a built site. Named children win over
 static files of the same name.
+
+The module is above 400 lines because it is the site: the resource tree, the site-wide
+headers and error pages, the gate and the drain, all of which a request passes through;
+the pieces with their own logic (channel, static files, API, conditions) are modules of
+their own.
 """
 
 from __future__ import annotations
