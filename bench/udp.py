@@ -54,6 +54,9 @@ NETSUITE_OPTIONS = (
     "--listen", "tcp:0:interface=127.0.0.1",
     "--udp-rate", "1e12",
     "--udp-burst", "1e12",
+    # The per address:port and global budgets (#13) too: this measures the echo path.
+    "--udp-source-packets", "1e12", "--udp-source-bytes", "1e12",
+    "--udp-global-packets", "1e12", "--udp-global-bytes", "1e12",
 )  # fmt: skip
 
 TARGET = 0.95  # netsuite / naive Twisted, datagrams/s
