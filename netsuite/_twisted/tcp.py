@@ -11,7 +11,7 @@ A listening port logs its accept errors (C{EMFILE} recovery, "Could not accept n
 connection") through its class's C{_logger}, one info line per event and no public way to
 direct them: an C{EMFILE} burst wrote some 80 lines. L{set_accept_observer} gives one
 port a logger of its own, so those lines go through a summary
-(L{netsuite.stream._door.RepeatSummary}).
+(L{netsuite.stream._accept_log.RepeatSummary}).
 """
 
 from __future__ import annotations

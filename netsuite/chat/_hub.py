@@ -10,6 +10,9 @@ the same order. The hub never waits for a member: slow readers are the doors' bu
 
 Time comes from an injected C{clock} (a function returning seconds), so flood limits
 and timestamps are tested without a reactor.
+
+The module is above 400 lines because it is one state machine (members, nicks, rooms
+and who is told what), whose invariants split over modules would be harder to see.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from netsuite._twisted.application import forget_exit_signal
 from netsuite.base._addresses import describe_address
 from netsuite.limits._defaults import DRAIN_TIMEOUT
-from netsuite.stream._door import summarize_accept_errors
+from netsuite.stream._accept_log import summarize_accept_errors
 from netsuite.twistd._notify import notify, notify_address
 
 __all__ = ["Drainable", "ListenError", "ListenerService", "ServiceRoot"]

@@ -7,16 +7,16 @@ line of each kind, then one summary line per kind a second.
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import tcp
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import Logger, capturedLogs, formatEvent
+from twisted.logger import ILogObserver, Logger, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from netsuite.stream._door import RepeatSummary, summarize_accept_errors
+from netsuite.stream._accept_log import RepeatSummary, summarize_accept_errors
 
 #: What Twisted's tcp._accept logs in an EMFILE burst, as it words it.
 EMFILE_LINES = (
@@ -31,7 +31,8 @@ class RepeatSummaryTests(SynchronousTestCase):
         clock = Clock()
         out: list[dict[str, Any]] = []
         log = Logger(
-            namespace="twisted.internet.tcp.Port", observer=RepeatSummary(out.append, clock)
+            namespace="twisted.internet.tcp.Port",
+            observer=RepeatSummary(cast(ILogObserver, out.append), clock),
         )
         for i in range(27):  # 27 rounds of recovery: 81 lines from Twisted
             log.info(EMFILE_LINES[0])
@@ -53,7 +54,7 @@ class RepeatSummaryTests(SynchronousTestCase):
     def test_a_single_line_is_not_summarized(self) -> None:
         clock = Clock()
         out: list[dict[str, Any]] = []
-        summary = RepeatSummary(out.append, clock)
+        summary = RepeatSummary(cast(ILogObserver, out.append), clock)
         Logger(observer=summary).info("Could not accept new connection ({acceptError})",
                                       acceptError="EMFILE")  # fmt: skip
         clock.advance(1)
