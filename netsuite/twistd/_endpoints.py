@@ -19,6 +19,10 @@ Twisted: its parser keeps no socket when C{LISTEN_FDNAMES} is missing (systemd b
 C{dtls:} (DTLS 1.2 over UDP, L{netsuite.tls._dtls_endpoint}) is a datagram description
 too. Every parser is a plugin (C{twisted/plugins/netsuite_endpoints.py}), as is
 C{nstls:}, so they work in any twistd plugin that reads descriptions.
+
+The module is above 400 lines because it holds every description parser netsuite adds
+(C{nstls:}, C{udp:}, C{dtls:}, C{systemd:}), each small, and the inherited-socket lookup
+they share.
 """
 
 from __future__ import annotations

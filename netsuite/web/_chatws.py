@@ -30,6 +30,10 @@ What it adds to Twisted's WebSocket layer, and how:
     gone (its nick is freed, its rooms see it quit).
   - I{Bounded close.} A close frame is sent and the connection closed; a peer that does
     not read it is aborted after C{close_timeout} seconds.
+
+The module is above 400 lines because it is the WebSocket door's Twisted adapter: the
+upgrade resource, the socket protocol and its factory share the guard, the outbox and
+the drain; the door's logic is L{netsuite.web._chatws_session}.
 """
 
 from __future__ import annotations
