@@ -4,10 +4,6 @@ one write path (L{netsuite.stream._write}) that sends at once when it can.
 
 L{StreamDoor.write} gathers while a cork is in place (a fan-out in progress) and
 otherwise calls L{send_now}; see L{netsuite.stream._write} for why.
-
-The module is above 400 lines because it is the door base every stream service shares:
-accounting, deadlines, the write path's cork and the drain act on the same connection
-state.
 """
 
 from __future__ import annotations
