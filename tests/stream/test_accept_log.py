@@ -81,9 +81,15 @@ class PortTests(SynchronousTestCase):
                 port.doRead()
             reactor.advance(1)
         texts = [formatEvent(e) for e in events]
-        self.assertEqual(len(texts), 2, texts)
-        self.assertIn("EMFILE", texts[0])
-        self.assertIn("(and 79 more like it in 1s)", texts[1])
+        # One line of each kind, then one summary of each. The kinds depend on Twisted's
+        # process-wide spare descriptor (tcp._reservedFD): once another test has made a
+        # real port reserve one, each EMFILE also logs its release and re-reservation.
+        firsts = [t for t in texts if "more like it" not in t]
+        summaries = [t for t in texts if "(and 79 more like it in 1s)" in t]
+        self.assertIn("Could not accept new connection (EMFILE)", firsts, texts)
+        self.assertEqual(len(firsts), len(summaries), texts)
+        self.assertEqual(len(texts), 2 * len(firsts), texts)
+        self.assertLessEqual(len(texts), 6, texts)
 
     def test_other_ports_unchanged(self) -> None:
         self.assertFalse(summarize_accept_errors(object()))
