@@ -83,6 +83,8 @@ class _Room:
     history: deque[Said] = field(default_factory=deque)
     #: id(member) -> when it last spoke here, oldest first (for quiet rooms).
     spoke: OrderedDict[int, float] = field(default_factory=OrderedDict)
+    #: When the room came to be (the hub's clock), for IRC's RPL_CREATIONTIME (329).
+    created: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class RoomInfo:
     name: str
     topic: str
     members: int
+    #: When the room was created, by the hub's clock (IRC clients ask, MODE 329).
+    created: float = 0.0
 
 
 @dataclass
@@ -327,7 +331,9 @@ class Hub:
             return False
         room = self._rooms.get(key)
         if room is None:
-            room = self._rooms[key] = _Room(name, history=deque(maxlen=self.history))
+            room = self._rooms[key] = _Room(
+                name, history=deque(maxlen=self.history), created=self.clock()
+            )
         room.members[id(member)] = member
         state.rooms[key] = room
         told = self._audience(room)
@@ -352,13 +358,13 @@ class Hub:
 
     def room_names(self) -> list[RoomInfo]:
         return sorted(
-            (RoomInfo(r.name, r.topic, len(r.members)) for r in self._rooms.values()),
+            (RoomInfo(r.name, r.topic, len(r.members), r.created) for r in self._rooms.values()),
             key=lambda r: fold(r.name),
         )
 
     def room_info(self, name: str) -> RoomInfo:
         room = self._room(name)
-        return RoomInfo(room.name, room.topic, len(room.members))
+        return RoomInfo(room.name, room.topic, len(room.members), room.created)
 
     def who(self, name: str) -> list[Member]:
         """Members of room C{name}, in the order they joined."""

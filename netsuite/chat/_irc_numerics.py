@@ -1,6 +1,7 @@
 """
 The IRC numerics the chat door sends, by name, in one place: Twisted's table
-(L{twisted.words.protocols.irc}) where it has them, the two it lacks here.
+(L{twisted.words.protocols.irc}) where it has them, the few it lacks here (named as the
+Modern IRC client protocol document names them).
 
 The session (L{netsuite.chat._irc_session}) and the rendering
 (L{netsuite.chat._irc_render}) both write C{num.RPL_WELCOME}: one list of names to
@@ -12,6 +13,7 @@ from __future__ import annotations
 from twisted.words.protocols.irc import (
     ERR_ALREADYREGISTRED,
     ERR_CANNOTSENDTOCHAN,
+    ERR_CHANOPRIVSNEEDED,
     ERR_ERRONEUSNICKNAME,
     ERR_NEEDMOREPARAMS,
     ERR_NICKNAMEINUSE,
@@ -33,6 +35,7 @@ from twisted.words.protocols.irc import (
     RPL_CHANNELMODEIS,
     RPL_CREATED,
     RPL_ENDOFBANLIST,
+    RPL_ENDOFEXCEPTLIST,
     RPL_ENDOFMOTD,
     RPL_ENDOFNAMES,
     RPL_ENDOFWHO,
@@ -62,6 +65,7 @@ from twisted.words.protocols.irc import (
 __all__ = [
     "ERR_ALREADYREGISTRED",
     "ERR_CANNOTSENDTOCHAN",
+    "ERR_CHANOPRIVSNEEDED",
     "ERR_ERRONEUSNICKNAME",
     "ERR_INPUTTOOLONG",
     "ERR_INVALIDCAPCMD",
@@ -84,7 +88,10 @@ __all__ = [
     "RPL_AWAY",
     "RPL_CHANNELMODEIS",
     "RPL_CREATED",
+    "RPL_CREATIONTIME",
     "RPL_ENDOFBANLIST",
+    "RPL_ENDOFEXCEPTLIST",
+    "RPL_ENDOFINVEXLIST",
     "RPL_ENDOFMOTD",
     "RPL_ENDOFNAMES",
     "RPL_ENDOFWHO",
@@ -115,3 +122,7 @@ __all__ = [
 ERR_INPUTTOOLONG = "417"
 #: IRCv3 capability negotiation: an unknown CAP subcommand.
 ERR_INVALIDCAPCMD = "410"
+#: Modern IRC: "<client> <channel> <creationtime>", after RPL_CHANNELMODEIS.
+RPL_CREATIONTIME = "329"
+#: Modern IRC's name for 347 as a MODE reply (RFC 2812 and Twisted: RPL_ENDOFINVITELIST).
+RPL_ENDOFINVEXLIST = "347"

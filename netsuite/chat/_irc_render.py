@@ -7,10 +7,13 @@ C{notice}, C{topic}), and names the numerics (re-exported here, so that the sess
 L{netsuite.chat._irc_session} needs no Twisted import). What it adds to Twisted's
 formatting, and why:
 
-  - Every line sent is at most 512 bytes (RFC 2812), CRLF included (L{fit}): long
-    messages from other doors (up to 4000 characters) are split over several PRIVMSGs on
-    UTF-8 boundaries (L{split_utf8}), and anything else that could overflow is cut on a
-    character boundary.
+  - Every line sent is at most 512 bytes (RFC 2812), CRLF included (L{fit}). A relayed
+    PRIVMSG or NOTICE whose text would pass that with its prefix is truncated, on a UTF-8
+    character boundary (L{truncate_utf8}), as IRC servers do (Ergo, ngircd): split into
+    several lines it would read as several messages, and a client could not tell one
+    long message from two. Long server notices are split (L{split_utf8}): they are the
+    server's own words, not someone's message. Anything else that could overflow is cut
+    on a character boundary.
   - Text from other doors is made safe for one IRC parameter (L{wire}): a CR, LF or NUL
     would end or smuggle a line.
   - A room message is rendered once for every IRC member (L{IRCRenderer}, cached by
@@ -40,6 +43,7 @@ __all__ = [
     "parse",
     "server_time",
     "split_utf8",
+    "truncate_utf8",
     "wire",
 ]
 
@@ -94,6 +98,16 @@ def split_utf8(data: bytes, budget: int) -> list[bytes]:
         start = cut
     pieces.append(data[start:])
     return pieces
+
+
+def truncate_utf8(data: bytes, budget: int) -> bytes:
+    """C{data} cut to at most C{budget} bytes, never inside a UTF-8 character."""
+    if len(data) <= budget:
+        return data
+    cut = max(budget, 0)
+    while cut > 0 and data[cut] & 0xC0 == 0x80:  # inside a character: back up
+        cut -= 1
+    return data[:cut]
 
 
 def fit(line: str) -> bytes:
@@ -235,8 +249,9 @@ class IRCRenderer:
 
     def message(self, said: ev.Said, *, timed: bool = False) -> None:
         """
-        A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in as many lines as
-        its text needs to keep each line within L{LINE_MAX} bytes.
+        A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in one line of at
+        most L{LINE_MAX} bytes with its prefix and CRLF (tags not counted, as IRCv3
+        says): a longer text is truncated on a character boundary, never split.
         """
         out = self._out
         mask = self.mask(said.sender)
@@ -246,13 +261,12 @@ class IRCRenderer:
         head = len(f":{mask} {command} {target} :".encode())
         budget = LINE_MAX - 2 - head - (len("\x01ACTION \x01") if action else 0)
         tags = {"time": server_time(said.when)} if timed else None
-        for piece in split_utf8(wire(said.text).encode("utf-8"), budget):
-            text = piece.decode("utf-8")
-            if action:
-                text = f"\x01ACTION {text}\x01"
-            if tags is not None:
-                out.sendCommand(command, (target, ":" + text), mask, tags)
-            elif command == "NOTICE":
-                out.notice(mask, target, text)
-            else:
-                out.privmsg(mask, target, text)
+        text = truncate_utf8(wire(said.text).encode("utf-8"), budget).decode("utf-8")
+        if action:
+            text = f"\x01ACTION {text}\x01"
+        if tags is not None:
+            out.sendCommand(command, (target, ":" + text), mask, tags)
+        elif command == "NOTICE":
+            out.notice(mask, target, text)
+        else:
+            out.privmsg(mask, target, text)

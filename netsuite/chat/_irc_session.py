@@ -40,7 +40,7 @@ from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
 from netsuite.chat._flood import ErrorBudget, InputPacer, Pace, Verdict
-from netsuite.chat._hub import TOPIC_MAX, Hub, Member
+from netsuite.chat._hub import TOPIC_MAX, Hub, Member, RoomInfo
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
     WITH_SUBJECT,
@@ -57,9 +57,30 @@ __all__ = ["CAPABILITIES", "IRCSession", "scrub_irc"]
 
 log = Logger()
 
-#: IRCv3 capabilities offered to C{CAP LS}. Only server-time: history replayed on join
-#: then shows when it was said, not when it was replayed.
-CAPABILITIES = frozenset({"server-time"})
+#: IRCv3 capabilities offered to C{CAP LS}: server-time (history replayed on join then
+#: shows when it was said, not when it was replayed) and multi-prefix (every membership
+#: prefix in NAMES and WHO, not only the highest; rooms have no roles yet, so no prefix
+#: at all, which is correct either way). Neither carries a value in C{CAP LS 302}.
+CAPABILITIES = frozenset({"multi-prefix", "server-time"})
+
+#: Channel modes the door really has: every room is C{+n} (the hub refuses messages from
+#: non-members). There is no C{+t}: anyone in a room may set its topic. No mode can be
+#: changed (there are no channel operators yet), so a change gets 482.
+CHANNEL_MODES = "n"
+
+#: Membership prefixes (ISUPPORT C{PREFIX}, mode letters and their symbols, most
+#: powerful first). Empty: rooms have no operators or voices yet. Sent as C{PREFIX=}
+#: because an absent PREFIX means C{(ov)@+} to clients (Modern IRC, ISUPPORT).
+PREFIX = ""
+
+#: List modes whose (always empty) list is answered when asked, with the numeric that
+#: ends each: clients ask for the ban list on join (irssi waits for 368 to call the join
+#: synced). Nothing can be added to them, so they are not advertised in CHANMODES.
+_LIST_ENDS = {
+    "b": (num.RPL_ENDOFBANLIST, "End of channel ban list"),  # 368
+    "e": (num.RPL_ENDOFEXCEPTLIST, "End of channel exception list"),  # 349
+    "I": (num.RPL_ENDOFINVEXLIST, "End of Channel Invite Exception List"),  # 347
+}
 
 #: Commands a client may send before it is registered (anything else gets 451).
 _BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})
@@ -319,7 +340,7 @@ class IRCSession:
         self._need(params, 1)
         sub = params[0].upper()
         target = self.nick or "*"
-        if sub == "LS":
+        if sub == "LS":  # LS 302 would show values (C{cap=value}): ours have none
             self._cap_hold = not self.registered
             self.out.sendCommand(
                 "CAP", (target, "LS", ":" + " ".join(sorted(CAPABILITIES))), self.hostname
@@ -378,8 +399,8 @@ class IRCSession:
         if self.registered:
             self.reply(num.ERR_ALREADYREGISTRED, "You may not reregister")
             return
-        if len(params) < 4 or not params[0]:  # an empty real name is fine
-            raise _NeedMoreParamsError()
+        if len(params) < 4 or not params[0] or not params[3]:
+            raise _NeedMoreParamsError()  # an empty realname too (Modern IRC, USER)
         self.username = params[0][:NICK_MAX]
         self.realname = params[3][:100]
         self._try_register()
@@ -414,13 +435,28 @@ class IRCSession:
         )
         self.reply(num.RPL_YOURHOST, f"Your host is {host}, running version {version}")
         self.reply(num.RPL_CREATED, f"This server was created {when}")
-        self.out.sendCommand(num.RPL_MYINFO, (self.nick, host, version, "iw", "nt"), host)
-        self.reply(
-            num.RPL_ISUPPORT, "CHANTYPES=#", f"NICKLEN={NICK_MAX}", "CASEMAPPING=rfc1459",
-            f"NETWORK={host}", f"CHANNELLEN={ROOM_MAX}", f"TOPICLEN={TOPIC_MAX}",
-            "CHANMODES=,,,nt", "are supported by this server",
-        )  # fmt: skip
+        self.out.sendCommand(num.RPL_MYINFO, (self.nick, host, version, "iw", CHANNEL_MODES), host)
+        self.reply(num.RPL_ISUPPORT, *self.isupport(), "are supported by this server")
         self.send_motd()
+
+    def isupport(self) -> list[str]:
+        """
+        The ISUPPORT (005) tokens, each telling the truth about the door today: the hub
+        folds nicks and rooms with RFC 1459 case mapping (C{[]\\~} are C{{}|^}), and
+        checks the lengths below; C{PREFIX=} says there are no membership prefixes.
+        Thirteen tokens at most fit one 005 line (Modern IRC); these are fewer.
+        """
+        return [
+            "CASEMAPPING=rfc1459",
+            f"CHANMODES=,,,{CHANNEL_MODES}",
+            f"CHANNELLEN={ROOM_MAX}",
+            "CHANTYPES=#",
+            f"NETWORK={self.hostname}",
+            f"NICKLEN={NICK_MAX}",
+            f"PREFIX={PREFIX}",
+            f"TOPICLEN={TOPIC_MAX}",
+            f"USERLEN={NICK_MAX}",
+        ]
 
     def send_motd(self) -> None:
         if not self.motd:
@@ -479,7 +515,8 @@ class IRCSession:
         if not joined:
             return  # already there: IRC servers say nothing
         room = self.hub.room_info(name).name
-        self._send_topic(room)
+        if self.hub.topic(room)[0]:  # no 331 on JOIN: "no message" without a topic
+            self._send_topic(room)
         self._send_names(room)
         for event in replays:
             self.deliver(event)
@@ -511,9 +548,18 @@ class IRCSession:
         topic, _ = self.hub.topic(room)
         self.out.topic(self.nick, room, wire(topic) if topic else None)  # 332 or 331
 
+    def _prefixes(self, member: Member, room: str) -> str:
+        """
+        C{member}'s membership prefixes in C{room}, as NAMES and WHO show them: all of
+        them for a multi-prefix client, else the highest. Rooms have no roles yet, so
+        this is always empty; it is the one place roles will add them.
+        """
+        held = ""  # most powerful first, as ISUPPORT PREFIX orders them
+        return held if "multi-prefix" in self.caps else held[:1]
+
     def _send_names(self, room: str) -> None:
         """353 lines (as many as the nicks need) and 366."""
-        names = [m.nick for m in self.hub.who(room)]
+        names = [self._prefixes(m, room) + m.nick for m in self.hub.who(room)]
         self._listing(num.RPL_NAMREPLY, ("=", room), names)
         self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
 
@@ -625,7 +671,9 @@ class IRCSession:
             members = [found] if found is not None else []
         host = self.hostname
         for m in members:
-            flag = "G" if self.hub.away(m) else "H"
+            flag = "G" if self.hub.away(m) else "H"  # then no "*": there are no opers
+            if channel != "*":
+                flag += self._prefixes(m, channel)
             self.reply(
                 num.RPL_WHOREPLY,
                 channel,
@@ -662,6 +710,28 @@ class IRCSession:
                 self.reply(num.RPL_AWAY, who, away)
             self.reply(num.RPL_ENDOFWHOIS, who, "End of /WHOIS list")
 
+    def _channel_mode(self, info: RoomInfo, changes: str, args: Sequence[str]) -> None:
+        room = info.name
+        host = self.hostname
+        if not changes:
+            self.out.sendCommand(
+                num.RPL_CHANNELMODEIS, (self.nick, room, "+" + CHANNEL_MODES), host
+            )
+            self.out.sendCommand(
+                num.RPL_CREATIONTIME, (self.nick, room, str(int(info.created))), host
+            )
+            return
+        letters = changes.lstrip("+")
+        if letters in _LIST_ENDS and not args:  # "MODE #room b" or "+b": the list
+            numeric, text = _LIST_ENDS[letters]
+            self.reply(numeric, room, text)
+            return
+        for char in changes:
+            if char not in "+-" + CHANNEL_MODES:
+                self.reply(num.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
+                return
+        self.reply(num.ERR_CHANOPRIVSNEEDED, room, "You're not channel operator")
+
     def irc_ISON(self, prefix: str, params: list[str]) -> None:
         """ISON nick...: which are here (irssi's and weechat's notify lists poll it)."""
         self._need(params, 1)
@@ -680,9 +750,11 @@ class IRCSession:
 
     def irc_MODE(self, prefix: str, params: list[str]) -> None:
         """
-        Modes are not kept: rooms are always C{+nt}, people C{+i}. Queries are answered
-        (clients ask on join and connect); changes to known modes are accepted and do
-        nothing, unknown ones get 472/501.
+        Rooms are always C{+n}, people C{+i}. Queries are answered as clients expect on
+        join (irssi waits for 324 and 368 before it calls a join synced): 324 with 329,
+        and the empty ban, exception and invite-exception lists. Nobody is a channel
+        operator, so a change to C{n} gets 482; any other letter 472; a user mode change
+        to C{i} or C{w} is accepted and does nothing, other letters get 501.
         """
         self._need(params, 1)
         target = params[0]
@@ -691,18 +763,7 @@ class IRCSession:
             if not self._room_exists(target):
                 self.reply(num.ERR_NOSUCHCHANNEL, target, "No such channel")
                 return
-            room = self.hub.room_info(target).name
-            if not changes:
-                self.out.sendCommand(
-                    num.RPL_CHANNELMODEIS, (self.nick, room, "+nt"), self.hostname
-                )
-            elif changes.lstrip("+") == "b" and len(params) == 2:
-                self.reply(num.RPL_ENDOFBANLIST, room, "End of channel ban list")
-            else:
-                for char in changes:
-                    if char not in "+-nt":
-                        self.reply(num.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
-                        return
+            self._channel_mode(self.hub.room_info(target), changes, params[2:])
             return
         if fold(target) != fold(self.nick):
             if self.hub.find(target) is None:
