@@ -69,23 +69,6 @@ def split_lines(chunks: list[bytes], limit: int) -> list[Line | Overlong]:
     return events
 
 
-def overlong_lengths_agree(got: list[Line | Overlong], whole: list[Line | Overlong]) -> bool:
-    """
-    The same events, except that an L{Overlong}'s length may count its CR (one byte more)
-    when the line was discarded across feeds: the splitter's known difference (see
-    L{LineFramingTests.test_overlong_length_counts_cr_when_split}).
-    """
-    if len(got) != len(whole):
-        return False
-    for a, b in zip(got, whole, strict=True):
-        if isinstance(a, Overlong) and isinstance(b, Overlong):
-            if a.length - b.length not in (0, 1):
-                return False
-        elif a != b:
-            return False
-    return True
-
-
 class LineFramingTests(SynchronousTestCase):
     @INVARIANT
     @given(stream_of(b"\r", b"\n", b"\r\n", b"a", b"bc", b"\xff"), CUTS,
@@ -101,18 +84,16 @@ class LineFramingTests(SynchronousTestCase):
                 self.assertLessEqual(len(event.data), limit)
                 self.assertNotIn(b"\n", event.data)
         for other in others:
-            self.assertTrue(overlong_lengths_agree(other, whole), (data, other, whole))
+            self.assertEqual(other, whole, data)
 
-    def test_overlong_length_counts_cr_when_split(self) -> None:
+    def test_overlong_length_excludes_cr_when_split(self) -> None:
         """
-        Known today: C{b"ab\\r\\n"} over a limit of 0 is C{Overlong(2)} whole and
-        C{Overlong(3)} a byte at a time (the discarded tail's CR is counted). The verdict
-        (line or overlong) always agrees; only the reported length differs.
+        C{b"ab\r\n"} over a limit of 0 is C{Overlong(2)} however it arrives: the CR of a
+        line discarded across reads is its ending, not part of its length.
         """
-        whole = split_lines([b"ab\r\n"], 0)
-        bytewise = split_lines([b"a", b"b", b"\r", b"\n"], 0)
-        self.assertEqual(whole, [Overlong(2)])
-        self.assertEqual(bytewise, [Overlong(3)])
+        self.assertEqual(split_lines([b"ab\r\n"], 0), [Overlong(2)])
+        self.assertEqual(split_lines([b"a", b"b", b"\r", b"\n"], 0), [Overlong(2)])
+        self.assertEqual(split_lines([b"abc\r", b"\n"], 0), [Overlong(3)])
 
 
 # --- chat commands on the line door (netsuite/chat/_line.py) ---------------------------

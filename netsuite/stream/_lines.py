@@ -39,6 +39,7 @@ class LineSplitter:
         self.max_length = max_length
         self._buffer = b""
         self._discarding = 0  # bytes of an overlong line seen so far (0: not discarding)
+        self._discarded_cr = False  # whether the last byte discarded was a CR
 
     def feed(self, data: bytes) -> list[Line | Overlong]:
         """Take C{data}; return the lines (and overlong notices) it completes, in order."""
@@ -51,7 +52,11 @@ class LineSplitter:
             if end < 0:
                 break
             if self._discarding:
-                out.append(Overlong(self._discarding + end - start))
+                length = self._discarding + end - start
+                # Its line ending is not part of the length, whichever read brought the CR.
+                if (buffer[end - 1] == 13) if end > start else self._discarded_cr:
+                    length -= 1
+                out.append(Overlong(length))
                 self._discarding = 0
             else:
                 stop = end - 1 if end > start and buffer[end - 1] == 13 else end
@@ -63,9 +68,12 @@ class LineSplitter:
         rest = buffer[start:]
         if self._discarding:
             self._discarding += len(rest)
+            if rest:
+                self._discarded_cr = rest[-1] == 13
             rest = b""
         elif len(rest) > limit + 1:  # +1: a CR may still come before the LF
             self._discarding = len(rest)
+            self._discarded_cr = rest[-1] == 13
             rest = b""
         self._buffer = rest
         return out
