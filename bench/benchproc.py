@@ -27,6 +27,8 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 LOADGEN_SRC = BENCH / "loadgen.c"
 LOADGEN = OUT / "loadgen"
+#: The plumbing every load generator links with (sockets, epoll, window, pattern).
+GENLIB_SRC = BENCH / "genlib.c"
 
 # "... echo/tcp listening on tcp 127.0.0.1:37053" (netsuite.twistd._service.ListenerService)
 TWISTD_PORT = re.compile(rb"echo/tcp listening on tcp 127\.0\.0\.1:(\d+)")
@@ -59,10 +61,16 @@ def netsuite_echo_command() -> list[str]:
     ]
 
 
-def build_c(source: Path, binary: Path) -> Path:
-    """Compile C{source} now, so the binary always matches the source next to it."""
+def gen_command(source: Path, binary: Path, libs: tuple[str, ...] = ()) -> list[str]:
+    """The gcc command building a load generator: its source, genlib.c, then C{libs}."""
+    return ["gcc", "-O2", "-Wall", "-I", str(BENCH), "-o", str(binary), str(source),
+            str(GENLIB_SRC), *libs]  # fmt: skip
+
+
+def build_c(source: Path, binary: Path, libs: tuple[str, ...] = ()) -> Path:
+    """Compile C{source} with genlib.c now, so the binary always matches the sources."""
     OUT.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(source)], check=True)
+    subprocess.run(gen_command(source, binary, libs), check=True)
     return binary
 
 

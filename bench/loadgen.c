@@ -30,23 +30,18 @@
  * Exit status: 0 when no byte mismatched and no connection failed, else 1 (2: usage).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#define PERIOD 65521u          /* prime, so no message size lines up with it */
+#include "genlib.h"
+
+#define PERIOD GL_PERIOD
 #define CHUNK (256u * 1024u)   /* largest single send/recv */
 #define MAX_CONNS 1000
 #define MAX_EVENTS 128
@@ -74,47 +69,16 @@ static uint64_t conn_errors = 0;
 static uint64_t verified_bytes = 0;
 static int sample_verify = 0;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void cpu_s(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void make_pattern(void)
 {
-    uint32_t x = 2463534242u;  /* xorshift32: cheap, deterministic, not periodic in bytes */
-    pattern = malloc(PERIOD + CHUNK);
-    rbuf = malloc(CHUNK);
-    if (pattern == NULL || rbuf == NULL) {
-        perror("malloc");
-        exit(1);
-    }
-    for (uint32_t i = 0; i < PERIOD; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        pattern[i] = (unsigned char)(x >> 24);
-    }
-    for (uint32_t i = PERIOD; i < PERIOD + CHUNK; i++)
-        pattern[i] = pattern[i - PERIOD];
+    pattern = gl_xmalloc(PERIOD + CHUNK);
+    rbuf = gl_xmalloc(CHUNK);
+    gl_make_pattern(pattern, CHUNK);
 }
 
 static void arm_out(struct conn *c, int on)
 {
-    if (c->out_armed == on)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-        c->out_armed = on;
+    gl_arm_out(epfd, c->fd, c, on, &c->out_armed);
 }
 
 static void kill_conn(struct conn *c, const char *why, int err)
@@ -208,18 +172,9 @@ static void pump_recv(struct conn *c)
 
 static int open_conn(struct conn *c, const struct sockaddr_in *addr)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = gl_connect_blocking(addr);
     if (fd < 0)
         return -1;
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};  /* bounds a blocking connect */
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     c->fd = fd;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -243,33 +198,18 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     const char *mode = "pipelined";
     const char *verify_mode = NULL;
-    long port = 0, conns = 0;
+    long port = 0, conns = 0, size = 0, inflight_arg = 0;
     double duration = 10.0, warmup = 1.0;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        const char *k = argv[i], *v = argv[++i];
-        if (!strcmp(k, "--host"))
-            host = v;
-        else if (!strcmp(k, "--port"))
-            port = atol(v);
-        else if (!strcmp(k, "--mode"))
-            mode = v;
-        else if (!strcmp(k, "--conns"))
-            conns = atol(v);
-        else if (!strcmp(k, "--size"))
-            msg_size = (uint64_t)atol(v);
-        else if (!strcmp(k, "--inflight"))
-            inflight = (uint64_t)atol(v);
-        else if (!strcmp(k, "--duration"))
-            duration = atof(v);
-        else if (!strcmp(k, "--warmup"))
-            warmup = atof(v);
-        else if (!strcmp(k, "--verify"))
-            verify_mode = v;
-        else
-            usage();
-    }
+    const struct gl_opt opts[] = {
+        {"--host", GL_STR, &host},         {"--port", GL_LONG, &port},
+        {"--mode", GL_STR, &mode},         {"--conns", GL_LONG, &conns},
+        {"--size", GL_LONG, &size},        {"--inflight", GL_LONG, &inflight_arg},
+        {"--duration", GL_DOUBLE, &duration}, {"--warmup", GL_DOUBLE, &warmup},
+        {"--verify", GL_STR, &verify_mode}, {NULL, GL_STR, NULL},
+    };
+    gl_parse_args(argc, argv, opts, usage);
+    msg_size = (uint64_t)size;
+    inflight = (uint64_t)inflight_arg;
     int bulk = !strcmp(mode, "bulk");
     if (!bulk && strcmp(mode, "pipelined"))
         usage();
@@ -288,8 +228,8 @@ int main(int argc, char **argv)
         warmup < 0 || msg_size > 16u * 1024 * 1024 || inflight > 1024)
         usage();
 
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    struct sockaddr_in addr;
+    if (!gl_addr(host, port, &addr))
         usage();
 
     make_pattern();
@@ -311,44 +251,29 @@ int main(int argc, char **argv)
         pump_send(&cs[i]);
 
     struct epoll_event evs[MAX_EVENTS];
-    double t_start = now_s();
+    double t_start = gl_now();
     double t_measure = t_start + warmup, t_end = t_measure + duration;
-    double t0 = 0, t1 = 0, u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    struct gl_mark m0 = {0}, m1 = {0};
     uint64_t r0 = 0, r1 = 0;
     int measuring = 0;
     for (;;) {  /* bounded: leaves at t_end, or when every connection has failed */
-        double now = now_s();
+        double now = gl_now();
         if (!measuring && now >= t_measure) {
             measuring = 1;
-            t0 = now;
+            gl_mark(&m0);
             r0 = total_recvd;
-            cpu_s(&u0, &s0);
-            printf("{\"event\":\"measuring\"}\n");
-            fflush(stdout);
+            gl_event("measuring");
         }
-        if (measuring && now >= t_end) {
-            t1 = now;
+        if ((measuring && now >= t_end) || conn_errors >= (uint64_t)conns) {
+            gl_mark(&m1);
             r1 = total_recvd;
-            cpu_s(&u1, &s1);
-            break;
-        }
-        if (conn_errors >= (uint64_t)conns) {
-            t1 = now;
-            r1 = total_recvd;
-            cpu_s(&u1, &s1);
             if (!measuring) {
-                t0 = t1;
+                m0 = m1;
                 r0 = r1;
-                u0 = u1;
-                s0 = s1;
             }
             break;
         }
-        double next = measuring ? t_end : t_measure;
-        int timeout_ms = (int)((next - now) * 1000.0) + 1;
-        if (timeout_ms > 100)
-            timeout_ms = 100;
-        int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
+        int n = epoll_wait(epfd, evs, MAX_EVENTS, gl_timeout_ms(measuring ? t_end : t_measure, 100));
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             uint32_t e = evs[i].events;
@@ -359,7 +284,7 @@ int main(int argc, char **argv)
         }
     }
 
-    double secs = t1 - t0;
+    double secs = m1.t - m0.t;
     double bytes = (double)(r1 - r0);
     double msgs = bytes / (double)msg_size;
     uint64_t errors = mismatched_reads + conn_errors;
@@ -371,7 +296,7 @@ int main(int argc, char **argv)
            verify_mode, (unsigned long long)verified_bytes, secs,
            msgs, secs > 0 ? msgs / secs : 0.0, secs > 0 ? bytes / secs / 1e6 : 0.0,
            (unsigned long long)errors, (unsigned long long)mismatched_bytes,
-           (unsigned long long)conn_errors, u1 - u0, s1 - s0);
+           (unsigned long long)conn_errors, m1.user - m0.user, m1.sys - m0.sys);
     fflush(stdout);
     return errors ? 1 : 0;
 }

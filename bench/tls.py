@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchproc import BARE_PORT, BENCH, OUT, Server, run_windowed, twistd_command
+from benchproc import BARE_PORT, BENCH, OUT, Server, gen_command, run_windowed, twistd_command
 
 from netsuite.testing import TLSFiles
 
@@ -60,7 +60,7 @@ TARGETS = ("full-1.3", "bulk")
 def build_tlsgen() -> Path:
     """Compile tlsgen.c against the system's libssl now, so the binary matches the source."""
     OUT.mkdir(parents=True, exist_ok=True)
-    cmd = ["gcc", "-O2", "-Wall", "-o", str(TLSGEN), str(TLSGEN_SRC), "-lssl", "-lcrypto"]
+    cmd = gen_command(TLSGEN_SRC, TLSGEN, ("-lssl", "-lcrypto"))
     try:
         subprocess.run(cmd, check=True)
     except subprocess.CalledProcessError:
