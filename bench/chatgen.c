@@ -41,21 +41,17 @@
  * Exit status: 0 when no error, else 1 (2: usage).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "genlib.h"
 
 #define MAX_MEMBERS 2000
 #define MAX_EVENTS 512
@@ -109,21 +105,6 @@ static uint64_t gaps = 0, content_errors = 0, conn_errors = 0, synced_count = 0;
 static uint64_t late_other = 0;      /* non-message lines after message 1 arrived */
 static uint64_t delivered_line = 0;  /* length of the first message line delivered */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void cpu_s(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void kill_conn(struct conn *c, const char *why, int err)
 {
     if (c->dead)
@@ -137,11 +118,7 @@ static void kill_conn(struct conn *c, const char *why, int err)
 
 static void arm_out(struct conn *c, int on)
 {
-    if (c->out_armed == on)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-        c->out_armed = on;
+    gl_arm_out(epfd, c->fd, c, on, &c->out_armed);
 }
 
 /* Write the sender's pending bytes; arm EPOLLOUT only after EAGAIN. */
@@ -328,17 +305,11 @@ static void pump_recv(struct conn *c)
 /* Start a nonblocking connect; finish_connect completes it when epoll says so. */
 static int start_connect(struct conn *c, const struct sockaddr_in *addr)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int fd = gl_connect_nb(addr);
     if (fd < 0)
         return -1;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->connecting = 1;
-    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS) {
-        close(fd);
-        return -1;
-    }
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         close(fd);
@@ -350,9 +321,7 @@ static int start_connect(struct conn *c, const struct sockaddr_in *addr)
 
 static void finish_connect(struct conn *c)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    int err = gl_connect_error(c->fd);
     c->connecting = 0;
     connecting--;
     if (err) {
@@ -386,8 +355,7 @@ static void poll_once(int timeout_ms)
 
 static int ms_until(double t)
 {
-    int ms = (int)((t - now_s()) * 1000.0) + 1;
-    return ms < 0 ? 0 : ms > 100 ? 100 : ms;
+    return gl_timeout_ms(t, 100);
 }
 
 static uint64_t lines_got(void)
@@ -410,42 +378,27 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    long port = 0, sender_receives = 1;
+    long port = 0, sender_receives = 1, size = 64, window_arg = 32;
     double duration = 10.0, warmup = 1.0, drain = 5.0;
     members = 50;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        const char *k = argv[i], *v = argv[++i];
-        if (!strcmp(k, "--host"))
-            host = v;
-        else if (!strcmp(k, "--port"))
-            port = atol(v);
-        else if (!strcmp(k, "--members"))
-            members = atol(v);
-        else if (!strcmp(k, "--size"))
-            msg_size = (size_t)atol(v);
-        else if (!strcmp(k, "--window"))
-            window = (uint64_t)atol(v);
-        else if (!strcmp(k, "--duration"))
-            duration = atof(v);
-        else if (!strcmp(k, "--warmup"))
-            warmup = atof(v);
-        else if (!strcmp(k, "--sender-receives"))
-            sender_receives = atol(v);
-        else if (!strcmp(k, "--drain"))
-            drain = atof(v);
-        else
-            usage();
-    }
-    if (port <= 0 || port > 65535 || members < 2 || members > MAX_MEMBERS || duration <= 0 ||
-        warmup < 0 || drain < 0 || window < 1 || window >= RING / 2 || msg_size < 32 ||
-        msg_size > MAX_SIZE - 2 || (sender_receives != 0 && sender_receives != 1))
+    const struct gl_opt opts[] = {
+        {"--host", GL_STR, &host},          {"--port", GL_LONG, &port},
+        {"--members", GL_LONG, &members},   {"--size", GL_LONG, &size},
+        {"--window", GL_LONG, &window_arg}, {"--duration", GL_DOUBLE, &duration},
+        {"--warmup", GL_DOUBLE, &warmup},   {"--sender-receives", GL_LONG, &sender_receives},
+        {"--drain", GL_DOUBLE, &drain},     {NULL, GL_STR, NULL},
+    };
+    gl_parse_args(argc, argv, opts, usage);
+    if (members < 2 || members > MAX_MEMBERS || duration <= 0 || warmup < 0 || drain < 0 ||
+        window_arg < 1 || window_arg >= RING / 2 || size < 32 || size > MAX_SIZE - 2 ||
+        (sender_receives != 0 && sender_receives != 1))
         usage();
+    msg_size = (size_t)size;
+    window = (uint64_t)window_arg;
     text_len = msg_size - 2;
 
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    struct sockaddr_in addr;
+    if (!gl_addr(host, port, &addr))
         usage();
 
     /* A nonce per run, so no line from another run (or history) can pass as ours. */
@@ -462,7 +415,7 @@ int main(int argc, char **argv)
         perror("setup");
         return 1;
     }
-    double t_begin = now_s();
+    double t_begin = gl_now();
     long started = 0;
     for (long i = 0; i < members; i++) {
         cs[i].id = (int)i;
@@ -483,7 +436,7 @@ int main(int argc, char **argv)
             }
             started++;
         }
-        if (conn_errors || now_s() - t_begin > CONNECT_TIMEOUT) {
+        if (conn_errors || gl_now() - t_begin > CONNECT_TIMEOUT) {
             fprintf(stderr, "chatgen: %ld of %ld members connected\n",
                     started - connecting, members);
             return 1;
@@ -491,7 +444,7 @@ int main(int argc, char **argv)
         poll_once(100);
     }
     receivers = (uint64_t)(members - (sender_receives ? 0 : 1));
-    double t_connected = now_s();
+    double t_connected = gl_now();
 
     /*
      * Probe until every receiver is in the room. The interval grows, because a server
@@ -500,51 +453,45 @@ int main(int argc, char **argv)
     int probes = 0;
     double next_probe = t_connected, interval = PROBE_FIRST;
     while (synced_count < receivers && conn_errors == 0) {  /* bounded: SYNC_TIMEOUT */
-        if (now_s() - t_connected > SYNC_TIMEOUT) {
+        if (gl_now() - t_connected > SYNC_TIMEOUT) {
             fprintf(stderr, "chatgen: only %llu of %llu receivers joined\n",
                     (unsigned long long)synced_count, (unsigned long long)receivers);
             return 1;
         }
-        if (now_s() >= next_probe) {
+        if (gl_now() >= next_probe) {
             send_probe();
             probes++;
-            next_probe = now_s() + interval;
+            next_probe = gl_now() + interval;
             interval = interval * 1.5 > PROBE_MAX ? PROBE_MAX : interval * 1.5;
         }
         poll_once(ms_until(next_probe));
     }
-    double t_synced = now_s();
+    double t_synced = gl_now();
 
     sending = 1;
     pump_sender();
-    double t_measure = now_s() + warmup, t_end = t_measure + duration;
-    double t0 = 0, t1 = 0, u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    double t_measure = gl_now() + warmup, t_end = t_measure + duration;
+    struct gl_mark m0 = {0}, m1 = {0};
     uint64_t c0 = 0, c1 = 0, g0 = 0, g1 = 0;
     int measuring = 0;
     for (;;) {  /* bounded: leaves at t_end, or when a connection fails */
-        double now = now_s();
+        double now = gl_now();
         if (!measuring && now >= t_measure) {
             measuring = 1;
-            t0 = now;
+            gl_mark(&m0);
             c0 = completed;
             g0 = lines_got();
-            cpu_s(&u0, &s0);
-            printf("{\"event\":\"measuring\"}\n");
-            fflush(stdout);
+            gl_event("measuring");
         }
         if ((measuring && now >= t_end) || conn_errors) {
-            t1 = now;
+            gl_mark(&m1);
             c1 = completed;
             g1 = lines_got();
-            cpu_s(&u1, &s1);
-            printf("{\"event\":\"window_end\"}\n");
-            fflush(stdout);
+            gl_event("window_end");
             if (!measuring) {
-                t0 = t1;
+                m0 = m1;
                 c0 = c1;
                 g0 = g1;
-                u0 = u1;
-                s0 = s1;
             }
             break;
         }
@@ -553,15 +500,15 @@ int main(int argc, char **argv)
 
     /* Stop sending; wait (bounded) until every receiver has every message sent. */
     sending = 0;
-    double t_drain_end = now_s() + drain;
-    while (completed < sent_seq && !conn_errors && now_s() < t_drain_end)  /* bounded */
+    double t_drain_end = gl_now() + drain;
+    while (completed < sent_seq && !conn_errors && gl_now() < t_drain_end)  /* bounded */
         poll_once(ms_until(t_drain_end));
     uint64_t missing = 0;
     for (long i = 0; i < members; i++)
         if (cs[i].receiver && cs[i].last < sent_seq)
             missing += sent_seq - cs[i].last;
 
-    double secs = t1 - t0;
+    double secs = m1.t - m0.t;
     double msgs = (double)(c1 - c0);
     double deliveries = msgs * (double)receivers;
     uint64_t errors = gaps + content_errors + conn_errors + missing;
@@ -583,7 +530,7 @@ int main(int argc, char **argv)
            (unsigned long long)gaps, (unsigned long long)content_errors,
            (unsigned long long)conn_errors, (unsigned long long)missing,
            (unsigned long long)other, (unsigned long long)late_other, probes,
-           t_connected - t_begin, t_synced - t_connected, u1 - u0, s1 - s0);
+           t_connected - t_begin, t_synced - t_connected, m1.user - m0.user, m1.sys - m0.sys);
     fflush(stdout);
     return errors ? 1 : 0;
 }
