@@ -34,22 +34,18 @@
  * Lost datagrams are reported, not errors: UDP may drop.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#define PERIOD 65521u        /* prime: pattern offsets do not line up with sizes */
+#include "genlib.h"
+
+#define PERIOD GL_PERIOD     /* prime: pattern offsets do not line up with sizes */
 #define HEADER 16u
 #define MAX_SIZE 1472u       /* one loopback-safe, unfragmented IPv4 payload */
 #define MAX_FLOWS 256
@@ -91,34 +87,6 @@ static uint64_t recv_calls, send_calls;
 static uint64_t rtt_hist[RTT_BUCKETS + 1];
 static double rtt_max_us;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void cpu_s(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void make_pattern(void)
-{
-    uint32_t x = 2463534242u;  /* xorshift32 */
-    for (uint32_t i = 0; i < PERIOD; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        pattern[i] = (unsigned char)(x >> 24);
-    }
-    for (uint32_t i = PERIOD; i < PERIOD + MAX_SIZE; i++)
-        pattern[i] = pattern[i - PERIOD];
-}
-
 /* The whole datagram for (flow, slot, seq), written to buf. */
 static void fill(unsigned char *buf, const struct flow *f, int slot, uint64_t seq)
 {
@@ -133,11 +101,7 @@ static void fill(unsigned char *buf, const struct flow *f, int slot, uint64_t se
 
 static void arm_out(struct flow *f, int on)
 {
-    if (f->out_armed == on)
-        return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = f};
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, f->fd, &ev) == 0)
-        f->out_armed = on;
+    gl_arm_out(epfd, f->fd, f, on, &f->out_armed);
 }
 
 /* Send a datagram into every free slot of the flow, in as few sendmmsg calls as fit. */
@@ -348,41 +312,27 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    long port = 0, window = 32, nflows = 4;
+    long port = 0, window = 32, nflows = 4, size_arg = 64;
     double duration = 10.0, warmup = 1.0, timeout = 0.2;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        const char *k = argv[i], *v = argv[++i];
-        if (!strcmp(k, "--host"))
-            host = v;
-        else if (!strcmp(k, "--port"))
-            port = atol(v);
-        else if (!strcmp(k, "--size"))
-            size = (unsigned)atol(v);
-        else if (!strcmp(k, "--window"))
-            window = atol(v);
-        else if (!strcmp(k, "--flows"))
-            nflows = atol(v);
-        else if (!strcmp(k, "--duration"))
-            duration = atof(v);
-        else if (!strcmp(k, "--warmup"))
-            warmup = atof(v);
-        else if (!strcmp(k, "--loss-timeout"))
-            timeout = atof(v);
-        else
-            usage();
-    }
-    if (port <= 0 || port > 65535 || size < HEADER || size > MAX_SIZE || nflows < 1 ||
-        nflows > MAX_FLOWS || window < nflows || window > MAX_WINDOW || duration <= 0 ||
-        warmup < 0 || timeout <= 0 || timeout > 10)
+    const struct gl_opt opts[] = {
+        {"--host", GL_STR, &host},         {"--port", GL_LONG, &port},
+        {"--size", GL_LONG, &size_arg},    {"--window", GL_LONG, &window},
+        {"--flows", GL_LONG, &nflows},     {"--duration", GL_DOUBLE, &duration},
+        {"--warmup", GL_DOUBLE, &warmup},  {"--loss-timeout", GL_DOUBLE, &timeout},
+        {NULL, GL_STR, NULL},
+    };
+    gl_parse_args(argc, argv, opts, usage);
+    if (size_arg < HEADER || size_arg > MAX_SIZE || nflows < 1 || nflows > MAX_FLOWS ||
+        window < nflows || window > MAX_WINDOW || duration <= 0 || warmup < 0 ||
+        timeout <= 0 || timeout > 10)
         usage();
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    size = (unsigned)size_arg;
+    struct sockaddr_in addr;
+    if (!gl_addr(host, port, &addr))
         usage();
 
-    make_pattern();
-    nonce = (uint32_t)(now_s() * 1e6) ^ ((uint32_t)getpid() << 16);
+    gl_make_pattern(pattern, MAX_SIZE);
+    nonce = (uint32_t)(gl_now() * 1e6) ^ ((uint32_t)getpid() << 16);
     epfd = epoll_create1(0);
     struct flow *flows = calloc((size_t)nflows, sizeof *flows);
     if (epfd < 0 || flows == NULL) {
@@ -409,31 +359,27 @@ int main(int argc, char **argv)
         }
     }
 
-    double t_start = now_s();
+    double t_start = gl_now();
     double t_measure = t_start + warmup, t_end = t_measure + duration;
     double t_drain_end = t_end + timeout + 0.05;
-    double t0 = 0, t1 = 0, u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    struct gl_mark m0 = {0}, m1 = {0};
     double scan_every = timeout / 4, next_scan = t_start + scan_every;
     for (long i = 0; i < nflows; i++)
         refill(&flows[i], t_start);
 
     struct epoll_event evs[MAX_FLOWS];
     for (;;) {  /* bounded: ends at t_drain_end at the latest */
-        double now = now_s();
+        double now = gl_now();
         if (!measuring && sending && now >= t_measure) {
             measuring = 1;
-            t0 = now;
-            cpu_s(&u0, &s0);
-            printf("{\"event\":\"measuring\"}\n");
-            fflush(stdout);
+            gl_mark(&m0);
+            gl_event("measuring");
         }
         if (measuring && now >= t_end) {
             measuring = 0;
             sending = 0;
-            t1 = now;
-            cpu_s(&u1, &s1);
-            printf("{\"event\":\"window_end\"}\n");
-            fflush(stdout);
+            gl_mark(&m1);
+            gl_event("window_end");
         }
         if (!sending && (busy_slots(flows, (int)nflows) == 0 || now >= t_drain_end))
             break;
@@ -448,13 +394,10 @@ int main(int argc, char **argv)
             next = t_end;
         if (!sending && t_drain_end < next)
             next = t_drain_end;
-        int timeout_ms = (int)((next - now) * 1000.0) + 1;
-        if (timeout_ms > 100)
-            timeout_ms = 100;
-        int n = epoll_wait(epfd, evs, MAX_FLOWS, timeout_ms);
+        int n = epoll_wait(epfd, evs, MAX_FLOWS, gl_timeout_ms(next, 100));
         if (n <= 0)
             continue;
-        now = now_s();
+        now = gl_now();
         for (int i = 0; i < n; i++) {
             struct flow *f = evs[i].data.ptr;
             if (evs[i].events & (EPOLLIN | EPOLLERR))
@@ -464,7 +407,7 @@ int main(int argc, char **argv)
         }
     }
 
-    double secs = t1 - t0;
+    double secs = m1.t - m0.t;
     int outstanding = busy_slots(flows, (int)nflows);
     uint64_t errors = bad_length + bad_content + unexpected + foreign + conn_errors;
     if (echoed_w == 0)
@@ -487,7 +430,7 @@ int main(int argc, char **argv)
            (unsigned long long)unexpected, (unsigned long long)foreign,
            (unsigned long long)conn_errors, rtt_percentile(0.5), rtt_percentile(0.99),
            rtt_max_us, (unsigned long long)recv_calls, (unsigned long long)send_calls,
-           u1 - u0, s1 - s0);
+           m1.user - m0.user, m1.sys - m0.sys);
     fflush(stdout);
     return errors ? 1 : 0;
 }
