@@ -36,11 +36,7 @@
  * failed, else 1 (2: usage).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
@@ -48,13 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#define PERIOD 65521u           /* prime, so no message size lines up with it */
+#include "genlib.h"
+
+#define PERIOD GL_PERIOD        /* prime, so no message size lines up with it */
 #define CHUNK (256u * 1024u)    /* largest single SSL_write / SSL_read */
 #define MAX_CONNS 1000
 #define MAX_EVENTS 128
@@ -105,40 +100,13 @@ static struct conn **again;
 static size_t n_again = 0;
 static char version_seen[32] = "", cipher_seen[64] = "", group_seen[32] = "";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void cpu_s(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void make_pattern(void)
 {
-    uint32_t x = 2463534242u;  /* xorshift32: cheap, deterministic, not periodic in bytes */
-    pattern = malloc(PERIOD + CHUNK);
-    rbuf = malloc(CHUNK);
-    hs_lat = malloc(MAX_SAMPLES * sizeof *hs_lat);
-    cycle_lat = malloc(MAX_SAMPLES * sizeof *cycle_lat);
-    if (pattern == NULL || rbuf == NULL || hs_lat == NULL || cycle_lat == NULL) {
-        perror("malloc");
-        exit(1);
-    }
-    for (uint32_t i = 0; i < PERIOD; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        pattern[i] = (unsigned char)(x >> 24);
-    }
-    for (uint32_t i = PERIOD; i < PERIOD + CHUNK; i++)
-        pattern[i] = pattern[i - PERIOD];
+    pattern = gl_xmalloc(PERIOD + CHUNK);
+    rbuf = gl_xmalloc(CHUNK);
+    hs_lat = gl_xmalloc(MAX_SAMPLES * sizeof *hs_lat);
+    cycle_lat = gl_xmalloc(MAX_SAMPLES * sizeof *cycle_lat);
+    gl_make_pattern(pattern, CHUNK);
 }
 
 /* Watch what the connection's state needs: EPOLLOUT while connecting or when the last
@@ -148,11 +116,7 @@ static void watch(struct conn *c)
     uint32_t ev = (c->state == S_CONNECTING) ? EPOLLOUT : EPOLLIN;
     if (c->want_write)
         ev |= EPOLLOUT;
-    if (ev == c->events)
-        return;
-    struct epoll_event e = {.events = ev, .data.ptr = c};
-    if (epoll_ctl(epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) == 0)
-        c->events = ev;
+    gl_watch(epfd, c->fd, c, ev, &c->events);
 }
 
 static void drop_socket(struct conn *c)
@@ -241,31 +205,24 @@ static void step(struct conn *c);
 static int start_cycle(struct conn *c)
 {
     c->state = S_CONNECTING;
-    c->t_connect = c->t_progress = now_s();
+    c->t_connect = c->t_progress = gl_now();
     c->sent = c->recvd = 0;
     c->offset = (uint32_t)((stream_offset++ * 4099u) % PERIOD);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int fd = gl_connect_nb(&addr);
     if (fd < 0) {
-        fail(c, "socket", errno);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->fd = fd;
-    if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
         fail(c, "connect", errno);
         return -1;
     }
+    c->fd = fd;
     watch(c);  /* EPOLLOUT: connected (or failed) */
     return 0;
 }
 
 static void begin_tls(struct conn *c)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-        fail(c, "connect", err ? err : errno);
+    int err = gl_connect_error(c->fd);
+    if (err != 0) {
+        fail(c, "connect", err);
         return;
     }
     c->ssl = SSL_new(ctx);
@@ -283,7 +240,7 @@ static void begin_tls(struct conn *c)
 
 static void handshake_done(struct conn *c)
 {
-    double t = now_s();
+    double t = gl_now();
     note_session(c);
     int reused = SSL_session_reused(c->ssl);
     hs_total++;
@@ -328,7 +285,7 @@ static int pump_recv(struct conn *c)
         if (r <= 0)
             return ssl_wait(c, r, "SSL_read");
         verify(c, (size_t)r);
-        c->t_progress = now_s();
+        c->t_progress = gl_now();
         c->recvd += (uint64_t)r;
         total_recvd += (uint64_t)r;
         if (!bulk && c->recvd >= msg_size)
@@ -345,7 +302,7 @@ static int pump_recv(struct conn *c)
 
 static void cycle_done(struct conn *c)
 {
-    double t = now_s();
+    double t = gl_now();
     if (measuring) {
         cycles++;
         if (n_cycle_lat < MAX_SAMPLES)
@@ -513,41 +470,21 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *mode = "handshake", *tls = "1.3";
     const char *verify_mode = "full", *ca = NULL;
-    long port = 0, conns = 0;
+    long port = 0, conns = 0, resume_arg = 0, size = 0, inflight_arg = 0;
     double duration = 10.0, warmup = 1.0;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        const char *k = argv[i], *v = argv[++i];
-        if (!strcmp(k, "--host"))
-            host = v;
-        else if (!strcmp(k, "--port"))
-            port = atol(v);
-        else if (!strcmp(k, "--mode"))
-            mode = v;
-        else if (!strcmp(k, "--tls"))
-            tls = v;
-        else if (!strcmp(k, "--resume"))
-            resume = atoi(v);
-        else if (!strcmp(k, "--conns"))
-            conns = atol(v);
-        else if (!strcmp(k, "--size"))
-            msg_size = (uint64_t)atol(v);
-        else if (!strcmp(k, "--inflight"))
-            inflight = (uint64_t)atol(v);
-        else if (!strcmp(k, "--duration"))
-            duration = atof(v);
-        else if (!strcmp(k, "--warmup"))
-            warmup = atof(v);
-        else if (!strcmp(k, "--verify"))
-            verify_mode = v;
-        else if (!strcmp(k, "--ca"))
-            ca = v;
-        else if (!strcmp(k, "--sni"))
-            sni = v;
-        else
-            usage();
-    }
+    const struct gl_opt opts[] = {
+        {"--host", GL_STR, &host},          {"--port", GL_LONG, &port},
+        {"--mode", GL_STR, &mode},          {"--tls", GL_STR, &tls},
+        {"--resume", GL_LONG, &resume_arg}, {"--conns", GL_LONG, &conns},
+        {"--size", GL_LONG, &size},         {"--inflight", GL_LONG, &inflight_arg},
+        {"--duration", GL_DOUBLE, &duration}, {"--warmup", GL_DOUBLE, &warmup},
+        {"--verify", GL_STR, &verify_mode}, {"--ca", GL_STR, &ca},
+        {"--sni", GL_STR, &sni},            {NULL, GL_STR, NULL},
+    };
+    gl_parse_args(argc, argv, opts, usage);
+    resume = (int)resume_arg;
+    msg_size = (uint64_t)size;
+    inflight = (uint64_t)inflight_arg;
     bulk = !strcmp(mode, "bulk");
     if (!bulk && strcmp(mode, "handshake"))
         usage();
@@ -561,13 +498,11 @@ int main(int argc, char **argv)
     if (!sample_verify && strcmp(verify_mode, "full"))
         usage();
     int version = !strcmp(tls, "1.2") ? TLS1_2_VERSION : !strcmp(tls, "1.3") ? TLS1_3_VERSION : 0;
-    if (version == 0 || port <= 0 || port > 65535 || conns < 1 || conns > MAX_CONNS ||
+    if (version == 0 || conns < 1 || conns > MAX_CONNS ||
         duration <= 0 || warmup < 0 || msg_size < 1 || msg_size > 16u * 1024 * 1024 ||
         inflight > 1024 || (resume && bulk))
         usage();
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    if (!gl_addr(host, port, &addr))
         usage();
 
     ctx = SSL_CTX_new(TLS_client_method());
@@ -614,32 +549,27 @@ int main(int argc, char **argv)
     }
 
     struct epoll_event evs[MAX_EVENTS];
-    double t_start = now_s();
+    double t_start = gl_now();
     double t_measure = t_start + warmup, t_end = t_measure + duration, t_check = t_start;
-    double t0 = 0, t1 = 0, u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    struct gl_mark m0 = {0}, m1 = {0};
     uint64_t r0 = 0, r1 = 0;
     for (;;) {  /* bounded: leaves at t_end, or when too many connections failed */
-        double now = now_s();
+        double now = gl_now();
         if (!measuring && now >= t_measure) {
             measuring = 1;
-            t0 = now;
+            gl_mark(&m0);
             r0 = total_recvd;
-            cpu_s(&u0, &s0);
-            printf("{\"event\":\"measuring\"}\n");
-            fflush(stdout);
+            gl_event("measuring");
         }
         int live = 0;
         for (long i = 0; i < conns; i++)
             live += cs[i].state != S_DEAD;
         if ((measuring && now >= t_end) || live == 0 || conn_errors >= MAX_FAILURES) {
-            t1 = now;
+            gl_mark(&m1);
             r1 = total_recvd;
-            cpu_s(&u1, &s1);
             if (!measuring) {
-                t0 = t1;
+                m0 = m1;
                 r0 = r1;
-                u0 = u1;
-                s0 = s1;
             }
             break;
         }
@@ -650,12 +580,8 @@ int main(int argc, char **argv)
                     now - cs[i].t_progress > CYCLE_DEADLINE)
                     fail(&cs[i], "no progress (deadline)", ETIMEDOUT);
         }
-        double next = measuring ? t_end : t_measure;
-        int timeout_ms = (int)((next - now) * 1000.0) + 1;
-        if (timeout_ms > 100)
-            timeout_ms = 100;
-        if (n_again > 0)
-            timeout_ms = 0;
+        /* 0 while OpenSSL holds read data: epoll would not report it */
+        int timeout_ms = n_again > 0 ? 0 : gl_timeout_ms(measuring ? t_end : t_measure, 100);
         int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout_ms);
         for (int i = 0; i < n; i++)
             on_event(evs[i].data.ptr);
@@ -672,13 +598,13 @@ int main(int argc, char **argv)
     /* A lost echo shows as a connection that stopped moving, not as a wrong byte. */
     uint64_t stalled = 0;
     for (long i = 0; i < conns; i++)
-        if (cs[i].state != S_DEAD && cs[i].state != S_IDLE && t1 - cs[i].t_progress > STALL_S) {
+        if (cs[i].state != S_DEAD && cs[i].state != S_IDLE && m1.t - cs[i].t_progress > STALL_S) {
             fprintf(stderr, "tlsgen: connection %ld: no progress for %.1f s (state %d)\n", i,
-                    t1 - cs[i].t_progress, cs[i].state);
+                    m1.t - cs[i].t_progress, cs[i].state);
             stalled++;
         }
 
-    double secs = t1 - t0;
+    double secs = m1.t - m0.t;
     double bytes = (double)(r1 - r0);
     double msgs = bulk ? bytes / (double)msg_size : (double)cycles;
     uint64_t errors = mismatched_reads + conn_errors + stalled;
@@ -708,7 +634,7 @@ int main(int argc, char **argv)
            (unsigned long long)closed_without_notify, (unsigned long long)stalled,
            (unsigned long long)verified_bytes,
            (unsigned long long)errors, (unsigned long long)mismatched_bytes,
-           (unsigned long long)conn_errors, u1 - u0, s1 - s0);
+           (unsigned long long)conn_errors, m1.user - m0.user, m1.sys - m0.sys);
     fflush(stdout);
     return errors ? 1 : 0;
 }
