@@ -11,14 +11,17 @@ clients from trial test cases that run the reactor.
   - L{IIClient}: the suckless C{ii} client, driven through its FIFOs and read from its
     C{out} files.
   - L{OpenSSLClient}: C{openssl s_client}, read line by line from its stdout.
+  - L{IrssiClient}: Debian's irssi in a private tmux server, driven by keystrokes as a
+    person would type, read from its own autolog files.
   - L{blocking}: run a blocking call in a daemon thread, as a Deferred, so the reactor
     (and the Twisted clients on it) keep running while a blocking client waits.
 
 Nothing here sleeps: every wait ends when the awaited line arrives, or fails at a
-deadline. The one exception is ii's C{out} files, which ii writes to disk and which no
-other interface exposes: L{IIClient} re-reads them whenever ii prints a raw line to its
-stdout (what ii does just before it writes the file), and otherwise every
-L{IIClient.POLL} seconds, until a deadline.
+deadline. The exceptions are files only the client writes: ii's C{out} files, which no
+other interface exposes (L{IIClient} re-reads them whenever ii prints a raw line to its
+stdout, what ii does just before it writes the file, and otherwise every
+L{IIClient.POLL} seconds, until a deadline), and irssi's autolog files (L{IrssiClient},
+polled the same way: irssi runs in a terminal and has no other output).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from .chatclient import LineClient
 
 __all__ = [
     "IIClient",
+    "IrssiClient",
     "Message",
     "OpenSSLClient",
     "RawIRC",
@@ -604,3 +608,112 @@ class OpenSSLClient:
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGTERM)
             return self.process.wait()
+
+
+class IrssiClient:
+    """
+    irssi (Debian's C{/usr/bin/irssi}) in a private tmux server (its own socket under
+    C{root}, so no other tmux is touched), with its own C{--home}: a config that connects
+    to C{address}, and autolog on, so what irssi shows in each window is also written to
+    C{<root>/logs/<window>.log}, the one output a test can read. Input is typed into the
+    tmux pane (L{type}), as a person would.
+
+    C{autojoin} is a room irssi joins once connected (its channel list, as a person
+    configures it); C{settings} are extra irssi settings (C{section: {name: value}}).
+    """
+
+    POLL = 0.05
+
+    def __init__(
+        self,
+        executable: str,
+        tmux: str,
+        root: Path,
+        address: tuple[str, int],
+        nick: str,
+        autojoin: str = "",
+        settings: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        host, port = address
+        self.nick = nick
+        self.tmux = tmux
+        self.root = Path(root)
+        self.logs = self.root / "logs"
+        home = self.root / "home"
+        home.mkdir(parents=True)
+        self.logs.mkdir()
+        sections: dict[str, dict[str, str]] = {
+            "core": {"real_name": "Irssi Example", "user_name": nick, "nick": nick,
+                     "settings_autosave": "no"},
+            "fe-common/core": {"autolog": "yes", "autolog_level": "all",
+                               "autolog_path": f"{self.logs}/$0.log"},
+        }  # fmt: skip
+        for section, values in (settings or {}).items():
+            sections.setdefault(section, {}).update(values)
+        body = "\n".join(
+            f'  "{section}" = {{ ' + " ".join(f'{k} = "{v}";' for k, v in values.items()) + " };"
+            for section, values in sections.items()
+        )
+        (home / "config").write_text(
+            f'servers = ( {{ address = "{host}"; port = "{port}"; chatnet = "test"; '
+            'autoconnect = "yes"; use_tls = "no"; } );\n'
+            'chatnets = { test = { type = "IRC"; }; };\n'
+            + (
+                f'channels = ( {{ name = "{autojoin}"; chatnet = "test"; autojoin = "yes"; }} );\n'
+                if autojoin
+                else ""
+            )
+            + f"settings = {{\n{body}\n}};\n"
+        )
+        self.socket = str(self.root / "tmux.sock")
+        self._tmux("new-session", "-d", "-x", "160", "-y", "50", f"{executable} --home={home}")
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(
+            [self.tmux, "-S", self.socket, *args], check=True, capture_output=True, text=True,
+            timeout=TIMEOUT,
+        ).stdout  # fmt: skip
+
+    def screen(self) -> str:
+        """What the terminal shows now (for failure messages)."""
+        try:
+            return self._tmux("capture-pane", "-p")
+        except (subprocess.SubprocessError, OSError) as e:
+            return f"(no screen: {e})"
+
+    def type(self, text: str) -> None:
+        """Type C{text} and press Enter."""
+        self._tmux("send-keys", "-l", text)
+        self._tmux("send-keys", "Enter")
+
+    def log(self, window: str) -> list[str]:
+        """The lines irssi logged for C{window} (a room, or a nick), without timestamps."""
+        try:
+            data = (self.logs / f"{window.lower()}.log").read_text("utf-8", "replace")
+        except FileNotFoundError:
+            return []
+        lines = data.split("\n")[:-1]
+        return [line.split(" ", 1)[1] if " " in line else "" for line in lines]
+
+    def wait_log(self, window: str, needle: str, timeout: float = TIMEOUT) -> str:
+        """The first line of C{window}'s log containing C{needle}, polled to a deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.log(window) if needle in line), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"irssi {self.nick}: {needle!r} never came in {window}\n"
+                    + "\n".join(self.log(window)[-15:])
+                    + "\nscreen:\n"
+                    + self.screen()
+                )
+            time.sleep(self.POLL)  # irssi's log file is its only output
+
+    def quit(self) -> None:
+        """/quit, then end the private tmux server (only ours: its own socket)."""
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self.type("/quit")
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self._tmux("kill-server")
