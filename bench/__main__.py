@@ -171,6 +171,11 @@ def peers_venv(directory: Path) -> Path:
     ).stdout.strip()  # fmt: skip
     ours = sysconfig.get_paths()["purelib"]
     (Path(site) / "_netsuite_bench_base.pth").write_text(ours + "\n")
+    # The drivers run the twistd next to their interpreter: make it this one's, so the
+    # netsuite measured is the one installed here and not whichever twistd is on PATH.
+    twistd, link = Path(sys.executable).with_name("twistd"), directory / "bin" / "twistd"
+    if twistd.exists() and not link.exists():
+        link.symlink_to(twistd)
     missing = [p for p in PEER_PACKAGES if not _importable(str(python), p, dict(os.environ))]
     if missing:
         print(f"bench: pip install {' '.join(missing)} into {directory}", flush=True)
