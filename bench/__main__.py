@@ -323,7 +323,7 @@ def write_doc(path: Path, args: argparse.Namespace, command: str, table: list[li
     if smoke:
         parts += [
             f"> **Smoke figures, not measurements.** This run used `--duration "
-            f"{args.duration if args.duration is not None else 'default'}` and `--rounds "
+            f"{f'{args.duration:g}' if args.duration is not None else 'default'}` and `--rounds "
             f"{args.rounds if args.rounds is not None else 'default'}`: it shows that the "
             "bench runs end to end, not how fast anything is. For real figures run, on an "
             "otherwise idle machine: `.venv/bin/python -m bench --peers-venv "
