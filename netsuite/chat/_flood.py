@@ -68,6 +68,17 @@ class InputPacer:
     @ivar queue_max: lines that may wait before L{push} answers L{Pace.OVERFLOW}.
     """
 
+    #: One per connection: no per-instance __dict__.
+    __slots__ = (
+        "bucket",
+        "burst",
+        "clock",
+        "queue",
+        "queue_max",
+        "rate",
+        "throttled",
+    )
+
     def __init__(
         self, rate: float, burst: float, queue_max: int, clock: Callable[[], float]
     ) -> None:
@@ -119,6 +130,17 @@ class ErrorBudget:
     Error replies to one peer: C{replies} per C{window} seconds, then silence; the
     C{limit}th error within one window disconnects.
     """
+
+    #: One per connection: no per-instance __dict__.
+    __slots__ = (
+        "clock",
+        "count",
+        "limit",
+        "replies",
+        "silenced",
+        "start",
+        "window",
+    )
 
     def __init__(
         self,

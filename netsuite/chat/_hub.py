@@ -96,7 +96,7 @@ class RoomInfo:
     created: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)  # one per member: no per-instance __dict__
 class _State:
     """The hub's bookkeeping for one member."""
 

@@ -109,6 +109,25 @@ class LineSession:
     @ivar errors: the error replies' budget (a garbage sender is silenced, then closed).
     """
 
+    #: One per member: no per-instance __dict__.
+    __slots__ = (
+        "close",
+        "closed",
+        "errors",
+        "hub",
+        "identity",
+        "max_line",
+        "nick",
+        "overlong",
+        "overlong_limit",
+        "pacer",
+        "room",
+        "send",
+        "server_name",
+        "splitter",
+        "started",
+    )
+
     door = "line"
     #: The hub does not drop this member's messages for flooding: L{pacer} paces them.
     paced = True

@@ -81,7 +81,7 @@ class ConnectionGate:
             self.per_peer[peer] = count - 1
 
 
-@dataclass
+@dataclass(slots=True)  # one per chat member: no per-instance __dict__
 class TokenBucket:
     """
     A token bucket: C{rate} tokens a second, at most C{burst} stored.

@@ -35,6 +35,14 @@ class LineSplitter:
     @ivar max_length: the longest line accepted, in bytes, line ending excluded.
     """
 
+    #: One per connection: no per-instance __dict__.
+    __slots__ = (
+        "_buffer",
+        "_discarded_cr",
+        "_discarding",
+        "max_length",
+    )
+
     def __init__(self, max_length: int = MAX_LINE) -> None:
         self.max_length = max_length
         self._buffer = b""

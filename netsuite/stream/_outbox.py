@@ -34,6 +34,18 @@ class Outbox(Generic[T]):
     counting for C{size(item)} bytes (default: its C{len}).
     """
 
+    #: One per connection: no per-instance __dict__.
+    __slots__ = (
+        "_queue",
+        "closed",
+        "limit",
+        "overflow",
+        "paused",
+        "queued",
+        "size",
+        "write",
+    )
+
     def __init__(
         self,
         write: Callable[[T], None],
