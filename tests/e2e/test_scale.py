@@ -33,7 +33,7 @@ MiB = 1024 * 1024
 def heavy() -> None:
     """Skip unless the heavy tier was asked for."""
     if os.environ.get("NETSUITE_HEAVY") != "1":
-        raise SkipTest("heavy tier: set NETSUITE_HEAVY=1 (.ci/run does)")
+        raise SkipTest("heavy tier: set NETSUITE_HEAVY=1 (.ci/run sets it after the default tier)")
 
 
 def raise_nofile(wanted: int) -> None:
