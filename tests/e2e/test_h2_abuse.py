@@ -96,17 +96,17 @@ class H2AbuseTests(SynchronousTestCase):
     server: TwistdProcess
     port: int
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        base = Path(cls().mktemp()).resolve()
-        cls.tls = TLSFiles(base / "pki")
-        cls.server = TwistdProcess("netsuite-web", ["--listen", cls.tls.nstls(0)]).start()
-        cls.port = cls.server.address("web/https")[1]
+    def setUp(self) -> None:
+        # One server a test (trial has no setUpClass): each flood meets a fresh server.
+        base = Path(self.mktemp()).resolve()
+        self.tls = TLSFiles(base / "pki")
+        self.server = TwistdProcess("netsuite-web", ["--listen", self.tls.nstls(0)]).start()
+        self.port = self.server.address("web/https")[1]
+        self.addCleanup(self.stop_server)
 
-    @classmethod
-    def tearDownClass(cls) -> None:
-        code = cls.server.stop()
-        assert code == 0, cls.server.log()
+    def stop_server(self) -> None:
+        code = self.server.stop()
+        self.assertEqual(code, 0, self.server.log())
 
     def client(self) -> Client:
         client = Client(self.port, self.tls.ca_path)
