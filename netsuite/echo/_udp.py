@@ -41,18 +41,8 @@ from netsuite.base._addresses import peer_key_of
 from netsuite.base._logbatch import LogBatch
 from netsuite.base._logfields import split_name
 from netsuite.base._metrics import Counters
-from netsuite.limits._defaults import (
-    DEFAULT_DENIED_PORTS,
-    MAX_SOURCES,
-    UDP_BURST,
-    UDP_GLOBAL_BYTES,
-    UDP_GLOBAL_PACKETS,
-    UDP_LOOP_QUIET,
-    UDP_LOOP_RATE,
-    UDP_RATE,
-    UDP_SOURCE_BYTES,
-    UDP_SOURCE_PACKETS,
-)
+from netsuite.limits import _defaults as defaults
+from netsuite.limits._defaults import DEFAULT_DENIED_PORTS
 from netsuite.limits._policy import FlowEntry, FlowTable, SourceBuckets, SourceEntry, TokenBucket
 
 if TYPE_CHECKING:
@@ -129,15 +119,15 @@ class DatagramGuard:
         *,
         denied_ports: Iterable[int] = DEFAULT_DENIED_PORTS,
         deny_privileged: bool = False,
-        rate: float = UDP_RATE,
-        burst: float = UDP_BURST,
-        max_sources: int = MAX_SOURCES,
-        source_packets: float = UDP_SOURCE_PACKETS,
-        source_bytes: float = UDP_SOURCE_BYTES,
-        global_packets: float = UDP_GLOBAL_PACKETS,
-        global_bytes: float = UDP_GLOBAL_BYTES,
-        loop_rate: float = UDP_LOOP_RATE,
-        loop_quiet: float = UDP_LOOP_QUIET,
+        rate: float = defaults.UDP_RATE,
+        burst: float = defaults.UDP_BURST,
+        max_sources: int = defaults.MAX_SOURCES,
+        source_packets: float = defaults.UDP_SOURCE_PACKETS,
+        source_bytes: float = defaults.UDP_SOURCE_BYTES,
+        global_packets: float = defaults.UDP_GLOBAL_PACKETS,
+        global_bytes: float = defaults.UDP_GLOBAL_BYTES,
+        loop_rate: float = defaults.UDP_LOOP_RATE,
+        loop_quiet: float = defaults.UDP_LOOP_QUIET,
         name: str = "echo/udp",
     ) -> None:
         self.denied_ports = frozenset(denied_ports)

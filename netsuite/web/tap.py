@@ -23,16 +23,8 @@ from netsuite.chat._hub import Hub
 from netsuite.chat._names import valid_nick
 from netsuite.limits import WEB_IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
+from netsuite.twistd import _options
 from netsuite.twistd._endpoints import is_tls
-from netsuite.twistd._options import (
-    DRAIN_TIMEOUT,
-    IDLE_TIMEOUT,
-    GlobalReactor,
-    Parameter,
-    ServiceOptions,
-    check,
-    rows,
-)
 from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
@@ -52,7 +44,7 @@ MIN_TOKEN = 16
 
 #: The request line's cap: nginx's 8 KiB by default; 64 bytes at the least (a request
 #: line of a short path is some 20).
-MAX_REQUEST_LINE = Parameter(
+MAX_REQUEST_LINE = _options.Parameter(
     "max-request-line",
     _MAX_REQUEST_LINE,
     "Longest request line, in bytes (414 beyond).",
@@ -77,7 +69,7 @@ def _escape(path: str) -> str:
     return path.replace("\\", "\\\\").replace(":", "\\:")
 
 
-class Options(ServiceOptions):
+class Options(_options.ServiceOptions):
     """Options of C{twistd netsuite-web}."""
 
     synopsis = "[options]"
@@ -90,12 +82,12 @@ class Options(ServiceOptions):
         "127.0.0.1:8080; --tls-cert adds https on 127.0.0.1:8443."
     )
     optParameters = [
-        *rows(
-            IDLE_TIMEOUT.but(
+        *_options.rows(
+            _options.IDLE_TIMEOUT.but(
                 default=WEB_IDLE_TIMEOUT,
                 help="Seconds a kept-alive connection may wait for its next request (0: never).",
             ),
-            DRAIN_TIMEOUT.but(help="Seconds responses in flight get on shutdown."),
+            _options.DRAIN_TIMEOUT.but(help="Seconds responses in flight get on shutdown."),
             MAX_REQUEST_LINE,
         ),
         ["path", None, None, "Directory to serve (default: none; only the API and pages)."],
@@ -183,7 +175,7 @@ class Options(ServiceOptions):
         for name in ("header-timeout", "body-timeout"):
             if self[name] < 0:
                 raise usage.UsageError(f"--{name} must be 0 or more seconds")
-        check(self, DRAIN_TIMEOUT, MAX_REQUEST_LINE)
+        _options.check(self, _options.DRAIN_TIMEOUT, MAX_REQUEST_LINE)
         if self["max-headers"] < 1:
             raise usage.UsageError("--max-headers must be 1 or more")
         if self["max-header-bytes"] < 256:
@@ -292,7 +284,7 @@ def makeService(
     under C{/api/chat} and C{stats} to report into a registry shared with other services
     (the site registers itself in it as C{"web"}).
     """
-    reactor = GlobalReactor.of(options.reactor)  # every request asks it the time
+    reactor = _options.GlobalReactor.of(options.reactor)  # every request asks it the time
     if hub is None:  # on its own, the web service still has a chat (the page's own hub)
         hub = Hub(clock=reactor.seconds, counters=Counters("chat"))
     site = build_site(
