@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import signal
 import socket
 import ssl
@@ -616,13 +617,17 @@ class IrssiClient:
     C{root}, so no other tmux is touched), with its own C{--home}: a config that connects
     to C{address}, and autolog on, so what irssi shows in each window is also written to
     C{<root>/logs/<window>.log}, the one output a test can read. Input is typed into the
-    tmux pane (L{type}), as a person would.
+    tmux pane (L{type}), as a person would. The pane's output is piped into a FIFO the
+    test waits on (select), so a wait for a log line wakes when irssi draws something,
+    not on a timer.
 
     C{autojoin} is a room irssi joins once connected (its channel list, as a person
     configures it); C{settings} are extra irssi settings (C{section: {name: value}}).
     """
 
-    POLL = 0.05
+    #: Longest wait between two looks at the log when irssi draws nothing (a bound on
+    #: the wait, not a polling period: the FIFO wakes the wait first).
+    QUIET = 1.0
 
     def __init__(
         self,
@@ -666,7 +671,15 @@ class IrssiClient:
             + f"settings = {{\n{body}\n}};\n"
         )
         self.socket = str(self.root / "tmux.sock")
-        self._tmux("new-session", "-d", "-x", "160", "-y", "50", f"{executable} --home={home}")
+        screen = self.root / "screen.fifo"
+        os.mkfifo(screen)
+        # Reading and writing ends both ours: the open does not wait, select waits for data.
+        self._screen = os.open(screen, os.O_RDWR | os.O_NONBLOCK)
+        self._tmux(
+            "new-session", "-d", "-s", "irssi", "-x", "160", "-y", "50",
+            f"{executable} --home={home}",
+        )  # fmt: skip
+        self._tmux("pipe-pane", "-t", "irssi", f"cat >> {screen}")
 
     def _tmux(self, *args: str) -> str:
         return subprocess.run(
@@ -709,7 +722,11 @@ class IrssiClient:
                     + "\nscreen:\n"
                     + self.screen()
                 )
-            time.sleep(self.POLL)  # irssi's log file is its only output
+            # Wake when irssi draws (it logs what it shows), or after QUIET at most.
+            left = min(self.QUIET, deadline - time.monotonic())
+            if select.select([self._screen], [], [], max(0.0, left))[0]:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._screen, 1 << 16)
 
     def quit(self) -> None:
         """/quit, then end the private tmux server (only ours: its own socket)."""
@@ -717,3 +734,5 @@ class IrssiClient:
             self.type("/quit")
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._tmux("kill-server")
+        with contextlib.suppress(OSError):
+            os.close(self._screen)

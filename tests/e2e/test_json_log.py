@@ -8,9 +8,11 @@ cipher and ALPN; the refusal the limit that refused.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import select
 import signal
 import socket
 import ssl
@@ -32,30 +34,58 @@ LISTENING = re.compile(r"^(?P<label>\S+) listening on (?:tcp|tls) (?P<host>\S+):
 
 
 class JSONLogFile:
-    """The log file as the process writes it: whole lines, each parsed as JSON."""
+    """
+    The log file as the process writes it: whole lines, each parsed as JSON.
 
-    def __init__(self, path: Path, process: subprocess.Popen[bytes]) -> None:
+    The file is a FIFO the test reads as the process writes: waits are on its data,
+    never on a clock. Opened for reading and writing before the process starts, so the
+    process's open does not wait and select() waits for data, not an EOF that comes
+    before the writer does. C{data} keeps every byte written, for the checks at the end.
+    """
+
+    def __init__(self, path: Path, process: subprocess.Popen[bytes], fd: int) -> None:
         self.path = path
         self.process = process
+        self.fd = fd
+        self.data = b""
         self.objects: list[dict[str, Any]] = []
         self._offset = 0
 
-    def read(self) -> None:
-        if not self.path.exists():
-            return
-        with self.path.open("rb") as f:
-            f.seek(self._offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        self._offset += end
-        for line in data[:end].splitlines():
+    @classmethod
+    def fifo(cls, path: Path) -> int:
+        """Make C{path} a FIFO and open its reading end (before the writer exists)."""
+        os.mkfifo(path)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        # Room for the whole run's log, so the server never waits on the test to write it.
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        return fd
+
+    def read(self, timeout: float = 0.0) -> bool:
+        """Take what was written, waiting up to C{timeout} for some; False if none came."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return False
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return False
+        self.data += chunk
+        end = self.data.rfind(b"\n") + 1
+        for line in self.data[self._offset : end].splitlines():
             self.objects.append(json.loads(line))  # every line must be JSON
+        self._offset = end
+        return True
+
+    def read_to_end(self) -> None:
+        """Everything the exited process wrote (it is all in the pipe by now)."""
+        assert self.process.poll() is not None
+        while self.read():
+            pass
 
     def wait_for(self, condition: Any, timeout: float = 20.0) -> None:
-        """Read until C{condition(objects)} holds: the file is the only channel we have."""
+        """Read until C{condition(objects)} holds: the log is the only channel we have."""
         deadline = time.monotonic() + timeout
         while True:
-            self.read()
+            self.read(max(0.0, min(1.0, deadline - time.monotonic())))
             if condition(self.objects):
                 return
             exited = self.process.poll() is not None
@@ -67,7 +97,6 @@ class JSONLogFile:
                     + "\n"
                     + out.decode(errors="replace")
                 )
-            time.sleep(0.05)  # a real process writing a real file: poll it
 
     def listeners(self) -> dict[str, tuple[str, int]]:
         found = {}
@@ -84,6 +113,8 @@ class JSONLogTests(SynchronousTestCase):
         tmp.mkdir()
         tls = TLSFiles(tmp / "tls")
         log_path = tmp / "netsuite.jsonl"
+        reader = JSONLogFile.fifo(log_path)
+        self.addCleanup(os.close, reader)
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -116,7 +147,7 @@ class JSONLogTests(SynchronousTestCase):
                 process.stdout.close()
 
         self.addCleanup(end)
-        log = JSONLogFile(log_path, process)
+        log = JSONLogFile(log_path, process, reader)
         wanted = {"echo/tcp", "echo/tls", "chat/line", "web/http"}
         log.wait_for(lambda objs: wanted <= set(log.listeners()) and any(
             o["text"].endswith(" ready") for o in objs
@@ -153,11 +184,11 @@ class JSONLogTests(SynchronousTestCase):
 
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(20), 0)
-        log.read()
+        log.read_to_end()
         objects = log.objects
 
         # every line was parsed as JSON by read(); each has the head
-        data = log_path.read_bytes()
+        data = log.data
         self.assertTrue(data.endswith(b"\n"))
         self.assertEqual(len(data.splitlines()), len(objects))
         for obj in objects:

@@ -213,7 +213,7 @@ class TLSDefaultTests(SynchronousTestCase):
         files = TLSFiles(Path(self.mktemp()))
         text = (
             f'[tls]\ncert = "{files.cert_path}"\nkey = "{files.key_path}"\n'
-            '[echo]\nlisten = ["nstls:0:interface=0.0.0.0"]\n'
+            '[echo]\nlisten = ["nstls:0:interface=127.0.0.1"]\n'
         )
         config = load(text, "f.toml", SERVICES)
         self.assertEqual(config.errors, [])
