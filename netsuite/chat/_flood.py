@@ -21,8 +21,12 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from netsuite.limits._policy import TokenBucket
+
+if TYPE_CHECKING:
+    from netsuite.chat._hub import Hub
 
 __all__ = [
     "ERROR_LIMIT",
@@ -32,6 +36,7 @@ __all__ = [
     "ErrorBudget",
     "InputPacer",
     "Pace",
+    "PacedInput",
     "Verdict",
 ]
 
@@ -171,3 +176,63 @@ class ErrorBudget:
             return Verdict.REPLY
         self.silenced += 1
         return Verdict.SILENT
+
+
+class PacedInput:
+    """
+    Fake lag, as both text doors' sessions run it: a line within the rate runs now, the
+    rest wait in the member's L{InputPacer} and run at the rate (L{release}, from the
+    door's timer); one notice when the queue starts, the member cut off when it
+    overflows.
+
+    A session provides C{pacer}, C{hub}, C{closed}, C{line_received(raw)}, C{end(reason)},
+    C{slowed(text)} (its notice to the member), and its words for its link and its
+    flood close (L{link}, L{flood_close}).
+    """
+
+    __slots__ = ()
+
+    pacer: InputPacer
+    hub: Hub
+    closed: bool
+    #: What the notice calls the member's connection.
+    link = "connection"
+
+    def line_received(self, raw: bytes) -> None:
+        raise NotImplementedError
+
+    def end(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def slowed(self, text: str) -> None:
+        raise NotImplementedError
+
+    def flood_close(self, queued: int) -> str:
+        """The reason the member is cut off with, C{queued} lines waiting."""
+        return f"flooding ({queued} lines queued)"
+
+    def paced_line(self, raw: bytes) -> None:
+        """Run C{raw} now if within the rate, else queue it (L{InputPacer}; fake lag)."""
+        pace = self.pacer.push(raw)
+        if pace is Pace.RUN:
+            self.line_received(raw)
+        elif pace is Pace.STARTED:
+            self.hub.counters["throttled"] += 1
+            self.slowed(
+                f"slow down: your lines are queued and run at {self.pacer.rate:g}/s "
+                f"(more than {self.pacer.queue_max} waiting closes the {self.link})"
+            )
+        elif pace is Pace.OVERFLOW:
+            self.hub.counters["disconnected.flood"] += 1
+            self.end(self.flood_close(self.pacer.queue_max))
+
+    def release(self) -> float | None:
+        """
+        Run the queued lines whose turn has come (the door's timer calls this); return
+        the seconds until the next one's turn (L{None}: nothing waits).
+        """
+        for raw in self.pacer.due():
+            if self.closed:
+                return None
+            self.line_received(raw)
+        return None if self.closed else self.pacer.wait()

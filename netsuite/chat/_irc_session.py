@@ -39,7 +39,7 @@ from twisted.logger import Logger
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
-from netsuite.chat._flood import ErrorBudget, InputPacer, Pace, Verdict
+from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member, RoomInfo
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
@@ -101,7 +101,7 @@ class _NeedMoreParamsError(Exception):
     """A command came with too few parameters: answered with 461."""
 
 
-class IRCSession:
+class IRCSession(PacedInput):
     """
     One person on the IRC door, and their member of the hub once registered.
 
@@ -235,31 +235,13 @@ class IRCSession:
             assert isinstance(item, Line)
             self.paced_line(item.data)
 
-    def paced_line(self, raw: bytes) -> None:
-        """Run C{raw} now if within the rate, else queue it (L{InputPacer}; fake lag)."""
-        pace = self.pacer.push(raw)
-        if pace is Pace.RUN:
-            self.line_received(raw)
-        elif pace is Pace.STARTED:
-            self.hub.counters["throttled"] += 1
-            self.server_notice(
-                f"slow down: your lines are queued and run at {self.pacer.rate:g}/s "
-                f"(more than {self.pacer.queue_max} waiting closes the link)"
-            )
-        elif pace is Pace.OVERFLOW:
-            self.hub.counters["disconnected.flood"] += 1
-            self.end(f"Excess Flood ({self.pacer.queue_max} lines queued)")
+    link = "link"
 
-    def release(self) -> float | None:
-        """
-        Run the queued lines whose turn has come (the door's timer calls this); return
-        the seconds until the next one's turn (L{None}: nothing waits).
-        """
-        for raw in self.pacer.due():
-            if self.closed:
-                return None
-            self.line_received(raw)
-        return None if self.closed else self.pacer.wait()
+    def slowed(self, text: str) -> None:
+        self.server_notice(text)
+
+    def flood_close(self, queued: int) -> str:
+        return f"Excess Flood ({queued} lines queued)"
 
     def line_received(self, raw: bytes) -> None:
         """Decode, scrub, parse and dispatch one line; never raise."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
-from netsuite.chat._flood import ErrorBudget, InputPacer, Pace, Verdict
+from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import Hub
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
@@ -99,7 +99,7 @@ def render(event: ChatEvent) -> bytes:
     return text.encode("utf-8") + b"\r\n"
 
 
-class LineSession:
+class LineSession(PacedInput):
     """
     One person on the line door.
 
@@ -225,31 +225,8 @@ class LineSession:
             assert isinstance(item, Line)
             self.paced_line(item.data)
 
-    def paced_line(self, raw: bytes) -> None:
-        """Run C{raw} now if within the rate, else queue it (L{InputPacer}; fake lag)."""
-        pace = self.pacer.push(raw)
-        if pace is Pace.RUN:
-            self.line_received(raw)
-        elif pace is Pace.STARTED:
-            self.hub.counters["throttled"] += 1
-            self.info(
-                f"slow down: your lines are queued and run at {self.pacer.rate:g}/s "
-                f"(more than {self.pacer.queue_max} waiting closes the connection)"
-            )
-        elif pace is Pace.OVERFLOW:
-            self.hub.counters["disconnected.flood"] += 1
-            self.end(f"flooding ({self.pacer.queue_max} lines queued)")
-
-    def release(self) -> float | None:
-        """
-        Run the queued lines whose turn has come (the door's timer calls this); return
-        the seconds until the next one's turn (L{None}: nothing waits).
-        """
-        for raw in self.pacer.due():
-            if self.closed:
-                return None
-            self.line_received(raw)
-        return None if self.closed else self.pacer.wait()
+    def slowed(self, text: str) -> None:
+        self.info(text)
 
     def line_received(self, raw: bytes) -> None:
         try:
