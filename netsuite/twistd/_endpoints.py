@@ -495,9 +495,9 @@ def parse_nstls(
     With no C{cert} and no C{sni}, a listener on a loopback interface gets a throw-away
     certificate from the local development CA; anywhere else that is an error.
     """
-    note = None
+    throwaway = None
     if "cert" not in kwargs and "sni" not in kwargs:
-        kwargs, note = _throwaway_certificate("nstls", interface, kwargs)
+        kwargs, throwaway = _throwaway_certificate("nstls", interface, kwargs)
     settings = TLSServerSettings.from_description(kwargs)
     try:
         timeout, interval = float(handshakeTimeout), float(reloadInterval)
@@ -514,19 +514,25 @@ def parse_nstls(
     endpoint = TLSServerEndpoint(
         reactor, _port_number(port, "nstls:"), settings, interface, backlog_n, timeout, interval
     )
-    if note:
-        endpoint.notes.append(note)
-        endpoint.trust_ca = str(DevCA().cert_path)
+    _mark_throwaway(endpoint, throwaway)
     return endpoint
+
+
+def _mark_throwaway(endpoint: Any, throwaway: tuple[str, str] | None) -> None:
+    """On an endpoint serving a throw-away certificate: the start-up note, the CA to trust."""
+    if throwaway is not None:
+        note, endpoint.trust_ca = throwaway
+        endpoint.notes.append(note)
 
 
 def _throwaway_certificate(
     prefix: str, interface: str, kwargs: dict[str, str]
-) -> tuple[dict[str, str], str]:
+) -> tuple[dict[str, str], tuple[str, str]]:
     """
     For a listener given no certificate: on a loopback interface, a leaf from the local
-    development CA (L{DevCA}) and a note for the start-up log saying so; anywhere else a
-    L{TLSConfigError}, since a certificate nobody trusts is no use off this host.
+    development CA (L{DevCA}), with a note for the start-up log and the CA file to trust;
+    anywhere else a L{TLSConfigError}, since a certificate nobody trusts is no use off
+    this host.
     """
     if not interface or not interfaces_are_loopback([interface]):
         raise TLSConfigError(
@@ -540,7 +546,7 @@ def _throwaway_certificate(
         f"(CA sha256={summarize_certificate(ca.load_x509()).sha256}); "
         f"clients trust it with --ca {ca.cert_path}"
     )
-    return {**kwargs, "cert": str(cert), "key": str(key)}, note
+    return {**kwargs, "cert": str(cert), "key": str(key)}, (note, str(ca.cert_path))
 
 
 _LIMITS = {
@@ -583,9 +589,9 @@ def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> D
             f"dtls: unknown setting {sorted(unknown)[0]!r}; expected one of {', '.join(known)}"
         )
     limits = {k: _limit(k, kwargs.pop(k)) for k in list(kwargs) if k in _LIMITS}
-    note = None
+    throwaway = None
     if "cert" not in kwargs and "sni" not in kwargs:
-        kwargs, note = _throwaway_certificate("dtls", interface, kwargs)
+        kwargs, throwaway = _throwaway_certificate("dtls", interface, kwargs)
     try:
         settings = TLSServerSettings.from_description(kwargs)
     except TLSConfigError as e:
@@ -602,9 +608,7 @@ def parse_dtls(reactor: Any, port: str, interface: str = "", **kwargs: str) -> D
         handshake_timeout=limits.get("handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT),
         reload_interval=limits.get("reloadInterval", 5.0),
     )
-    if note:
-        endpoint.notes.append(note)
-        endpoint.trust_ca = str(DevCA().cert_path)
+    _mark_throwaway(endpoint, throwaway)
     return endpoint
 
 
