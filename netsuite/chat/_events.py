@@ -67,6 +67,9 @@ class Said(ChatEvent):
     kind: str = "say"
     when: float = 0.0
     seq: int = 0
+    #: The message's id across every process of the hub (IRC C{msgid}, the backbone's
+    #: dedupe key): C{""} until the hub gives it one.
+    mid: str = ""
 
 
 @dataclass(frozen=True, eq=False)
