@@ -25,6 +25,13 @@ In memory (no sockets, no waiting; see C{docs/testing.md}):
         client = web_client(memory_site({"hello.txt": b"hi"}))
         response = successResultOf(client.get("http://example/api/health"))
 
+  - L{MemoryStore}: the chat backbone's Redis store in memory, on a clock, with a
+    server's faults on demand (C{down()}, C{up()}, C{restart()})::
+
+        store = MemoryStore(clock)
+        store.connect()
+        store.append("ns:room:#lobby", {"t": "hi"}, maxlen=100)
+
   - L{netsuite.testing.strategies} (needs hypothesis): chat events, IRC lines, probe
     datagrams.
 
@@ -60,10 +67,12 @@ from netsuite.testing._process import (
     twistd_command,
 )
 from netsuite.testing._web import memory_site, web_client
+from netsuite.testing.chatstore import MemoryStore
 
 __all__ = [
     "DoorPair",
     "Listener",
+    "MemoryStore",
     "RecordingMember",
     "TLSFiles",
     "TwistdProcess",
