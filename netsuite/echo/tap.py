@@ -23,6 +23,7 @@ from netsuite.twistd._options import (
     rows,
 )
 from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
+from netsuite.twistd._workers_service import supervised
 
 __all__ = ["EchoService", "Options", "makeService"]
 
@@ -128,6 +129,7 @@ class EchoService(ServiceRoot):
         return [self.factory]
 
 
+@supervised("netsuite-echo")
 def makeService(options: Options) -> EchoService:
     """One listener service per description: stream ones echo TCP/TLS, datagram ones UDP."""
     reactor = GlobalReactor.of(options.reactor)

@@ -25,12 +25,15 @@ from twisted.python import usage
 from netsuite.twistd import _config
 from netsuite.twistd._config import Config
 from netsuite.twistd._options import (
+    WORKERS,
     ConfigActions,
     GlobalReactor,
     exit_on_errors,
+    rows,
     run_config_actions,
 )
 from netsuite.twistd._service import ServiceRoot
+from netsuite.twistd._workers_service import WorkersService, supervise
 
 if TYPE_CHECKING:  # imported when used: a suite without chat or web does not load them
     from netsuite.chat._hub import Hub
@@ -70,11 +73,18 @@ class Options(ConfigActions):
         "service as its own plugin takes them (see twistd netsuite-SERVICE --help)."
     )
     optFlags = [["no-tls", None, "Open only the plain doors by default (no TLS twins)."]]
+    optParameters = rows(
+        WORKERS.but(
+            help="Worker processes running the whole suite on its listening sockets, which "
+            "this process binds once and supervises (1: this process runs it)."
+        )
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.reactor: Any = GlobalReactor()
         self.config: Config | None = None
+        self.arguments: list[str] = []
         for name in SERVICES:
             self[f"no-{name}"] = False
             self[f"{name}-args"] = ""
@@ -93,6 +103,7 @@ class Options(ConfigActions):
         that L{postOptions} hands each service its section; then check or print and exit.
         """
         arguments = list(sys.argv[1:] if options is None else options)
+        self.arguments = arguments  # as given: what each --workers worker is started with
         given = _config.given_values(self, arguments)
         path = given.get("config")
         self.config = None
@@ -137,9 +148,37 @@ class Options(ConfigActions):
                 if config is not None:
                     exit_on_errors([_config.usage_error(config, name, str(e))])
                 raise usage.UsageError(f"--{name}-args: {e}") from None
+            self._share_workers(name, sub)
             self.services[name] = sub
         if not self.services:
             raise usage.UsageError("every service is turned off: nothing to run")
+
+    def _workers(self) -> int:
+        """The suite's count: C{--workers}, else C{[suite] workers}, else 1."""
+        given = _config.given_values(self, self.arguments)
+        if "workers" not in given and self.config is not None:
+            return int(self.config.suite.get("workers", self["workers"]))
+        return int(self["workers"])
+
+    def _share_workers(self, name: str, sub: Any) -> None:
+        """
+        Every service of the suite runs in the suite's workers: a service given a count
+        of its own (C{[echo] workers}, C{--echo-args=--workers}) that differs is refused,
+        and each service checks the suite's count (the chat hub needs a backbone).
+        """
+        count = self["workers"] = self._workers()
+        WORKERS.check(self)
+        if sub["workers"] not in (1, count):
+            raise usage.UsageError(
+                f"--{name}-args: --workers {sub['workers']}: the suite's services share "
+                f"its {count} worker(s); give the count to the suite (--workers, "
+                "[suite] workers)"
+            )
+        sub["workers"] = count
+        try:
+            sub.check_workers()
+        except usage.UsageError as e:
+            raise usage.UsageError(f"{name}: {e}") from None
 
 
 def _with_tls_twins(sub: Any, name: str, arguments: list[str]) -> list[str]:
@@ -193,7 +232,7 @@ class SuiteService(ServiceRoot):
     stats: StatsRegistry
 
 
-def makeService(options: Options) -> SuiteService:
+def makeService(options: Options) -> SuiteService | WorkersService:
     """
     One root over every service. The chat hub is made once and shared by every chat
     door (line, IRC, the web's WebSocket and API); one stats registry holds every
@@ -201,6 +240,16 @@ def makeService(options: Options) -> SuiteService:
     """
     from netsuite.web._stats import StatsRegistry
 
+    parent = supervise(
+        "netsuite",
+        options["workers"],
+        list(options.services.values()),
+        options.arguments,
+        options.reactor,
+        max(sub.get("drain-timeout", 0.0) for sub in options.services.values()),
+    )
+    if parent is not None:
+        return parent
     reactor = GlobalReactor.of(options.reactor)
     top = SuiteService("netsuite", reactor)
     stats = StatsRegistry(reactor.seconds)

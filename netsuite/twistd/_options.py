@@ -43,6 +43,7 @@ from netsuite.twistd._endpoints import (
     is_datagram,
     stream_from_string,
 )
+from netsuite.twistd._workers import inherited_endpoint, listen_key, worker_index
 
 __all__ = [
     "AT_LEAST",
@@ -55,6 +56,7 @@ __all__ = [
     "MORE_THAN",
     "NEVER_OR_SECONDS",
     "SECONDS",
+    "WORKERS",
     "ConfigActions",
     "GlobalReactor",
     "Parameter",
@@ -178,6 +180,12 @@ BACKLOG = Parameter(
     least=1,
 )
 
+#: C{--workers N}: N processes serve the sockets the parent binds (L{netsuite.twistd._workers}).
+WORKERS = Parameter(
+    "workers", 1, "Worker processes serving the listening sockets, which this process "
+    "binds once and supervises (1: this process serves them itself).", int, least=1,
+)  # fmt: skip
+
 LISTEN_HELP = """\
 Listen descriptions (--listen, repeatable; the defaults bind 127.0.0.1 only):
   tcp:PORT[:interface=ADDR]          plain TCP (tcp6:, unix:PATH, systemd: work too)
@@ -254,10 +262,13 @@ class ServiceOptions(ConfigActions):
     default_listen: ClassVar[tuple[str, ...]] = ()
     extra_listens: ClassVar[dict[str, tuple[str, ...]]] = {}
     datagram_allowed: ClassVar[bool] = True
+    #: The option without which more than one worker is refused (L{check_workers}):
+    #: C{"backbone"} for the chat hub; L{None}: any number of workers.
+    workers_require: ClassVar[str | None] = None
 
     #: A service with its own default or help for one of these lists it again in its
     #: C{optParameters} (made with L{Parameter.but}); Twisted keeps the subclass's row.
-    optParameters = rows(MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT)
+    optParameters = rows(MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT, WORKERS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -281,6 +292,7 @@ class ServiceOptions(ConfigActions):
         process here, before twistd builds anything (L{run_config_actions}).
         """
         arguments = list(sys.argv[1:] if options is None else options)
+        self.arguments = arguments  # as given: what each --workers worker is started with
         section = self.config_section
         given = given_values(self, arguments)
         path = given.get("config")
@@ -307,12 +319,23 @@ class ServiceOptions(ConfigActions):
         self["listen"].append(description)
 
     def postOptions(self) -> None:
-        check(self, MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT)
+        check(self, MAX_CONNECTIONS, MAX_PER_IP, IDLE_TIMEOUT, WORKERS)
+        self.check_workers()
         if "backlog" in self:
             check(self, BACKLOG)
         self["endpoints"] = self._endpoints("listen", self.default_listen)
         for name, defaults in self.extra_listens.items():
             self["endpoints:" + name] = self._endpoints(name, defaults)
+
+    def check_workers(self) -> None:
+        """Refuse C{--workers} above 1 without the option C{workers_require} names (if
+        any); a service with another rule overrides this. The suite calls it too."""
+        needed = self.workers_require
+        if needed is not None and self.get("workers", 1) > 1 and not self.get(needed):
+            raise usage.UsageError(
+                f"--workers {self['workers']} needs --{needed}: this service keeps state "
+                "all its connections share; without it each worker would keep its own"
+            )
 
     def _endpoints(self, name: str, defaults: tuple[str, ...]) -> list[tuple[str, Any, bool]]:
         if not self[name]:
@@ -321,19 +344,26 @@ class ServiceOptions(ConfigActions):
             return []
         endpoints = []
         backlog = self.get("backlog", BACKLOG.default)
-        for description in self[name]:
+        worker = worker_index() is not None
+        for index, description in enumerate(self[name]):
             datagram = is_datagram(description)
             if datagram and not self.datagram_allowed:
                 raise usage.UsageError(f"--{name} {description!r}: this door is stream-only")
-            try:
-                endpoint: Any = (
-                    datagram_from_string(self.reactor, description)
-                    if datagram
-                    else stream_from_string(self.reactor, description, backlog)
-                )
-            except (DescriptionError, TLSConfigError) as e:
-                raise usage.UsageError(f"--{name} {e}") from None
-            endpoints.append((description, endpoint, datagram))
+            endpoint: Any = None  # a worker's systemd: sockets come from its parent
+            if not (worker and description.startswith("systemd:")):
+                try:
+                    endpoint = (
+                        datagram_from_string(self.reactor, description)
+                        if datagram
+                        else stream_from_string(self.reactor, description, backlog)
+                    )
+                except (DescriptionError, TLSConfigError) as e:
+                    raise usage.UsageError(f"--{name} {e}") from None
+            # A --workers worker adopts its parent's socket (None: another worker's).
+            key = listen_key(self.config_section, name)
+            endpoint = inherited_endpoint(self.reactor, key, index, endpoint, datagram)
+            if endpoint is not None:
+                endpoints.append((description, endpoint, datagram))
         return endpoints
 
 

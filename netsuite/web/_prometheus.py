@@ -26,7 +26,13 @@ from twisted.web.resource import Resource
 
 from netsuite.web._conditions import accepted_codings
 from netsuite.web._responses import error_body, finish_response
-from netsuite.web._stats import DROP_PREFIXES, MESSAGE_COUNTERS, StatsRegistry, tls_certificates
+from netsuite.web._stats import (
+    DROP_PREFIXES,
+    MESSAGE_COUNTERS,
+    StatsRegistry,
+    tls_certificates,
+    totals,
+)
 
 __all__ = ["MetricsPage", "StatsCollector", "metrics_registry"]
 
@@ -43,60 +49,82 @@ class StatsCollector(Collector):
       - C{netsuite_events_total} by C{service} and C{event}: every raw counter
       - C{netsuite_gauge} by C{service} and C{name}: every registered gauge
       - C{netsuite_uptime_seconds}
+
+    Under C{--workers}, every family but the uptime and certificates also has a
+    C{worker} label: C{"0"} .. C{"N-1"} for each worker's series, C{"all"} for their
+    total (L{netsuite.web._worker_stats}); sum over C{worker!="all"} or read C{"all"}.
     """
 
     def __init__(self, stats: StatsRegistry) -> None:
         self.stats = stats
 
+    def _rows(self) -> list[tuple[list[str], dict[str, float], dict[str, float]]]:
+        """
+        C{(labels, counters, gauges)} per series: per service; under C{--workers}, per
+        service and worker (C{worker="N"}), then the total (C{worker="all"}).
+        """
+        workers = self.stats.workers
+        if workers is None:
+            return [([s.name], dict(s.counters), s.gauge_values()) for s in self.stats]
+        records = workers.records()
+        rows = [
+            ([name, str(index)], dict(f.get("counters", {})), dict(f.get("gauges", {})))
+            for index, entry in sorted(records.items())
+            for name, f in sorted(entry["services"].items())
+        ]
+        for name, f in sorted(totals(records).items()):
+            rows.append(([name, "all"], f["counters"], f["gauges"]))
+        return rows
+
     def collect(self) -> Iterator[Metric]:
+        w = ["worker"] if self.stats.workers is not None else []
         accepted = CounterMetricFamily(
-            "netsuite_connections_accepted", "Connections admitted.", labels=["service"]
+            "netsuite_connections_accepted", "Connections admitted.", labels=["service", *w]
         )
         refused = CounterMetricFamily(
             "netsuite_connections_refused", "Connections refused at the gate.",
-            labels=["service"],
+            labels=["service", *w],
         )  # fmt: skip
         open_now = GaugeMetricFamily(
-            "netsuite_connections_open", "Connections open now.", labels=["service"]
+            "netsuite_connections_open", "Connections open now.", labels=["service", *w]
         )
         received = CounterMetricFamily(
             "netsuite_bytes_received", "Bytes received (closed connections).",
-            labels=["service"],
+            labels=["service", *w],
         )  # fmt: skip
         sent = CounterMetricFamily(
             "netsuite_bytes_sent", "Bytes sent (closed connections; web: bodies).",
-            labels=["service"],
+            labels=["service", *w],
         )  # fmt: skip
         messages = CounterMetricFamily(
-            "netsuite_messages", "Messages, datagrams or requests handled.", labels=["service"]
-        )
+            "netsuite_messages", "Messages, datagrams or requests handled.",
+            labels=["service", *w],
+        )  # fmt: skip
         drops = CounterMetricFamily(
             "netsuite_drops", "Refusals, drops and disconnections, by reason.",
-            labels=["service", "reason"],
+            labels=["service", *w, "reason"],
         )  # fmt: skip
         events = CounterMetricFamily(
-            "netsuite_events", "Every counter of every service.", labels=["service", "event"]
-        )
+            "netsuite_events", "Every counter of every service.",
+            labels=["service", *w, "event"],
+        )  # fmt: skip
         gauges = GaugeMetricFamily(
-            "netsuite_gauge", "Every gauge of every service.", labels=["service", "name"]
+            "netsuite_gauge", "Every gauge of every service.", labels=["service", *w, "name"]
         )
-        for service in self.stats:
-            name = service.name
-            counts = dict(service.counters)
-            values = service.gauge_values()
-            accepted.add_metric([name], counts.get("accepted", 0))
-            refused.add_metric([name], counts.get("refused", 0))
+        for labels, counts, values in self._rows():
+            accepted.add_metric(labels, counts.get("accepted", 0))
+            refused.add_metric(labels, counts.get("refused", 0))
             if "open" in values:
-                open_now.add_metric([name], values["open"])
-            received.add_metric([name], counts.get("bytes_in", 0))
-            sent.add_metric([name], counts.get("bytes_out", 0))
-            messages.add_metric([name], sum(counts.get(k, 0) for k in MESSAGE_COUNTERS))
+                open_now.add_metric(labels, values["open"])
+            received.add_metric(labels, counts.get("bytes_in", 0))
+            sent.add_metric(labels, counts.get("bytes_out", 0))
+            messages.add_metric(labels, sum(counts.get(k, 0) for k in MESSAGE_COUNTERS))
             for key, value in sorted(counts.items()):
-                events.add_metric([name, key], value)
+                events.add_metric([*labels, key], value)
                 if key == "refused" or key.startswith(DROP_PREFIXES):
-                    drops.add_metric([name, key], value)
+                    drops.add_metric([*labels, key], value)
             for gauge, reading in values.items():
-                gauges.add_metric([name, gauge], reading)
+                gauges.add_metric([*labels, gauge], reading)
         uptime = GaugeMetricFamily(
             "netsuite_uptime_seconds", "Seconds since the stats registry was made.",
             value=self.stats.uptime(),

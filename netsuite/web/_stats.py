@@ -21,7 +21,9 @@ __all__ = [
     "MESSAGE_COUNTERS",
     "ServiceStats",
     "StatsRegistry",
+    "summarize",
     "tls_certificates",
+    "totals",
 ]
 
 #: Counter names that are drops, by reason: refusals, closes the server decided,
@@ -53,27 +55,30 @@ class ServiceStats:
         return {name: read() for name, read in sorted(self.gauges.items())}
 
     def summary(self) -> dict[str, Any]:
-        """
-        The service in the shape C{/api/stats} shows: connections, bytes, messages and
-        drops by reason, then every raw counter and gauge.
-        """
-        c = self.counters.snapshot()
-        gauges = self.gauge_values()
-        drops = {k: v for k, v in c.items() if k == "refused" or k.startswith(DROP_PREFIXES)}
-        connections: dict[str, float] = {
-            "accepted": c.get("accepted", 0),
-            "refused": c.get("refused", 0),
-        }
-        if "open" in gauges:
-            connections["open"] = gauges["open"]
-        return {
-            "connections": connections,
-            "bytes": {"in": c.get("bytes_in", 0), "out": c.get("bytes_out", 0)},
-            "messages": sum(c.get(name, 0) for name in MESSAGE_COUNTERS),
-            "drops": drops,
-            "counters": c,
-            "gauges": gauges,
-        }
+        """The service in the shape C{/api/stats} shows (L{summarize})."""
+        return summarize(self.counters.snapshot(), self.gauge_values())
+
+
+def summarize(c: Mapping[str, float], gauges: Mapping[str, float]) -> dict[str, Any]:
+    """
+    A service's counters C{c} and C{gauges} in the shape C{/api/stats} shows:
+    connections, bytes, messages and drops by reason, then every raw counter and gauge.
+    """
+    drops = {k: v for k, v in c.items() if k == "refused" or k.startswith(DROP_PREFIXES)}
+    connections: dict[str, float] = {
+        "accepted": c.get("accepted", 0),
+        "refused": c.get("refused", 0),
+    }
+    if "open" in gauges:
+        connections["open"] = gauges["open"]
+    return {
+        "connections": connections,
+        "bytes": {"in": c.get("bytes_in", 0), "out": c.get("bytes_out", 0)},
+        "messages": sum(c.get(name, 0) for name in MESSAGE_COUNTERS),
+        "drops": drops,
+        "counters": dict(c),
+        "gauges": dict(gauges),
+    }
 
 
 class StatsRegistry:
@@ -86,7 +91,11 @@ class StatsRegistry:
     open connections.
 
     @param clock: seconds now (C{reactor.seconds}); for the uptime reported.
+    @ivar workers: under C{--workers}, this worker's
+        L{netsuite.web._worker_stats.WorkerStats}: the snapshot then covers every worker.
     """
+
+    workers: Any = None
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         if clock is None:
@@ -146,11 +155,52 @@ class StatsRegistry:
         What C{/api/stats} answers: uptime, every service's summary by name, and every
         certificate this process serves over TLS with its days to expiry.
         """
-        return {
+        out: dict[str, Any] = {
             "uptime_s": round(self.uptime(), 3),
             "services": {s.name: s.summary() for s in self},
             "tls": tls_certificates(),
         }
+        if self.workers is not None:
+            out.update(self._per_worker())
+        return out
+
+    def _per_worker(self) -> dict[str, Any]:
+        """
+        Under C{--workers}: C{worker} (the one answering), C{workers} (each one's pid,
+        uptime, the age of its figures and its services) and C{services}: the total.
+        """
+        records = self.workers.records()
+        return {
+            "worker": self.workers.index,
+            "workers": {
+                str(index): {
+                    "pid": entry.get("pid"),
+                    "uptime_s": entry.get("uptime_s"),
+                    "age_s": entry.get("age_s"),
+                    "services": {
+                        name: summarize(f.get("counters", {}), f.get("gauges", {}))
+                        for name, f in sorted(entry["services"].items())
+                    },
+                }
+                for index, entry in sorted(records.items())
+            },
+            "services": {
+                name: summarize(f["counters"], f["gauges"])
+                for name, f in sorted(totals(records).items())
+            },
+        }
+
+
+def totals(records: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Every service's counters and gauges summed over the workers' C{records}."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for entry in records.values():
+        for name, figures in entry["services"].items():
+            into = out.setdefault(name, {"counters": {}, "gauges": {}})
+            for kind in ("counters", "gauges"):
+                for key, value in figures.get(kind, {}).items():
+                    into[kind][key] = into[kind].get(key, 0) + value
+    return out
 
 
 def tls_certificates() -> list[dict[str, Any]]:

@@ -26,12 +26,14 @@ from netsuite.limits._policy import ConnectionGate
 from netsuite.twistd import _options
 from netsuite.twistd._endpoints import is_tls
 from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
+from netsuite.twistd._workers_service import supervised
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web._http_limits import MAX_REQUEST_LINE as _MAX_REQUEST_LINE
 from netsuite.web._site import WebSite, build_site
 from netsuite.web._stats import StatsRegistry
 from netsuite.web._ui import WebUI
+from netsuite.web._worker_stats import worker_stats
 from netsuite.web._wsguard import OriginPolicy
 
 __all__ = ["DEFAULT_ALPN", "Options", "WebService", "makeService", "with_default_alpn"]
@@ -276,6 +278,7 @@ class WebService(ServiceRoot):
         return [*([self.sockets] if self.sockets else []), self.site]
 
 
+@supervised("netsuite-web")
 def makeService(
     options: Options, hub: Hub | None = None, stats: StatsRegistry | None = None
 ) -> WebService:
@@ -297,6 +300,10 @@ def makeService(
     ui = WebUI.build(hub, clock=reactor, config=options["ws-config"])
     ui.install(site)  # /chat/, /chat/ws, /ui/, the dashboard at / (unless --path has one)
     top = WebService(reactor, site, options["drain-timeout"], ui.sockets)
+    stats = site.stats
+    publisher = worker_stats(stats, reactor) if stats is not None else None
+    if publisher is not None:  # under --workers: any worker reports every worker's figures
+        publisher.setServiceParent(top)
     for description, endpoint, _ in options["endpoints"]:
         label = "web/https" if is_tls(description, endpoint) else "web/http"
         ListenerService(label, description, endpoint, site).setServiceParent(top)
