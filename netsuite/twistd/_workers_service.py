@@ -248,7 +248,7 @@ def supervise(
                 shared.setServiceParent(top)
     top.supervisor = WorkerSupervisor(
         clock=reactor,
-        spawn=reactor.spawnProcess,
+        spawn=lambda *args, **kwargs: reactor.spawnProcess(*args, **kwargs),  # when started
         command=worker_command(plugin, arguments, reactor),
         count=count,
         environ=worker_environ(environ),
