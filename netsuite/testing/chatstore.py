@@ -144,6 +144,8 @@ class MemoryStore:
         return self._answer(lambda: self._append(stream, fields, maxlen))
 
     def _append(self, stream: str, fields: Mapping[str, str], maxlen: int) -> str:
+        if not fields:
+            raise StoreError("ERR wrong number of arguments for 'xadd' command")
         s = self._streams.setdefault(stream, _Stream())
         ms = int(self.clock.seconds() * 1000)
         new = (ms, 0) if ms > s.last[0] else (s.last[0], s.last[1] + 1)
@@ -261,7 +263,7 @@ class MemoryStore:
             for room in self._rooms:
                 named.update(v.split(" ", 1)[0] for v in self._members(room).values())
             dead = frozenset(p for p in named if not self._live(p))
-            return Snapshot(nicks=nicks, dead=dead, rooms=tuple(self._rooms))
+            return Snapshot(nicks=nicks, dead=dead, rooms=tuple(sorted(self._rooms)))
 
         return self._answer(compute)
 

@@ -11,15 +11,23 @@ restarting the server process.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import Any
 
+from twisted.internet import reactor as global_reactor
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
-from twisted.internet.task import Clock
-from twisted.trial.unittest import TestCase
+from twisted.internet.task import Clock, deferLater
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from netsuite.chat._redis_store import BackboneAddress, RedisStore, parse_url
 from netsuite.chat._store import RoomSnapshot, StoreError
 from netsuite.testing.chatstore import MemoryStore
+from netsuite.testing.redisserver import RedisServer
+
+reactor: Any = global_reactor
+#: How long a condition may take to come true against the real server.
+DEADLINE = 10.0
 
 Gen = Generator[Any, Any, None]
 
@@ -86,6 +94,10 @@ class StoreContract:
         fields = {"t": "héllo ☃", "n": "42", "e": ""}
         entry_id = yield self.store.append("ns:room:#u", fields, 10)
         case.assertEqual((yield self.store.tail("ns:room:#u", 1)), [(entry_id, fields)])
+
+    def test_append_needs_fields(self) -> Deferred[None]:
+        """XADD takes at least one field."""
+        return self.assertStoreError(self.store.append("ns:room:#a", {}, 10))
 
     @inlineCallbacks
     def test_maxlen(self) -> Gen:
@@ -204,7 +216,7 @@ class StoreContract:
         snap = yield self.store.snapshot()
         case.assertEqual(dict(snap.nicks), {"ann": ("live", "Ann")})
         case.assertEqual(snap.dead, frozenset({"gone", "ghost"}))
-        case.assertEqual(sorted(snap.rooms), ["#Lobby", "#Other"])
+        case.assertEqual(snap.rooms, ("#Lobby", "#Other"))  # sorted
 
     # -- rooms ------------------------------------------------------------------
 
@@ -370,10 +382,10 @@ class MemoryStoreTests(StoreContract, TestCase):
     @inlineCallbacks
     def test_ids_from_clock(self) -> Gen:
         """Ids are the clock's milliseconds, with a sequence within one millisecond."""
-        first = yield self.store.append("s", {}, 10)
-        second = yield self.store.append("s", {}, 10)
+        first = yield self.store.append("s", {"x": "1"}, 10)
+        second = yield self.store.append("s", {"x": "1"}, 10)
         self.clock.advance(0.0105)
-        third = yield self.store.append("s", {}, 10)
+        third = yield self.store.append("s", {"x": "1"}, 10)
         self.assertEqual(
             [first, second, third], ["1700000000000-0", "1700000000000-1", "1700000000010-0"]
         )
@@ -382,7 +394,7 @@ class MemoryStoreTests(StoreContract, TestCase):
         """At time 0 the first id is 0-1, as Redis gives (0-0 is no valid id)."""
         store = MemoryStore(Clock())
         store.connect()
-        self.assertEqual(self.successResultOf(store.append("s", {}, 10)), "0-1")
+        self.assertEqual(self.successResultOf(store.append("s", {"x": "1"}, 10)), "0-1")
 
     @inlineCallbacks
     def test_exact_trim(self) -> Gen:
@@ -411,3 +423,142 @@ class MemoryStoreTests(StoreContract, TestCase):
 
     def test_bad_id(self) -> None:
         self.failureResultOf(self.store.read({"s": "x-1"}, 0, 10), StoreError)
+
+
+class RedisStoreTests(StoreContract, TestCase):
+    """The contract on Redis: a real redis-server per test, killed and restarted at will."""
+
+    #: the store's request deadline (not trial's C{timeout}, the test's own)
+    request_timeout = 1.0
+
+    @inlineCallbacks
+    def setUp(self) -> Gen:
+        import txredisapi  # type: ignore[import-untyped]
+
+        self.server = RedisServer()
+        self.addCleanup(self.server.close)
+        self.server.start()
+        self.store = RedisStore(self.server.url, reactor, timeout=self.request_timeout)
+        self.addCleanup(self.store.close)
+        # a connection of the test's own, to look at what the store wrote
+        self.inspect = yield txredisapi.Connection(
+            "127.0.0.1", self.server.port, reconnect=False, convertNumbers=False
+        )
+        self.addCleanup(lambda: self.inspect.disconnect().addErrback(lambda _: None))
+        yield self.store.connect()
+
+    def lapse(self, seconds: float) -> Deferred[None]:
+        return deferLater(reactor, seconds, lambda: None)
+
+    @inlineCallbacks
+    def expire(self, proc: str) -> Gen:
+        """A lease of one millisecond, watched (with a deadline) until Redis drops it."""
+        yield self.store.lease(proc, 0.001)
+        deadline = time.monotonic() + DEADLINE
+        while (yield self.inspect.exists(f"ns:proc:{proc}")):
+            self.assertLess(time.monotonic(), deadline, f"the lease of {proc} never ran out")
+            yield deferLater(reactor, 0.002, lambda: None)
+
+    def server_down(self) -> None:
+        self.server.kill()
+
+    def server_up(self) -> None:
+        self.server.start()
+
+    def server_restart(self) -> None:
+        self.server.restart()
+
+    # what only Redis shows
+
+    @inlineCallbacks
+    def test_lease_px(self) -> Gen:
+        """A lease is C{SET proc:<p> 1 PX ms}."""
+        yield self.store.lease("p1", 2.5)
+        ttl = yield self.inspect.execute_command("PTTL", "ns:proc:p1")
+        self.assertTrue(2000 < ttl <= 2500, ttl)
+
+    @inlineCallbacks
+    def test_noscript(self) -> Gen:
+        """Scripts the server forgot (SCRIPT FLUSH, a restart) are loaded again."""
+        yield self.store.lease("p1", 30)
+        self.assertTrue((yield self.store.claim("p1", "a", "a")))
+        yield self.inspect.execute_command("SCRIPT", "FLUSH")
+        self.assertTrue((yield self.store.claim("p1", "b", "b")))
+        self.assertEqual(sorted((yield self.store.snapshot()).nicks), ["a", "b"])
+
+    @inlineCallbacks
+    def test_error_reply(self) -> Gen:
+        """An error reply (a key of the wrong type) is a StoreError; the store goes on."""
+        yield self.inspect.set("ns:room:#x", "not a stream")
+        yield self.assertStoreError(self.store.append("ns:room:#x", {"a": "1"}, 10))
+        yield self.store.append("ns:room:#y", {"a": "1"}, 10)
+
+    @inlineCallbacks
+    def test_hung_server(self) -> Gen:
+        """A server that answers nothing: requests fail by the deadline, not never."""
+        self.server.pause()
+        self.addCleanup(self.server.resume)
+        started = time.monotonic()
+        yield self.assertStoreError(self.store.lease("p1", 1))
+        yield self.assertStoreError(self.store.read({"ns:inbox:p1": "0-0"}, 0.1, 10))
+        yield self.assertStoreError(self.store.connect())
+        self.assertLess(time.monotonic() - started, 3 * self.request_timeout + 1)
+        self.server.resume()
+        yield self.store.connect()
+        yield self.store.lease("p1", 1)
+
+    @inlineCallbacks
+    def test_password_and_db(self) -> Gen:
+        """The URL's password is sent (a wrong one fails) and its database selected."""
+        server = RedisServer(password="s3cret")
+        self.addCleanup(server.close)
+        server.start()
+        url = f"redis://:s3cret@127.0.0.1:{server.port}/3"
+        store = RedisStore(url, reactor, timeout=self.request_timeout)
+        self.addCleanup(store.close)
+        yield store.connect()
+        yield store.lease("p1", 30)
+        wrong = RedisStore(url, reactor, password="wrong", timeout=self.request_timeout)
+        yield self.assertStoreError(wrong.connect())
+        yield store.append("ns:room:#a", {"x": "1"}, 10)
+        self.assertEqual(len((yield store.tail("ns:room:#a", 10))), 1)
+        # the default database of the same server is another keyspace
+        other = RedisStore(f"redis://:s3cret@127.0.0.1:{server.port}", reactor)
+        self.addCleanup(other.close)
+        yield other.connect()
+        self.assertEqual((yield other.tail("ns:room:#a", 10)), [])
+
+    @inlineCallbacks
+    def test_refused(self) -> Gen:
+        """Nothing listening: connect() fails with StoreError, nothing logged."""
+        self.server.kill()
+        yield self.assertStoreError(self.store.connect())
+        yield self.assertStoreError(self.store.lease("p1", 1))
+
+
+class ParseURLTests(SynchronousTestCase):
+    def test_forms(self) -> None:
+        self.assertEqual(parse_url("redis://h"), BackboneAddress("h", 6379, 0, None, False))
+        self.assertEqual(
+            parse_url("rediss://:p%40ss@h.example:6380/2"),
+            BackboneAddress("h.example", 6380, 2, "p@ss", True),
+        )
+        self.assertEqual(parse_url("redis://[::1]:7000/"), BackboneAddress("::1", 7000, 0))
+
+    def test_refused(self) -> None:
+        for url, why in [
+            ("http://h", "scheme"),
+            ("h:6379", "scheme"),
+            ("redis://", "no host"),
+            ("redis://h:port", "bad backbone URL"),
+            ("redis://h:70000", "bad backbone URL"),
+            ("redis://h:0", "port 0"),
+            ("redis://h/x", "database"),
+            ("redis://h/1/2", "database"),
+            ("redis://h?db=1", "query"),
+            ("redis://user:pw@h", "user name"),
+        ]:
+            with self.assertRaises(ValueError, msg=url) as caught:
+                parse_url(url)
+            self.assertIn(why, str(caught.exception), url)
+            self.assertIn("redis://[:password@]host[:port][/db]", str(caught.exception))
