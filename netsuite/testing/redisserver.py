@@ -10,6 +10,8 @@ A real C{redis-server} for tests: Debian's, on a free loopback port, persistence
     server.pause()      # SIGSTOP: connections stay up but nothing answers
     server.stop()
 
+    RedisServer(tls=TLSFiles(tmpdir))  # rediss:// only, the files' CA and server leaf
+
 Starting waits (with a deadline, never a sleep) until the server logs that it accepts
 connections. Synchronous on purpose: a C{setUp} (trial or unittest) calls it before the
 reactor runs the test, and end-to-end tests call it from plain code. As with every tool
@@ -26,9 +28,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
-from netsuite.testing._process import require_tool
+from netsuite.testing._process import TLSFiles, require_tool
 
 __all__ = ["RedisServer", "free_port"]
 
@@ -59,6 +62,7 @@ class RedisServer:
         password: str | None = None,
         args: Sequence[str] = (),
         timeout: float = 10.0,
+        tls: TLSFiles | None = None,
     ) -> None:
         self.executable = require_tool("redis-server")
         self.host = "127.0.0.1"
@@ -66,15 +70,17 @@ class RedisServer:
         self.password = password
         self.args = list(args)
         self.timeout = timeout
+        self.tls = tls
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="netsuite-redis-")
 
     @property
     def url(self) -> str:
-        """C{redis://[:password@]127.0.0.1:port/0}."""
+        """C{redis://[:password@]127.0.0.1:port/0} (C{rediss://} with TLS)."""
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}{self.host}:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{auth}{self.host}:{self.port}/0"
 
     @property
     def running(self) -> bool:
@@ -82,9 +88,24 @@ class RedisServer:
 
     def command(self) -> list[str]:
         auth = ["--requirepass", self.password] if self.password else []
+        ports = ["--port", str(self.port)]
+        if self.tls:
+            # absolute: the server runs in its own directory (--dir)
+            cert, key, ca = (
+                str(Path(p).resolve())
+                for p in (self.tls.cert_path, self.tls.key_path, self.tls.ca_path)
+            )
+            ports = [
+                "--port", "0",
+                "--tls-port", str(self.port),
+                "--tls-cert-file", cert,
+                "--tls-key-file", key,
+                "--tls-ca-cert-file", ca,
+                "--tls-auth-clients", "no",
+            ]  # fmt: skip
         return [
             self.executable,
-            "--port", str(self.port),
+            *ports,
             "--bind", self.host,
             "--save", "",
             "--appendonly", "no",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor as global_reactor
@@ -22,8 +23,10 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from netsuite.chat._redis_store import BackboneAddress, RedisStore, parse_url
 from netsuite.chat._store import RoomSnapshot, StoreError
+from netsuite.testing import TLSFiles
 from netsuite.testing.chatstore import MemoryStore
 from netsuite.testing.redisserver import RedisServer
+from netsuite.tls import client_tls_options
 
 reactor: Any = global_reactor
 #: How long a condition may take to come true against the real server.
@@ -527,6 +530,28 @@ class RedisStoreTests(StoreContract, TestCase):
         self.addCleanup(other.close)
         yield other.connect()
         self.assertEqual((yield other.tail("ns:room:#a", 10)), [])
+
+    @inlineCallbacks
+    def test_tls(self) -> Gen:
+        """C{rediss://} with the given client TLS options; a server it does not trust fails."""
+        files = TLSFiles(Path(self.mktemp()))
+        server = RedisServer(tls=files)
+        self.addCleanup(server.close)
+        server.start()
+        self.assertTrue(server.url.startswith("rediss://127.0.0.1:"))
+        store = RedisStore.from_url(
+            server.url,
+            reactor,
+            client_tls_options("127.0.0.1", ca=files.ca_path),
+            timeout=self.request_timeout,
+        )
+        self.addCleanup(store.close)
+        self.assertTrue((yield store.connect()))
+        yield store.lease("p1", 30)
+        self.assertTrue((yield store.claim("p1", "a", "A")))
+        untrusting = RedisStore(server.url, reactor, timeout=self.request_timeout)
+        self.addCleanup(untrusting.close)
+        yield self.assertStoreError(untrusting.connect())
 
     @inlineCallbacks
     def test_refused(self) -> Gen:
