@@ -170,13 +170,22 @@ class WorkersService(ServiceRoot):
         return result
 
 
+#: The doors' own labels of their plain and TLS stream listeners, where not tcp/tls.
+_STREAM_KINDS = {
+    ("chat", "listen"): ("line", "line-tls"),
+    ("chat", "irc-listen"): ("irc", "irc-tls"),
+    ("web", "listen"): ("http", "https"),
+}
+
+
 def _label(section: str, option: str, description: str, endpoint: Any, datagram: bool) -> str:
-    """C{echo/tcp}, C{chat/irc-listen/tls}: the service, the option, the transport."""
+    """The label the door itself logs (C{echo/tcp}, C{chat/irc-tls}, C{web/http})."""
     if datagram:
         kind = "dtls" if description.startswith("dtls:") else "udp"
     else:
-        kind = "tls" if is_tls(description, endpoint) else "tcp"
-    return f"{section}/{kind}" if option == "listen" else f"{section}/{option}/{kind}"
+        plain, tls = _STREAM_KINDS.get((section, option), ("tcp", "tls"))
+        kind = tls if is_tls(description, endpoint) else plain
+    return f"{section}/{kind}"
 
 
 def _reactor_name(reactor: Any) -> str | None:
