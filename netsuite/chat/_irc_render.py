@@ -23,17 +23,24 @@ formatting, and why:
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from twisted.words.protocols import irc
 
 from netsuite.chat import _events as ev
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatEvent
+from netsuite.chat._irc_tags import TagMessage, escape_value, with_tags
+
+if TYPE_CHECKING:
+    from netsuite.chat._hub import Hub
 
 __all__ = [
+    "CLIENT_TAGS_FMT",
     "IRC_NUMERICS",
     "LINE_MAX",
     "WITH_SUBJECT",
@@ -46,6 +53,10 @@ __all__ = [
     "truncate_utf8",
     "wire",
 ]
+
+#: The name under which an event keeps the client-only tags it was sent with
+#: (L{IRCRenderer.client_tags}), in its L{ChatEvent.encoded} cache.
+CLIENT_TAGS_FMT = "irc:client-tags"
 
 #: The longest line sent, in bytes, CRLF included (RFC 2812 section 2.3).
 LINE_MAX = 512
@@ -196,21 +207,34 @@ class IRCWriter(irc.IRC):
 
 class IRCRenderer:
     """
-    Hub events as IRC lines, the same bytes for every IRC member who receives them.
+    Hub events as IRC lines, the same bytes for every IRC member who receives them with
+    the same tag set.
 
-    The rendering depends only on the event and the server name, never on the
-    recipient, which is what lets L{ChatEvent.encoded} cache it: a message to a room of
-    500 IRC members is formatted and encoded once. C{fmt} names that cache entry (it
-    carries the server name, in case two IRC doors with different names share a hub);
-    C{fmt_time} is the variant with IRCv3 C{time} tags, for clients that asked for them.
+    The rendering depends only on the event, the server name and the recipient's tag
+    flags (L{netsuite.chat._irc_caps.render_flags}: C{t} server-time, C{m}
+    message-tags, C{x} extended-join), never on who the recipient is, which is what
+    lets L{ChatEvent.encoded} cache it: a message to a room of 500 IRC members is
+    formatted and encoded once per distinct flag string among them (four at most), not
+    500 times. C{fmt} names the plain cache entry (it carries the server name, in case
+    two IRC doors with different names share a hub); L{variant} gives the others.
+
+    @ivar hub: where the joiner of an extended-join is looked up (realname, account)
+        and the sender of a message with client-only tags (L{client_tags}).
+    @ivar peak_users: the most members seen at once (LUSERS, 265/266).
     """
 
-    def __init__(self, hostname: str) -> None:
+    def __init__(self, hostname: str, hub: Hub | None = None) -> None:
         self.hostname = hostname
+        self.hub = hub
         self.fmt = f"irc:{hostname}"
-        self.fmt_time = f"irc+time:{hostname}"
+        self.fmt_time = f"irc+t:{hostname}"
+        self.peak_users = 0
         self._lines: list[bytes] = []
         self._out = IRCWriter(hostname, self._lines.append)
+        self._variants: dict[str, tuple[str, Callable[[ChatEvent], bytes]]] = {
+            "": (self.fmt, self)
+        }
+        self._tagmsg_ids = itertools.count(1)
 
     def mask(self, nick: str) -> str:
         """The prefix a person's lines carry: C{nick!nick@server}, the same for all doors."""
@@ -224,15 +248,61 @@ class IRCRenderer:
         """Like calling the renderer, with C{@time=} on messages (server-time clients)."""
         return self.render(event, timed=True)
 
-    def render(self, event: ChatEvent, *, timed: bool) -> bytes:
-        """The lines of C{event}, with IRCv3 C{time} tags on messages if C{timed}."""
+    def variant(self, flags: str) -> tuple[str, Callable[[ChatEvent], bytes]]:
+        """The cache name and the rendering for clients with tag C{flags}."""
+        found = self._variants.get(flags)
+        if found is None:
+            timed, tagged, extended = "t" in flags, "m" in flags, "x" in flags
+
+            def render(event: ChatEvent) -> bytes:
+                return self.render(event, timed=timed, tagged=tagged, extended=extended)
+
+            found = self._variants[flags] = (f"irc+{flags}:{self.hostname}", render)
+        return found
+
+    def next_tagmsg_id(self, when: float) -> str:
+        """A msgid for a C{TAGMSG} (it has no hub sequence number): unique in this door."""
+        return f"t{int(when * 1000):x}-{next(self._tagmsg_ids)}"
+
+    def client_tags(self, said: ev.Said) -> str:
+        """
+        The client-only tags C{said} was sent with (as sent, C{;}-separated), or "".
+
+        The hub's events carry no tags, so they are read from the sender while the hub
+        delivers its message (the sending session's C{sending_tags}, set only for that
+        call) and kept on the event itself, once, for every later rendering.
+        """
+        return said.encoded(CLIENT_TAGS_FMT, self._sender_tags)
+
+    def _sender_tags(self, event: ChatEvent) -> str:
+        assert isinstance(event, ev.Said)
+        member = self.hub.find(event.sender) if self.hub is not None else None
+        tags = getattr(member, "sending_tags", "")
+        return tags if isinstance(tags, str) else ""
+
+    def render(
+        self, event: ChatEvent, *, timed: bool, tagged: bool = False, extended: bool = False
+    ) -> bytes:
+        """
+        The lines of C{event}: with IRCv3 C{time} tags on messages if C{timed},
+        C{msgid} and client-only tags if C{tagged}, joins with account and realname if
+        C{extended}.
+        """
         out = self._out
         if isinstance(event, ev.Said):
-            self.message(event, timed=timed)
+            self.message(event, timed=timed, tagged=tagged)
         elif isinstance(event, ev.Replayed):
-            self.message(event.said, timed=timed)
+            self.message(event.said, timed=timed, tagged=tagged)
+        elif isinstance(event, TagMessage):
+            self.tag_message(event, timed=timed)
         elif isinstance(event, ev.Joined):
-            out.join(self.mask(event.nick), event.room)
+            if extended:
+                account, realname = self.identity(event.nick)
+                out.sendCommand(
+                    "JOIN", (event.room, account, ":" + wire(realname)), self.mask(event.nick)
+                )
+            else:
+                out.join(self.mask(event.nick), event.room)
         elif isinstance(event, ev.Parted):
             out.part(self.mask(event.nick), event.room, wire(event.reason) or None)
         elif isinstance(event, ev.Quit):
@@ -247,7 +317,31 @@ class IRCRenderer:
         self._lines.clear()
         return data
 
-    def message(self, said: ev.Said, *, timed: bool = False) -> None:
+    def identity(self, nick: str) -> tuple[str, str]:
+        """
+        C{(account, realname)} of C{nick} as extended-join and WHOIS show them: the
+        verified certificate's name or C{*}, and the USER realname (another door's
+        members: C{via the <door> door}).
+        """
+        member = self.hub.find(nick) if self.hub is not None else None
+        if member is None:
+            return "*", ""
+        account = getattr(member, "identity", None) or "*"
+        realname = getattr(member, "realname", "") or f"via the {member.door} door"
+        return account, realname
+
+    def _tags(self, *, when: float, mid: str, timed: bool, tagged: bool, client: str) -> str:
+        """The tag data of a relayed message: server tags first, then the client's."""
+        tags = []
+        if timed:
+            tags.append(f"time={server_time(when)}")
+        if tagged:
+            tags.append(f"msgid={escape_value(mid)}")
+            if client:
+                tags.append(client)
+        return ";".join(tags)
+
+    def message(self, said: ev.Said, *, timed: bool = False, tagged: bool = False) -> None:
         """
         A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in one line of at
         most L{LINE_MAX} bytes with its prefix and CRLF (tags not counted, as IRCv3
@@ -260,13 +354,25 @@ class IRCRenderer:
         action = said.kind == "action"
         head = len(f":{mask} {command} {target} :".encode())
         budget = LINE_MAX - 2 - head - (len("\x01ACTION \x01") if action else 0)
-        tags = {"time": server_time(said.when)} if timed else None
         text = truncate_utf8(wire(said.text).encode("utf-8"), budget).decode("utf-8")
         if action:
             text = f"\x01ACTION {text}\x01"
-        if tags is not None:
-            out.sendCommand(command, (target, ":" + text), mask, tags)
-        elif command == "NOTICE":
+        if command == "NOTICE":
             out.notice(mask, target, text)
         else:
             out.privmsg(mask, target, text)
+        if timed or tagged:
+            client = self.client_tags(said) if tagged else ""
+            tags = self._tags(
+                when=said.when, mid=said.mid or str(said.seq), timed=timed, tagged=tagged,
+                client=client,
+            )  # fmt: skip
+            self._lines[-1] = with_tags(self._lines[-1], tags)
+
+    def tag_message(self, event: TagMessage, *, timed: bool) -> None:
+        """C{@msgid=...;+tags :sender TAGMSG target} (only message-tags clients get it)."""
+        self._out.sendCommand("TAGMSG", (event.target,), self.mask(event.sender))
+        tags = self._tags(
+            when=event.when, mid=event.mid, timed=timed, tagged=True, client=event.tags
+        )
+        self._lines[-1] = with_tags(self._lines[-1], tags)

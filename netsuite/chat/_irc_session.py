@@ -30,6 +30,7 @@ What differs from a plain C{IRC} server, and why:
 from __future__ import annotations
 
 import hmac
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,9 +39,11 @@ from twisted.logger import Logger
 
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
-from netsuite.chat._events import ChatError, ChatEvent, Notice, Replayed, Said
+from netsuite.chat._events import ChatError, ChatEvent, Joined, Notice, Replayed, Said
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member, RoomInfo
+from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
+from netsuite.chat._irc_info import ServerQueries
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
     WITH_SUBJECT,
@@ -49,6 +52,15 @@ from netsuite.chat._irc_render import (
     parse,
     wire,
 )
+from netsuite.chat._irc_tags import (
+    CLIENT_TAGS_MAX,
+    NO_TAGS,
+    ClientTags,
+    TagMessage,
+    labeled,
+    read_tags,
+    split_tags,
+)
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, fold, valid_nick
 from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter, Overlong
@@ -56,12 +68,6 @@ from netsuite.stream._lines import Line, LineSplitter, Overlong
 __all__ = ["CAPABILITIES", "IRCSession", "scrub_irc"]
 
 log = Logger()
-
-#: IRCv3 capabilities offered to C{CAP LS}: server-time (history replayed on join then
-#: shows when it was said, not when it was replayed) and multi-prefix (every membership
-#: prefix in NAMES and WHO, not only the highest; rooms have no roles yet, so no prefix
-#: at all, which is correct either way). Neither carries a value in C{CAP LS 302}.
-CAPABILITIES = frozenset({"multi-prefix", "server-time"})
 
 #: Channel modes the door really has: every room is C{+n} (the hub refuses messages from
 #: non-members). There is no C{+t}: anyone in a room may set its topic. No mode can be
@@ -101,7 +107,7 @@ class _NeedMoreParamsError(Exception):
     """A command came with too few parameters: answered with 461."""
 
 
-class IRCSession(PacedInput):
+class IRCSession(CapNegotiation, ServerQueries, PacedInput):
     """
     One person on the IRC door, and their member of the hub once registered.
 
@@ -139,9 +145,9 @@ class IRCSession(PacedInput):
         self.motd = _DEFAULT_MOTD.format(server=server_name) if motd is None else motd
         self.max_line = max_line
         self.created = created
-        self.renderer = renderer if renderer is not None else IRCRenderer(server_name)
+        self.renderer = renderer if renderer is not None else IRCRenderer(server_name, hub)
         self.splitter = LineSplitter(max_line)
-        self.out = IRCWriter(server_name, send)
+        self.out = IRCWriter(server_name, self.emit)
         self.nick = ""
         self.username = ""
         self.realname = ""
@@ -149,6 +155,16 @@ class IRCSession(PacedInput):
         self.closed = False
         self.identity: str | None = None  # a verified client certificate's name (mutual TLS)
         self.caps: set[str] = set()
+        self.cap_version = 0
+        #: The client-only tags of the message being handed to the hub (only during
+        #: that call): recipients' renderers read them (L{IRCRenderer.client_tags}).
+        self.sending_tags = ""
+        self.tags: ClientTags = NO_TAGS  # the tags of the line being handled
+        self.command = ""  # the command being handled (standard replies name it)
+        self._capture: list[bytes] | None = None  # a labeled command's output
+        self._batches = itertools.count(1)
+        self._message_fmt, self._message_render = self.renderer.variant("")
+        self._join_fmt, self._join_render = self.renderer.variant("")
         self._wanted_nick = ""
         self._given_password: str | None = None
         self._cap_hold = False  # CAP LS/REQ seen: registration waits for CAP END
@@ -157,6 +173,34 @@ class IRCSession(PacedInput):
         self.errors = ErrorBudget(hub.clock)
 
     # --- output ---------------------------------------------------------------------------
+
+    def emit(self, data: bytes) -> None:
+        """Every byte for this client goes here: held while a labeled command runs."""
+        if self._capture is not None:
+            self._capture.append(data)
+        else:
+            self.send(data)
+
+    def _labeled(self, label: str, run: Callable[[], None]) -> None:
+        """
+        C{run()} with its output held, then sent as one labeled response (an ACK, one
+        labeled line, or a labeled-response batch), as labeled-response says.
+        """
+        held: list[bytes] = []
+        self._capture = held
+        try:
+            run()
+        finally:
+            if self._capture is held:  # else end() has sent it already
+                self._capture = None
+                batch = f"{next(self._batches):x}"
+                self.send(labeled(label, b"".join(held), self.hostname, batch))
+
+    def caps_changed(self) -> None:
+        """Pick the renderings this client's capabilities ask for (one per tag set)."""
+        message, join = render_flags(self.caps)
+        self._message_fmt, self._message_render = self.renderer.variant(message)
+        self._join_fmt, self._join_render = self.renderer.variant(join)
 
     def reply(self, numeric: str, *params: str) -> None:
         """
@@ -192,31 +236,46 @@ class IRCSession(PacedInput):
         self.out.sendCommand("ERROR", (f":Closing link: {wire(reason)}",))
         self.closed = True
         self.hub.quit(self, reason)
+        if self._capture is not None:  # a labeled QUIT: its ERROR goes before the close
+            held, self._capture = self._capture, None
+            self.send(labeled(self.tags.label, b"".join(held), self.hostname, "q"))
         self.close(reason)
 
     # --- the hub's side (Member) ----------------------------------------------------------
 
     def deliver(self, event: ChatEvent) -> None:
-        """Render C{event} for this client (cached across IRC members where possible)."""
+        """
+        Render C{event} for this client: once per tag set across IRC members (the
+        encoding is cached on the event under the variant's name).
+        """
         if self.closed:
             return
-        renderer = self.renderer
         if isinstance(event, Said):
-            if event.sender == self.nick and event.target != self.nick:
-                return  # our own line: IRC clients show what they send themselves
-            self.send(event.encoded(renderer.fmt, renderer))
+            self.renderer.client_tags(event)  # read now, while the sender is sending
+            data = event.encoded(self._message_fmt, self._message_render)
+            if event.sender == self.nick:
+                if "echo-message" not in self.caps:
+                    if event.target != self.nick:
+                        return  # our own line: the client shows what it sends itself
+                elif event.target == self.nick:
+                    self.emit(data)  # to ourselves: the echo, then the delivery
+            self.emit(data)
         elif isinstance(event, Replayed):
             if self._replays is not None:
                 self._replays.append(event)  # after the JOIN's topic and names
                 return
-            if "server-time" in self.caps:
-                self.send(event.encoded(renderer.fmt_time, renderer.timed))
-            else:
-                self.send(event.encoded(renderer.fmt, renderer))
+            # The same bytes as the message had live, cached on the message itself.
+            self.emit(event.said.encoded(self._message_fmt, self._message_render))
+        elif isinstance(event, TagMessage):
+            if "message-tags" in self.caps:  # never to a client without message-tags
+                self.emit(event.encoded(self._message_fmt, self._message_render))
+        elif isinstance(event, Joined):
+            self.emit(event.encoded(self._join_fmt, self._join_render))
         elif isinstance(event, Notice):
             self.server_notice(event.text)
         else:
-            self.send(event.encoded(renderer.fmt, renderer))
+            renderer = self.renderer
+            self.emit(event.encoded(renderer.fmt, renderer))
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): C{ERROR :Closing link: reason}, then close."""
@@ -238,7 +297,10 @@ class IRCSession(PacedInput):
     link = "link"
 
     def slowed(self, text: str) -> None:
-        self.server_notice(text)
+        if "standard-replies" in self.caps:
+            self.out.sendLine(f":{self.hostname} WARN * RATE_LIMITED :{wire(text)}")
+        else:
+            self.server_notice(text)
 
     def flood_close(self, queued: int) -> str:
         return f"Excess Flood ({queued} lines queued)"
@@ -250,8 +312,10 @@ class IRCSession(PacedInput):
             self.close("HTTP request on the IRC port")
             return
         line = scrub_irc(raw.decode("utf-8", "replace"))
-        if line.startswith("@"):  # IRCv3 message tags: none are used from clients
-            line = line.partition(" ")[2]
+        data, line = split_tags(line)
+        if len(data.encode()) > CLIENT_TAGS_MAX:  # message-tags: refused, never cut
+            self.reply(num.ERR_INPUTTOOLONG, "Input line was too long")
+            return
         line = line.lstrip(" ")
         if not line:
             return
@@ -259,7 +323,15 @@ class IRCSession(PacedInput):
         if parsed is None:
             return
         prefix, command, params = parsed
-        self.handleCommand(command.upper(), prefix, params)
+        self.tags = read_tags(data) if data else NO_TAGS
+        try:
+            label = self.tags.label
+            if label and {"labeled-response", "batch"} <= self.caps:
+                self._labeled(label, lambda: self.handleCommand(command.upper(), prefix, params))
+            else:
+                self.handleCommand(command.upper(), prefix, params)
+        finally:
+            self.tags = NO_TAGS
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """
@@ -273,6 +345,7 @@ class IRCSession(PacedInput):
         if method is None:
             self.reply(num.ERR_UNKNOWNCOMMAND, command, "Unknown command")
             return
+        self.command = command
         try:
             method(prefix, params)
         except _NeedMoreParamsError:
@@ -290,7 +363,12 @@ class IRCSession(PacedInput):
         if self.closed:
             return
         numeric = IRC_NUMERICS.get(error.code)
-        if numeric is None:  # flood, and anything new: say it in words
+        if numeric is None and "standard-replies" in self.caps:  # IRCv3 standard replies
+            code = "RATE_LIMITED" if error.code == "flood" else error.code.upper()
+            self.out.sendLine(
+                f":{self.hostname} FAIL {self.command or '*'} {code} :{wire(error.message)}"
+            )
+        elif numeric is None:  # flood, and anything new: say it in words
             self.server_notice(error.message)
         elif numeric in WITH_SUBJECT:
             self.reply(numeric, subject or "*", error.message)
@@ -316,39 +394,6 @@ class IRCSession(PacedInput):
         self.chat_error(error, room)
 
     # --- registration ---------------------------------------------------------------------
-
-    def irc_CAP(self, prefix: str, params: list[str]) -> None:
-        """IRCv3 capability negotiation: server-time only; registration waits for END."""
-        self._need(params, 1)
-        sub = params[0].upper()
-        target = self.nick or "*"
-        if sub == "LS":  # LS 302 would show values (C{cap=value}): ours have none
-            self._cap_hold = not self.registered
-            self.out.sendCommand(
-                "CAP", (target, "LS", ":" + " ".join(sorted(CAPABILITIES))), self.hostname
-            )
-        elif sub == "LIST":
-            self.out.sendCommand(
-                "CAP", (target, "LIST", ":" + " ".join(sorted(self.caps))), self.hostname
-            )
-        elif sub == "REQ":
-            self._cap_hold = not self.registered
-            wanted = params[1].split() if len(params) > 1 else []
-            if wanted and all(w.lstrip("-") in CAPABILITIES for w in wanted):
-                for w in wanted:
-                    if w.startswith("-"):
-                        self.caps.discard(w[1:])
-                    else:
-                        self.caps.add(w)
-                answer = "ACK"
-            else:
-                answer = "NAK"
-            self.out.sendCommand("CAP", (target, answer, ":" + " ".join(wanted)), self.hostname)
-        elif sub == "END":
-            self._cap_hold = False
-            self._try_register()
-        else:
-            self.reply(num.ERR_INVALIDCAPCMD, params[0], "Invalid CAP command")
 
     def irc_PASS(self, prefix: str, params: list[str]) -> None:
         if self.registered:
@@ -408,7 +453,10 @@ class IRCSession(PacedInput):
         self.welcome()
 
     def welcome(self) -> None:
-        """001-005 and the MOTD: what clients wait for before they consider themselves in."""
+        """
+        001-005, the LUSERS replies and the MOTD, in the order the Modern document
+        gives: what clients wait for before they consider themselves in.
+        """
         host = self.hostname
         version = f"netsuite-{__version__}"
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.created))
@@ -418,8 +466,15 @@ class IRCSession(PacedInput):
         self.reply(num.RPL_YOURHOST, f"Your host is {host}, running version {version}")
         self.reply(num.RPL_CREATED, f"This server was created {when}")
         self.out.sendCommand(num.RPL_MYINFO, (self.nick, host, version, "iw", CHANNEL_MODES), host)
-        self.reply(num.RPL_ISUPPORT, *self.isupport(), "are supported by this server")
+        for tokens in self.isupport_lines():
+            self.reply(num.RPL_ISUPPORT, *tokens, "are supported by this server")
+        self.send_lusers()
         self.send_motd()
+
+    def isupport_lines(self) -> list[list[str]]:
+        """The ISUPPORT tokens in lines of at most thirteen (Modern IRC, 005)."""
+        tokens = self.isupport()
+        return [tokens[i : i + 13] for i in range(0, len(tokens), 13)]
 
     def isupport(self) -> list[str]:
         """
@@ -462,12 +517,6 @@ class IRCSession(PacedInput):
 
     def irc_QUIT(self, prefix: str, params: list[str]) -> None:
         self.end(params[0] if params and params[0] else "quit")
-
-    def irc_MOTD(self, prefix: str, params: list[str]) -> None:
-        self.send_motd()
-
-    def irc_VERSION(self, prefix: str, params: list[str]) -> None:
-        self.reply(num.RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
 
     # --- rooms ----------------------------------------------------------------------------
 
@@ -541,7 +590,12 @@ class IRCSession(PacedInput):
 
     def _send_names(self, room: str) -> None:
         """353 lines (as many as the nicks need) and 366."""
-        names = [self._prefixes(m, room) + m.nick for m in self.hub.who(room)]
+        full = "userhost-in-names" in self.caps  # nick!user@host, not the nick alone
+        mask = self.renderer.mask
+        names = [
+            self._prefixes(m, room) + (mask(m.nick) if full else m.nick)
+            for m in self.hub.who(room)
+        ]
         self._listing(num.RPL_NAMREPLY, ("=", room), names)
         self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
 
@@ -610,21 +664,75 @@ class IRCSession(PacedInput):
                     self.chat_error(e, target)
 
     def _send_to(self, target: str, text: str, kind: str, *, ctcp: bool) -> None:
+        """
+        One target of a PRIVMSG or NOTICE. Its client-only tags are this session's
+        C{sending_tags} while the hub delivers it (recipients' renderers read them).
+        """
         hub = self.hub
         if target.startswith("#"):
             if not ctcp:
-                hub.say(self, target, text, kind)
+                self.sending_tags = self.tags.client
+                try:
+                    hub.say(self, target, text, kind)
+                finally:
+                    self.sending_tags = ""
             return
         member: Member | None = hub.find(target)
         if member is None:
             raise ChatError("no_such_nick", "No such nick/channel")
         if ctcp and member.door != self.door:
             return
-        hub.private(self, target, text, kind)
+        self.sending_tags = self.tags.client
+        try:
+            hub.private(self, target, text, kind)
+        finally:
+            self.sending_tags = ""
         if kind != "notice" and not ctcp:
             away = hub.away(member)
             if away:
                 self.reply(num.RPL_AWAY, member.nick, away)
+
+    def irc_TAGMSG(self, prefix: str, params: list[str]) -> None:
+        """
+        TAGMSG target[,target] (message-tags): the line's client-only tags, to rooms
+        and nicks as a PRIVMSG would go, but only to IRC members with message-tags
+        (no other door could show it). Without client-only tags there is nothing to
+        relay and nothing is sent, as Ergo does; the refusals are PRIVMSG's.
+        """
+        self._need(params, 1)
+        for target in params[0].split(","):
+            if self.closed:
+                return
+            try:
+                self._tag_to(target, self.tags.client)
+            except ChatError as e:
+                self.chat_error(e, target)
+
+    def _tag_to(self, target: str, tags: str) -> None:
+        hub = self.hub
+        audience: list[Member]
+        if target.startswith("#"):
+            info = hub.room_info(target)  # 403 for no such room
+            if fold(info.name) not in {fold(r) for r in hub.rooms_of(self)}:
+                raise ChatError("cannot_send", f"you are not in {info.name}")
+            name, audience = info.name, hub.who(info.name)
+        else:
+            found = hub.find(target)
+            if found is None:
+                raise ChatError("no_such_nick", "No such nick/channel")
+            name, audience = found.nick, [found] if found is self else [found, self]
+        if not tags:
+            return
+        when = hub.clock()
+        event = TagMessage(
+            sender=self.nick, target=name, tags=tags, when=when,
+            mid=self.renderer.next_tagmsg_id(when),
+        )  # fmt: skip
+        for member in audience:
+            if member is self and "echo-message" not in self.caps:
+                continue
+            if isinstance(member, IRCSession):
+                member.deliver(event)
 
     def irc_AWAY(self, prefix: str, params: list[str]) -> None:
         message = params[0] if params else ""

@@ -16,6 +16,7 @@ from twisted.words.protocols import irc
 from netsuite.chat._events import ChatError, Notice
 from netsuite.chat._hub import Hub
 from netsuite.chat._irc_door import IRCChatFactory
+from netsuite.chat._irc_caps import CAPABILITIES
 from netsuite.chat._irc_render import IRC_NUMERICS, LINE_MAX, split_utf8
 from netsuite.chat._irc_session import IRCSession
 from netsuite.chat._irc_session import scrub_irc as scrub
@@ -23,6 +24,8 @@ from netsuite.testing import hub_on_clock
 
 from .helpers import line_session, text
 
+#: The LUSERS replies of the welcome burst, after 005 (Modern IRC, connection registration).
+LUSERS = ["251", "252", "253", "254", "255", "265", "266"]
 PEER = IPv4Address("TCP", "127.0.0.1", 40000)
 
 
@@ -126,7 +129,10 @@ class RegistrationTests(SynchronousTestCase):
     def test_welcome(self) -> None:
         session, out, closed = irc_session(self.hub)
         feed(session, "NICK alice", "USER alice 0 * :Alice Example")
-        self.assertEqual(codes(out), ["001", "002", "003", "004", "005", "375", "372", "376"])
+        self.assertEqual(
+            codes(out),
+            ["001", "002", "003", "004", "005", *LUSERS, "375", "372", "376"],
+        )
         shown = lines(out)
         self.assertEqual(
             shown[0],
@@ -260,7 +266,7 @@ class RegistrationTests(SynchronousTestCase):
     def test_cap_negotiation(self) -> None:
         session, out, _ = irc_session(self.hub)
         feed(session, "CAP LS 302", "NICK alice", "USER alice 0 * :Alice")
-        self.assertEqual(lines(out), [":netsuite CAP * LS :multi-prefix server-time"])
+        self.assertEqual(lines(out), [":netsuite CAP * LS :" + " ".join(sorted(CAPABILITIES))])
         self.assertFalse(session.registered)  # waits for CAP END
         feed(session, "CAP REQ :server-time", "CAP REQ :sasl", "CAP LIST", "CAP FOO")
         self.assertEqual(
@@ -268,13 +274,13 @@ class RegistrationTests(SynchronousTestCase):
             [
                 ":netsuite CAP * ACK :server-time",
                 ":netsuite CAP * NAK :sasl",
-                ":netsuite CAP * LIST :server-time",
+                ":netsuite CAP * LIST :cap-notify server-time",  # cap-notify: implied by 302
                 ":netsuite 410 * FOO :Invalid CAP command",
             ],
         )
         feed(session, "CAP END")
         self.assertTrue(session.registered)
-        self.assertEqual(session.caps, {"server-time"})
+        self.assertEqual(session.caps, {"cap-notify", "server-time"})
 
     def test_http_request_closed(self) -> None:
         for request in (b"GET / HTTP/1.1", b"POST /irc HTTP/1.0", b"HEAD / HTTP/1.1"):
@@ -620,7 +626,9 @@ class CommandTests(SynchronousTestCase):
                 ":netsuite 421 alice FROB :Unknown command",
             ],
         )
-        self.assertEqual(self.say("VERSION"), [":netsuite 351 alice netsuite-0.1.0. netsuite :"])
+        self.assertEqual(
+            self.say("VERSION")[0], ":netsuite 351 alice netsuite-0.1.0. netsuite :"
+        )  # then 005 (tests/chat/test_irc_replies.py)
 
     def test_a_bug_is_logged_not_fatal(self) -> None:
         def broken(prefix: str, params: list[str]) -> None:

