@@ -124,5 +124,5 @@ class IRCChatFactory(ChatDoorFactory):
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.motd = motd
-        self.renderer = IRCRenderer(server_name)
+        self.renderer = IRCRenderer(server_name, hub)
         self.created = self.clock.seconds()

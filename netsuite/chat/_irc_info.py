@@ -23,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 import platform
 import time
+import weakref
 from collections.abc import Callable
 
 import twisted
@@ -30,10 +31,14 @@ import twisted
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._hub import Hub
-from netsuite.chat._irc_render import IRCRenderer
 from netsuite.chat._names import fold
 
 __all__ = ["ServerQueries", "rfc1123"]
+
+#: The most members each hub has been seen with at once (265/266's maximum), by every
+#: IRC door on it. The hub does not keep that figure; it is kept here, beside it,
+#: without a reference that would keep a hub alive.
+_PEAKS: weakref.WeakKeyDictionary[Hub, int] = weakref.WeakKeyDictionary()
 
 
 def rfc1123(when: float) -> str:
@@ -48,7 +53,6 @@ class ServerQueries:
     hub: Hub
     hostname: str
     nick: str
-    renderer: IRCRenderer
     reply: Callable[..., None]
     isupport_lines: Callable[[], list[list[str]]]
     send_motd: Callable[[], None]
@@ -76,7 +80,7 @@ class ServerQueries:
         """251-255, 265, 266: the counts the hub shows (O(1) but for the rooms)."""
         hub = self.hub
         users = max(hub.counters["members.joined"] - hub.counters["members.quit"], 0)
-        peak = self.renderer.peak_users = max(self.renderer.peak_users, users)
+        peak = _PEAKS[hub] = max(_PEAKS.get(hub, 0), users)
         rooms = len(hub.room_names())
         self.reply(num.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
         self.reply(num.RPL_LUSEROP, "0", "operator(s) online")

@@ -220,7 +220,6 @@ class IRCRenderer:
 
     @ivar hub: where the joiner of an extended-join is looked up (realname, account)
         and the sender of a message with client-only tags (L{client_tags}).
-    @ivar peak_users: the most members seen at once (LUSERS, 265/266).
     """
 
     def __init__(self, hostname: str, hub: Hub | None = None) -> None:
@@ -228,7 +227,6 @@ class IRCRenderer:
         self.hub = hub
         self.fmt = f"irc:{hostname}"
         self.fmt_time = f"irc+t:{hostname}"
-        self.peak_users = 0
         self._lines: list[bytes] = []
         self._out = IRCWriter(hostname, self._lines.append)
         self._variants: dict[str, tuple[str, Callable[[ChatEvent], bytes]]] = {

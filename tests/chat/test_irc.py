@@ -15,8 +15,8 @@ from twisted.words.protocols import irc
 
 from netsuite.chat._events import ChatError, Notice
 from netsuite.chat._hub import Hub
-from netsuite.chat._irc_door import IRCChatFactory
 from netsuite.chat._irc_caps import CAPABILITIES
+from netsuite.chat._irc_door import IRCChatFactory
 from netsuite.chat._irc_render import IRC_NUMERICS, LINE_MAX, split_utf8
 from netsuite.chat._irc_session import IRCSession
 from netsuite.chat._irc_session import scrub_irc as scrub
