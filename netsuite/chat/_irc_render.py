@@ -16,9 +16,9 @@ formatting, and why:
     on a character boundary.
   - Text from other doors is made safe for one IRC parameter (L{wire}): a CR, LF or NUL
     would end or smuggle a line.
-  - A room message is rendered once for every IRC member (L{IRCRenderer}, cached by
-    L{ev.ChatEvent.encoded}): the rendering does not depend on who
-    receives it.
+  - A room message is rendered once per tag set among its IRC members (L{IRCRenderer},
+    cached by L{ev.ChatEvent.encoded}): the rendering depends on the recipient's
+    capabilities (server-time, message-tags, extended-join), never on who it is.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ L{netsuite.chat._irc_door}. The only Twisted import is C{twisted.logger}, the lo
 module writes to (a bug in a command is logged, not fatal).
 
 The module is above 400 lines because it is one state machine: one C{irc_COMMAND} method
-per command of the subset, which split over modules would scatter its dispatch.
+per command of the subset, which split over modules would scatter its dispatch. What is a
+protocol of its own lives beside it, mixed in: capability negotiation
+(L{netsuite.chat._irc_caps}) and the server's own queries (L{netsuite.chat._irc_info});
+message tags and labeled responses are L{netsuite.chat._irc_tags}.
 
 What differs from a plain C{IRC} server, and why:
 
@@ -162,6 +165,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         self.tags: ClientTags = NO_TAGS  # the tags of the line being handled
         self.command = ""  # the command being handled (standard replies name it)
         self._capture: list[bytes] | None = None  # a labeled command's output
+        self._sink: Callable[[bytes], None] = send  # send, or the capture's append
         self._batches = itertools.count(1)
         self._message_fmt, self._message_render = self.renderer.variant("")
         self._join_fmt, self._join_render = self.renderer.variant("")
@@ -176,10 +180,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
 
     def emit(self, data: bytes) -> None:
         """Every byte for this client goes here: held while a labeled command runs."""
-        if self._capture is not None:
-            self._capture.append(data)
-        else:
-            self.send(data)
+        self._sink(data)
 
     def _labeled(self, label: str, run: Callable[[], None]) -> None:
         """
@@ -188,11 +189,12 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         """
         held: list[bytes] = []
         self._capture = held
+        self._sink = held.append
         try:
             run()
         finally:
             if self._capture is held:  # else end() has sent it already
-                self._capture = None
+                self._capture, self._sink = None, self.send
                 batch = f"{next(self._batches):x}"
                 self.send(labeled(label, b"".join(held), self.hostname, batch))
 
@@ -237,7 +239,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         self.closed = True
         self.hub.quit(self, reason)
         if self._capture is not None:  # a labeled QUIT: its ERROR goes before the close
-            held, self._capture = self._capture, None
+            held, self._capture, self._sink = self._capture, None, self.send
             self.send(labeled(self.tags.label, b"".join(held), self.hostname, "q"))
         self.close(reason)
 
@@ -251,31 +253,32 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         if self.closed:
             return
         if isinstance(event, Said):
-            self.renderer.client_tags(event)  # read now, while the sender is sending
-            data = event.encoded(self._message_fmt, self._message_render)
             if event.sender == self.nick:
+                # Our own message, delivered while we send it: its client-only tags
+                # are kept on it now, for whoever renders it later (a replay).
+                self.renderer.client_tags(event)
                 if "echo-message" not in self.caps:
                     if event.target != self.nick:
                         return  # our own line: the client shows what it sends itself
                 elif event.target == self.nick:
-                    self.emit(data)  # to ourselves: the echo, then the delivery
-            self.emit(data)
+                    self._sink(event.encoded(self._message_fmt, self._message_render))
+            self._sink(event.encoded(self._message_fmt, self._message_render))
         elif isinstance(event, Replayed):
             if self._replays is not None:
                 self._replays.append(event)  # after the JOIN's topic and names
                 return
             # The same bytes as the message had live, cached on the message itself.
-            self.emit(event.said.encoded(self._message_fmt, self._message_render))
+            self._sink(event.said.encoded(self._message_fmt, self._message_render))
         elif isinstance(event, TagMessage):
             if "message-tags" in self.caps:  # never to a client without message-tags
-                self.emit(event.encoded(self._message_fmt, self._message_render))
+                self._sink(event.encoded(self._message_fmt, self._message_render))
         elif isinstance(event, Joined):
-            self.emit(event.encoded(self._join_fmt, self._join_render))
+            self._sink(event.encoded(self._join_fmt, self._join_render))
         elif isinstance(event, Notice):
             self.server_notice(event.text)
         else:
             renderer = self.renderer
-            self.emit(event.encoded(renderer.fmt, renderer))
+            self._sink(event.encoded(renderer.fmt, renderer))
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): C{ERROR :Closing link: reason}, then close."""
