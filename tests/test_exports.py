@@ -94,6 +94,7 @@ EXPORTS: dict[str, list[str]] = {
     "netsuite.testing": [
         "DoorPair",
         "Listener",
+        "MemoryStore",
         "RecordingMember",
         "TLSFiles",
         "TwistdProcess",
@@ -149,6 +150,8 @@ PUBLIC_MODULES = {
     "main": "the netsuite console script, netsuite.client.main:main",
     "__main__": "python -m netsuite.client",
     "strategies": "netsuite.testing.strategies needs hypothesis, so it is not re-exported",
+    "chatstore": "netsuite.testing.chatstore.MemoryClient: a second process's connection",
+    "redisserver": "netsuite.testing.redisserver.RedisServer starts Debian's redis-server",
 }
 
 

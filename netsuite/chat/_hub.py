@@ -17,11 +17,12 @@ and who is told what), whose invariants split over modules would be harder to se
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netsuite.base._metrics import Counters
 from netsuite.chat._events import (
@@ -40,6 +41,9 @@ from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
+
+if TYPE_CHECKING:
+    from netsuite.chat._backbone import Backbone
 
 __all__ = ["QUIET_ABOVE", "QUIET_RECENT", "Hub", "Member", "RoomInfo"]
 
@@ -158,6 +162,16 @@ class Hub:
         #: Nicks held for certificate identities: folded nick -> identity. Only a member
         #: whose verified identity it is may take one, for as long as this hub runs.
         self.reserved: dict[str, str] = {}
+        #: The link to the hub's other processes (L{netsuite.chat._backbone}), if any:
+        #: it learns what local members do, and calls the hub back with the rest.
+        self.backbone: Backbone | None = None
+
+    def _link(self, member: Any) -> Backbone | None:
+        """The backbone, for a member of this process (a stub's process tells its own)."""
+        backbone = self.backbone
+        if backbone is None or getattr(member, "remote", False):
+            return None
+        return backbone
 
     # --- members -------------------------------------------------------------------
 
@@ -179,6 +193,9 @@ class Hub:
         self._nicks[fold(nick)] = state
         self._states[id(member)] = state
         self.counters["members.joined"] += 1
+        link = self._link(member)
+        if link is not None:
+            link.connected(member)
         return nick
 
     def is_connected(self, member: Member) -> bool:
@@ -229,6 +246,9 @@ class Hub:
         member.nick = nick
         event = Renamed(old=old, new=nick)
         self._tell({id(member): member, **self._neighbours(state)}.values(), event)
+        link = self._link(member)
+        if link is not None:
+            link.renamed(member, old, [room.name for room in state.rooms.values()])
 
     def find(self, nick: str) -> Member | None:
         state = self._nicks.get(fold(nick))
@@ -243,6 +263,9 @@ class Hub:
         if state is None:
             return
         self._nicks.pop(fold(member.nick), None)
+        link = self._link(member)
+        if link is not None:
+            link.quitted(member, [room.name for room in state.rooms.values()], reason)
         told: dict[int, Member] = {}
         for room in state.rooms.values():  # the room's size counts the one leaving
             told.update(self._audience(room))
@@ -251,7 +274,8 @@ class Hub:
             self._forget_if_empty(room)
         told.pop(id(member), None)
         self._tell(told.values(), Quit(nick=member.nick, reason=reason))
-        self.counters["members.quit"] += 1
+        if link is not None or self.backbone is None:
+            self.counters["members.quit"] += 1
 
     def remove(self, member: Member) -> None:
         """
@@ -264,6 +288,9 @@ class Hub:
         if state is None:
             return
         self._nicks.pop(fold(member.nick), None)
+        link = self._link(member)
+        if link is not None and not link.closing:  # on shutdown the lease goes instead
+            link.quitted(member, [room.name for room in state.rooms.values()], "")
         for room in state.rooms.values():
             room.members.pop(id(member), None)
             room.spoke.pop(id(member), None)
@@ -339,8 +366,14 @@ class Hub:
         told = self._audience(room)
         told[id(member)] = member  # the joiner's own JOIN echo, always
         self._tell(told.values(), Joined(room=room.name, nick=member.nick))
-        for said in room.history:
-            member.deliver(Replayed(said=said))
+        if getattr(member, "remote", False):
+            return True
+        link = self._link(member)
+        if link is None or link.synced(key):  # else the backbone replays it once read
+            for said in room.history:
+                member.deliver(Replayed(said=said))
+        if link is not None:
+            link.joined(member, room.name)
         return True
 
     def part(self, member: Member, name: str, reason: str = "") -> None:
@@ -355,6 +388,9 @@ class Hub:
         room.members.pop(id(member), None)
         room.spoke.pop(id(member), None)
         self._forget_if_empty(room)
+        link = self._link(member)
+        if link is not None:
+            link.parted(member, room.name, reason)
 
     def room_names(self) -> list[RoomInfo]:
         return sorted(
@@ -384,6 +420,9 @@ class Hub:
         self._tell(
             room.members.values(), TopicChanged(room=room.name, nick=member.nick, topic=room.topic)
         )
+        link = self._link(member)
+        if link is not None:
+            link.topic(member, room.name, room.topic)
 
     def recent(self, name: str, count: int | None = None) -> list[Said]:
         """The last C{count} messages of room C{name} (all that are kept by default)."""
@@ -426,19 +465,28 @@ class Hub:
             if fold(name) in self._rooms:
                 raise ChatError("cannot_send", f"you are not in {name}")
             raise ChatError("no_such_room", f"no room {name}")
+        link = self._link(member)
+        if link is not None:
+            link.admit()
         self._flood_check(state)
         said = Said(
             sender=member.nick, text=text, room=room.name, kind=kind, when=self.clock(),
-            seq=next(self._seq),
+            seq=next(self._seq), mid=link.mid() if link is not None else "",
         )  # fmt: skip
-        if kind != "notice":
-            room.history.append(said)
         room.spoke.pop(id(member), None)
         room.spoke[id(member)] = said.when  # newest last
         self.counters["messages"] += 1
+        if link is not None:  # every process, this one too, delivers it from the stream
+            link.said(said)
+            return said
+        self._deliver(room, said)
+        return said
+
+    def _deliver(self, room: _Room, said: Said) -> None:
+        if said.kind != "notice":
+            room.history.append(said)
         self.counters["deliveries"] += len(room.members)
         self._tell(room.members.values(), said)
-        return said
 
     def private(self, member: Member, nick: str, text: str, kind: str = "say") -> Said:
         """Send C{text} to one person; the sender gets it too (its door shows it as sent)."""
@@ -447,10 +495,14 @@ class Hub:
         target = self._nicks.get(fold(nick))
         if target is None:
             raise ChatError("no_such_nick", f"no one is called {nick}")
+        link = self._link(member)
+        if link is not None and getattr(target.member, "remote", False):
+            link.admit()
         self._flood_check(state)
         said = Said(
             sender=member.nick, text=text, target=target.member.nick, kind=kind,
             when=self.clock(), seq=next(self._seq),
+            mid=link.mid() if link is not None else "",
         )  # fmt: skip
         self.counters["messages.private"] += 1
         target.member.deliver(said)
@@ -461,6 +513,75 @@ class Hub:
     def announce(self, text: str) -> None:
         """A notice from the server to every member (shutdown, maintenance)."""
         self._tell(self.members(), Notice(text=text))
+
+    # --- the other processes (called by the backbone) --------------------------------
+
+    def local_members(self) -> list[Member]:
+        """The members connected to this process (not the stubs of other processes')."""
+        return [s.member for s in self._states.values() if not getattr(s.member, "remote", 0)]
+
+    def adopt(self, stub: Member) -> bool:
+        """Hold C{stub} (someone on another process) under its nick; False if taken here."""
+        key = fold(stub.nick)
+        if key in self._nicks or id(stub) in self._states:
+            return False
+        state = _State(stub, TokenBucket(self.flood_rate, self.flood_burst, stamp=self.clock()))
+        self._nicks[key] = state
+        self._states[id(stub)] = state
+        return True
+
+    def arrive(self, said: Said) -> None:
+        """A room message, in the room stream's order: told to the room's members here."""
+        room = self._rooms.get(fold(said.room or ""))
+        if room is None:
+            return
+        said = dataclasses.replace(said, seq=next(self._seq))
+        sender = self._nicks.get(fold(said.sender))
+        if sender is not None and getattr(sender.member, "remote", False):
+            key = id(sender.member)
+            if key in room.members:
+                room.spoke.pop(key, None)
+                room.spoke[key] = said.when
+        self._deliver(room, said)
+
+    def arrive_private(self, said: Said) -> None:
+        """A private message from another process, for one of this process's members."""
+        target = self._nicks.get(fold(said.target or ""))
+        if target is not None and not getattr(target.member, "remote", False):
+            self.counters["messages.private"] += 1
+            target.member.deliver(dataclasses.replace(said, seq=next(self._seq)))
+
+    def sync_room(
+        self,
+        name: str,
+        history: list[Said],
+        topic: str,
+        topic_by: str,
+        created: float,
+        others: list[Member],
+        waiting: list[Member],
+    ) -> None:
+        """
+        Room C{name} as the store holds it, read once when this process first joins it:
+        its history (replayed to C{waiting}, the members who joined before it came), its
+        topic, and the members on other processes (their joins told here).
+        """
+        room = self._rooms.get(fold(name))
+        if room is None:
+            return
+        room.history.clear()
+        room.history.extend(dataclasses.replace(s, seq=next(self._seq)) for s in history)
+        if topic:
+            room.topic, room.topic_by = topic[:TOPIC_MAX], topic_by
+        if created and created < room.created:
+            room.created = created
+        for stub in others:
+            if id(stub) not in room.members:
+                self.join(stub, room.name)
+        for member in waiting:
+            if id(member) in room.members:
+                for said in room.history:
+                    member.deliver(Replayed(said=said))
 
     @staticmethod
     def _tell(members: Iterable[Member], event: ChatEvent) -> None:

@@ -20,6 +20,9 @@ requests fail the same way.
 Two differences from Redis, both on the safe side of what Redis promises:
 C{MAXLEN ~} trims exactly (Redis's approximate trim keeps at least C{maxlen}, often
 more), and a blocked read is answered within the L{MemoryStore.append} that wakes it.
+
+The module is above 400 lines because it is one server (streams, hashes, leases and the
+connections to them) whose semantics must match Redis's in one place.
 """
 
 from __future__ import annotations
@@ -83,7 +86,15 @@ class MemoryStore:
         self.connected = False
         self._restarts = 0
         self._reads: list[_Read] = []
+        self._epoch = 0  # one more each time connections drop
         self._forget()
+
+    def client(self) -> MemoryClient:
+        """
+        Another connection to this one server, as a second process would have: it
+        connects, reconnects and closes on its own, and shares everything stored.
+        """
+        return MemoryClient(self)
 
     # -- what a test does to the server ---------------------------------------------
 
@@ -111,6 +122,7 @@ class MemoryStore:
 
     def _drop(self, reason: str) -> None:
         self.connected = False
+        self._epoch += 1
         reads, self._reads = self._reads, []
         for read in reads:
             if read.timer is not None and read.timer.active():
@@ -336,3 +348,59 @@ class MemoryStore:
             return removed
 
         return self._answer(compute)
+
+
+class MemoryClient:
+    """
+    One connection to a L{MemoryStore} (L{MemoryStore.client}): several backbones, each
+    with its own, share one store as processes share one Redis. The store's outages
+    (L{MemoryStore.down}, L{MemoryStore.restart}) drop every client; a client's own
+    L{connect} or L{close} drops only its own blocked read.
+    """
+
+    def __init__(self, server: MemoryStore) -> None:
+        self.server = server
+        self.prefix = server.prefix
+        self._epoch = -1
+        self._reads: list[Deferred[list[tuple[str, Entry]]]] = []
+
+    @property
+    def connected(self) -> bool:
+        return self._epoch == self.server._epoch and self.server.connected
+
+    def connect(self) -> Deferred[str]:
+        server = self.server
+        self._drop("reconnected")
+        if server.is_down:
+            return fail(StoreError("connection refused: the store is down"))
+        if not server.connected:
+            server.connected = True
+        self._epoch = server._epoch
+        return succeed(server.run_id)
+
+    def close(self) -> Deferred[None]:
+        self._drop("connection closed")
+        self._epoch = -1
+        return succeed(None)
+
+    def _drop(self, reason: str) -> None:
+        mine, self._reads = self._reads, []
+        server = self.server
+        for read in [r for r in server._reads if r.done in mine]:
+            server._reads.remove(read)
+            if read.timer is not None and read.timer.active():
+                read.timer.cancel()
+            read.done.errback(StoreError(reason))
+
+    def __getattr__(self, name: str) -> Callable[..., Deferred[object]]:
+        method = getattr(self.server, name)
+
+        def call(*args: object) -> Deferred[object]:
+            if not self.connected:
+                return fail(StoreError("not connected"))
+            d: Deferred[object] = method(*args)
+            if name == "read":
+                self._reads.append(d)  # type: ignore[arg-type]
+            return d
+
+        return call

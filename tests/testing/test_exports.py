@@ -8,6 +8,7 @@ import netsuite.testing.strategies
 EXPECTED = [
     "DoorPair",
     "Listener",
+    "MemoryStore",
     "RecordingMember",
     "TLSFiles",
     "TwistdProcess",
