@@ -33,6 +33,9 @@ event that cut it off, an order the hub does not promise. Messages are compared 
 The model's fake lag follows L{netsuite.chat._flood.InputPacer}'s documented rule (a line
 runs when none waits before it and a token is there) with exact fractions; the clock moves
 in quarter seconds at 2 lines a second, so float rounding never reaches a decision.
+
+150 runs of at most 40 steps take about 4 s (derandomized when C{CI} is set); for a long
+hunt, C{NETSUITE_MODEL_EXAMPLES=5000} runs more.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ class Person:
         self.waiting: list[tuple[bytes, tuple[Any, ...]]] = []  # lines waiting their turn
         self.held = b""  # the tail of a half-typed line
         self.overflowing = False
+        self.quit_reason: str | None = None  # why the hub is to quit it now (wire)
         self.stalled = False
         self.stall_bytes = 0
         self.stall_marks = (0, 0, 0)  # said, notices, wire bytes when the stall began
@@ -281,6 +285,8 @@ class HubModel(RuleBasedStateMachine):
             "chat/line", self.hub, clock=self.clock, idle_timeout=0, send_queue=SEND_QUEUE
         )
         self.factory.protocol = ModelDoor
+        self.hub_quit = self.hub.quit
+        self.hub.quit = self.quitting  # type: ignore[method-assign]
         self.factory.machine = self  # type: ignore[attr-defined]
         self.people: list[Person] = []
         self.nicks: dict[str, Person] = {}  # folded nick -> person
@@ -454,13 +460,25 @@ class HubModel(RuleBasedStateMachine):
             del p.notices[notices:]
             self.m_quit(p, QUIT_SENDQ)
 
+    def quitting(self, member: Any, reason: str = "") -> None:
+        """
+        The hub is told a wire member quits: the model follows at that very moment (the
+        hub forgets the member before telling the rest, and a reader cut off by that
+        news must not be told of the quitter), for the reason the model expects.
+        """
+        p = member.person if isinstance(member, ModelSession) else None
+        if p is not None and p.connected:
+            assert reason == p.quit_reason, (p, reason, p.quit_reason)
+            self.m_quit(p, reason)
+        self.hub_quit(member, reason)
+
     def on_push(self, p: Person, raw: bytes) -> None:
         """A complete line reached the door: it runs now, waits its turn, or overflows."""
         line, cmd = p.pending.pop(0)
         assert line == raw, (line, raw)
         runs_now = not p.waiting and self.tokens_at(p) >= 1
         if not runs_now and len(p.waiting) >= QUEUE:
-            p.overflowing = True
+            p.overflowing, p.quit_reason = True, QUIT_PACED
         else:
             p.waiting.append((raw, cmd))
 
@@ -468,13 +486,15 @@ class HubModel(RuleBasedStateMachine):
         if p.overflowing:
             p.overflowing = False
             assert p.real.closed, f"{p}: fake lag's queue overflowed but the door stays"
-            self.m_quit(p, QUIT_PACED)
+            assert not p.connected, f"{p}: closed for flooding, still in the hub"
 
     def on_run(self, p: Person, raw: bytes) -> tuple[Any, ...]:
         """The door runs a line: it must be the next one, and its turn must have come."""
         assert p.waiting and p.waiting[0][0] == raw, (p, raw, p.waiting)
         assert self.take(p), f"{p}: {raw!r} ran before its turn"
         cmd = p.waiting.pop(0)[1]
+        if cmd[0] == "quit":
+            p.quit_reason = "quit"
         with contextlib.suppress(Refusal):  # the door replies with an error line
             self.wire_apply(p, cmd)
         return cmd
@@ -487,7 +507,7 @@ class HubModel(RuleBasedStateMachine):
     def after_run(self, p: Person, cmd: tuple[Any, ...]) -> None:
         self.run_later()
         if cmd[0] == "quit":
-            self.m_quit(p, "quit")
+            assert not p.connected, f"{p}: /quit, still in the hub"
 
     def wire_apply(self, p: Person, cmd: tuple[Any, ...]) -> None:
         """What the line door does with a line, on the model."""
@@ -693,9 +713,10 @@ class HubModel(RuleBasedStateMachine):
             said, notices, _ = p.stall_marks
             del p.said[said:]
             del p.notices[notices:]
-        self.m_quit(p, "connection lost")
+        p.quit_reason = "connection lost"
         p.proto.connectionLost(Failure(ConnectionLost()))
         p.lost, p.final_len = True, len(p.transport.value())
+        assert not p.connected, f"{p}: connection lost, still in the hub"
         self.settle()
 
     @precondition(lambda self: any(p.connected and not p.stalled for p in self.wires()))
@@ -820,7 +841,7 @@ class HubModel(RuleBasedStateMachine):
 
 
 MODEL = settings(
-    max_examples=int(os.environ.get("NETSUITE_MODEL_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("NETSUITE_MODEL_EXAMPLES", "150")),
     stateful_step_count=STEPS,
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
@@ -836,3 +857,128 @@ class HubModelTests(SynchronousTestCase):
 
     def test_model(self) -> None:
         run_state_machine_as_test(HubModel, settings=MODEL)
+
+
+def say(n: int = 1) -> list[tuple[str, ...]]:
+    return [("say",)] * n
+
+
+def send(i: int, templates: list[tuple[Any, ...]], **kw: Any) -> tuple[str, dict[str, Any]]:
+    return "wire_send", {"i": i, "templates": templates, "cuts": [], "crlf": True,
+                         "hold": False, **kw}  # fmt: skip
+
+
+CONNECT_WIRE: tuple[str, dict[str, Any]] = ("connect_wire", {})
+
+
+def tick(seconds: float = 0.25) -> tuple[str, dict[str, Any]]:
+    return "advance", {"seconds": seconds}
+
+
+class RegressionTests(SynchronousTestCase):
+    """Fixed step sequences: cases hypothesis found, and the edges worth keeping."""
+
+    def play(self, steps: list[tuple[str, dict[str, Any]]]) -> HubModel:
+        """Run C{steps} as hypothesis would: the invariants after each, teardown last."""
+        machine = HubModel()
+        machine.check()
+        for name, kwargs in steps:
+            getattr(machine, name)(**kwargs)
+            machine.check()
+        machine.teardown()
+        return machine
+
+    def test_stalled_reader_cut_off_at_its_bound(self) -> None:
+        """Past the send queue's bound the reader is cut off and gets none of the queue."""
+        steps = [CONNECT_WIRE, ("connect_direct", {"nick": "ann"}),
+                 ("direct_join", {"i": 0, "room": "#lobby"}), ("stall", {"i": 0})]  # fmt: skip
+        for _ in range(16):
+            steps += [("direct_say", {"i": 0, "room": "#lobby", "kind": "say", "count": 1}),
+                      tick(0.5)]  # fmt: skip
+        m = self.play(steps)
+        reader, ann = m.people
+        self.assertTrue(reader.cut)
+        self.assertGreater(reader.stall_bytes, SEND_QUEUE)
+        self.assertEqual(len(reader.transport.value()), reader.stall_marks[2])
+        self.assertIn(("quit", reader.nick, QUIT_SENDQ), ann.notices)
+        self.assertEqual(m.hub.members(), [ann.real])
+
+    def test_stalled_reader_below_bound_gets_everything(self) -> None:
+        m = self.play([CONNECT_WIRE, CONNECT_WIRE, ("stall", {"i": 0}), send(1, say(2)),
+                       ("read", {"i": 0, "size": 7}), ("resume", {"i": 0})])  # fmt: skip
+        reader = m.people[0]
+        self.assertFalse(reader.cut)
+        self.assertEqual([e[3] for e in reader.seen_said], ["t1", "t2"])
+
+    def test_fake_lag_runs_lines_in_turn_then_floods(self) -> None:
+        """Burst 3 at once, then one line per half second, in order; a 4th waiting: closed."""
+        m = self.play([
+            CONNECT_WIRE, CONNECT_WIRE, send(0, say(3)),
+            send(0, [("say",), ("part", "#lobby", ""), ("say",)], cuts=[1, 5, 9]),
+            tick(), tick(), tick(0.5), tick(0.5), send(0, say(3)),
+            send(0, say(1), hold=True, cuts=[1]), send(0, say(1)),
+        ])  # fmt: skip
+        talker, listener = m.people
+        self.assertEqual([e[3] for e in listener.seen_said], ["t1", "t2", "t3", "t4"])
+        self.assertFalse(talker.connected)
+        self.assertIn(b"-!- closing: " + QUIT_PACED.encode(), talker.transport.value())
+
+    def test_guest_nicks_and_collisions(self) -> None:
+        m = self.play([
+            ("connect_direct", {"nick": "guest2"}), CONNECT_WIRE, CONNECT_WIRE,
+            ("connect_direct", {"nick": None}), ("direct_rename", {"i": 0, "nick": "Guest3"}),
+            ("connect_direct", {"nick": "Ann"}), ("connect_direct", {"nick": "ann"}),
+            ("direct_rename", {"i": 1, "nick": "b[1]"}), ("connect_direct", {"nick": "B{1}"}),
+            send(0, [("nick", "B{1}"), ("nick", "bob"), ("msg", "B{1}")]),
+        ])  # fmt: skip
+        self.assertEqual([p.nick for p in m.people if p.connected],
+                         ["guest2", "bob", "guest3", "b[1]", "Ann"])  # fmt: skip
+
+    def test_flood_dropped_refilled_then_kicked(self) -> None:
+        m = self.play([
+            ("connect_direct", {"nick": "ann"}), ("direct_join", {"i": 0, "room": "#a"}),
+            ("direct_say", {"i": 0, "room": "#a", "kind": "say", "count": 4}), tick(0.5),
+            ("direct_say", {"i": 0, "room": "#a", "kind": "say", "count": 1}),
+            ("direct_say", {"i": 0, "room": "#a", "kind": "action", "count": 3}),
+        ])  # fmt: skip
+        self.assertFalse(m.people[0].connected)
+        self.assertEqual(m.people[0].real.dropped, "flooding")
+        self.assertEqual(m.logs["#a"], ["t1", "t2", "t3", "t5"])
+
+    def test_half_typed_line_dies_with_its_connection(self) -> None:
+        m = self.play([CONNECT_WIRE, CONNECT_WIRE, send(0, say(1), hold=True, cuts=[2]),
+                       ("wire_drop", {"i": 0})])  # fmt: skip
+        self.assertEqual(m.people[1].seen_said, [])
+
+    def test_cut_during_a_part_is_told_to_the_one_parting(self) -> None:
+        """
+        Found by hypothesis: a stalled reader cut off by the fan-out of someone's part
+        quits while the one parting is still in the room's list, so it is told of that
+        quit too (the hub drops a parting member from the room after telling the room).
+        """
+        m = self.play([
+            *[CONNECT_WIRE] * 7, ("stall", {"i": 16}), send(0, say(3), crlf=False),
+            send(0, say(3), crlf=False), CONNECT_WIRE, *[tick()] * 6, ("wire_drop", {"i": 0}),
+            CONNECT_WIRE, *[tick()] * 5, send(0, [("part", "#lobby", "")], crlf=False),
+            CONNECT_WIRE, tick(),
+        ])  # fmt: skip
+        parting, stalled = m.people[1], m.people[2]
+        self.assertTrue(stalled.cut)
+        self.assertIn(("quit", stalled.nick, QUIT_SENDQ), parting.notices)
+
+    def test_quit_whose_news_cuts_a_reader_off(self) -> None:
+        """
+        Found by hypothesis: a member's /quit, told to a stalled reader, pushes it past
+        its bound; the reader's own quit is then not told to the one who just left.
+        """
+        m = self.play([
+            *[CONNECT_WIRE] * 4, send(0, say(1), crlf=False), ("stall", {"i": 0}),
+            *[CONNECT_WIRE] * 4, ("stall", {"i": 0}), ("wire_drop", {"i": 1}), CONNECT_WIRE,
+            ("stall", {"i": 0}), ("wire_drop", {"i": 1}), CONNECT_WIRE,
+            send(1, [("quit",)], crlf=False),
+        ])  # fmt: skip
+        reader = m.people[0]
+        [quitter] = [p for p in m.people if p.quit_reason == "quit"]
+        self.assertTrue(reader.cut)
+        self.assertNotIn(("quit", reader.nick, QUIT_SENDQ), quitter.notices)
+        self.assertIn(("quit", reader.nick, QUIT_SENDQ), m.people[-1].notices)
