@@ -105,6 +105,17 @@ def process_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}.{os.urandom(3).hex()}"
 
 
+#: Comings and goings applied again when a room is first read (see L{Backbone._synced}).
+_MEMBERSHIP = frozenset({"join", "part", "quit", "nick"})
+RESETTLE_MS = 5000
+
+
+def _ms(entry_id: str) -> int:
+    """The milliseconds part of a stream entry id (Redis's clock when it was added)."""
+    head = entry_id.partition("-")[0]
+    return int(head) if head.isdigit() else 0
+
+
 class RemoteMember:
     """
     Someone connected to another process, as this process's hub holds them. Events the
@@ -241,6 +252,9 @@ class Backbone:
     def start(self) -> Deferred[Any]:
         """Connect; the hub works (degraded) until the store answers."""
         self.hub.backbone = self
+        # Guest nicks from a point of their own, so two processes rarely hand out one
+        # guest nick at once (when they do, the claim decides: see _claimed).
+        self.hub.guest_numbers_from(int.from_bytes(os.urandom(3), "big") % 900_000 + 100)
         self._timers = [
             self._every(self.lease / 3, self._renew),
             self._every(max(self.lease / 10, 0.05), self._refresh),
@@ -461,6 +475,10 @@ class Backbone:
                 self._entry("nick", member, n=old, x=member.nick, m=mid, r=room),
             )
         folded = fold(old)
+        door, nick = member.door, member.nick
+        for room in rooms:
+            self._leave(room, old)
+            self._join_store(room, door, nick)
         self._call(lambda: self.store.release(self.proc, folded))
         self._claim(member, member.nick)
 
@@ -473,6 +491,9 @@ class Backbone:
             self._leave(room, member.nick)
         folded = fold(member.nick)
         self._call(lambda: self.store.release(self.proc, folded))
+
+    def _join_store(self, room: str, door: str, nick: str) -> None:
+        self._call(lambda: self.store.add_member(room, self.proc, door, nick))
 
     def _leave(self, room: str, nick: str) -> None:
         folded = fold(nick)
@@ -555,6 +576,13 @@ class Backbone:
         self.hub.sync_room(link.name, history[-self.hub.history:] if self.hub.history else [],
                            snap.topic, snap.topic_by, snap.created,
                            [m for m in members if m is not None], waiting)  # fmt: skip
+        # The members hash was read after the tail, but a rename or a part may have been
+        # halfway written: the last seconds' comings and goings are applied again (each
+        # is idempotent: a join of someone there, a part of someone gone change nothing).
+        last = _ms(entries[-1][0]) if entries else 0
+        for entry_id, fields in entries[:split]:
+            if fields.get("t") in _MEMBERSHIP and _ms(entry_id) >= last - RESETTLE_MS:
+                self._dispatch(link.stream, fields)
         for entry_id, fields in entries[split:]:  # after this process's join: live
             if seen.first(fields.get("m", entry_id)):
                 self._dispatch(link.stream, fields)

@@ -182,6 +182,10 @@ class Hub:
             if fold(nick) not in self._nicks and fold(nick) not in self.reserved:
                 return nick
 
+    def guest_numbers_from(self, start: int) -> None:
+        """Guest nicks count from C{start} on (each process of a backbone its own)."""
+        self._guests = itertools.count(start)
+
     def connect(self, member: Member, nick: str | None = None) -> str:
         """Register C{member} under C{nick} (or a guest nick); return the nick it got."""
         if id(member) in self._states:

@@ -4,13 +4,21 @@ C{twistd netsuite-chat}: one hub behind a plain-line door and an IRC door.
 Defaults: the line door on 127.0.0.1:7777, the IRC door on 127.0.0.1:6667. TLS is one
 more description per door, e.g. C{--listen nstls:7778:cert=...} and
 C{--irc-listen nstls:6697:cert=...} (the conventional TLS ports).
+
+With C{--backbone redis://host:port/db} the hub is one of several processes' hubs,
+joined through Redis (L{netsuite.chat._backbone}, docs/scale.md); C{--workers N} then
+runs N such processes on this host's sockets.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from twisted.application.service import Service
+from twisted.python import usage
+
 from netsuite.base._metrics import Counters
+from netsuite.chat._backbone import LEASE, QUEUE, Backbone
 from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
@@ -29,6 +37,7 @@ from netsuite.twistd._options import (
     rows,
 )
 from netsuite.twistd._service import Drainable, ListenerService, ServiceRoot
+from netsuite.twistd._workers_service import supervised
 
 __all__ = ["ChatService", "Options", "makeService"]
 
@@ -58,6 +67,12 @@ CHAT_LIMITS = (
               "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
     Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
               "IRC: seconds to answer a PING before being dropped.", float, least=0, strict=True),
+    Parameter("backbone-lease", LEASE,
+              "Backbone: seconds a process's nicks and memberships outlive it if it dies "
+              "without a word.", float, least=1),
+    Parameter("backbone-queue", QUEUE,
+              "Backbone: room messages (and joins, parts...) that may wait for Redis "
+              "before a message is refused as not delivered.", int, least=1),
 )  # fmt: skip
 
 
@@ -88,7 +103,19 @@ class Options(ServiceOptions):
         ["password", None, None, "IRC: the PASS clients must give (default: none)."],
         ["motd", None, None, "IRC: the message of the day (default: a short greeting)."],
         ["server-name", None, "netsuite", "The server's name in greetings and IRC prefixes."],
+        ["backbone", None, None,
+         "redis://[:password@]host[:port][/db] (rediss:// for TLS): share the hub with "
+         "every netsuite process on that Redis (default: this process only)."],
+        ["backbone-password", None, None, "Backbone: Redis's password (instead of the URL's)."],
+        ["backbone-ca", None, None,
+         "Backbone, rediss://: PEM file of the CAs Redis's certificate is checked against "
+         "(default: the system's)."],
+        ["backbone-cert", None, None,
+         "Backbone, rediss://: client certificate (PEM, key included or --backbone-key)."],
+        ["backbone-key", None, None, "Backbone, rediss://: the client certificate's key."],
     ]  # fmt: skip
+    #: More than one worker shares one hub only through the backbone.
+    workers_require = "backbone"
 
     def opt_irc_listen(self, description: str) -> None:
         """The IRC door listens here (repeatable); same grammar as --listen."""
@@ -97,6 +124,14 @@ class Options(ServiceOptions):
     def postOptions(self) -> None:
         super().postOptions()
         check(self, *CHAT_LIMITS)
+        url = self.get("backbone")
+        if url:
+            from netsuite.chat._redis_store import parse_url
+
+            try:
+                parse_url(url)
+            except ValueError as e:
+                raise usage.UsageError(f"--backbone {e}") from None
 
 
 class ChatService(ServiceRoot):
@@ -111,13 +146,56 @@ class ChatService(ServiceRoot):
         self.hub = hub
         self.drain_timeout = drain_timeout
         self.factories: list[Any] = []
+        self.link: Backbone | None = None
 
     def begin_drain(self) -> None:
-        """One notice to every member of the hub, whatever its door (WebSockets too)."""
+        """
+        One notice to every member of the hub, whatever its door (WebSockets too). The
+        backbone stops telling the others of each departure: its lease goes when the
+        drain ends (L{BackboneService}), and they reap this process's members at once.
+        """
+        if self.link is not None:
+            self.link.closing = True
         self.hub.announce(SHUTDOWN_REASON)
 
     def drain_targets(self) -> list[Drainable]:
         return list(self.factories)
+
+
+class BackboneService(Service):
+    """Starts the backbone with the process and leaves the shared hub as it stops."""
+
+    def __init__(self, backbone: Backbone) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def startService(self) -> None:
+        super().startService()
+        self.backbone.start()
+
+    def stopService(self) -> Any:
+        super().stopService()
+        return self.backbone.stop()
+
+
+def make_backbone(options: Options, reactor: Any, hub: Hub) -> Backbone:
+    """The backbone of C{--backbone}: a L{RedisStore} with the TLS and password given."""
+    from netsuite.chat._redis_store import RedisStore, parse_url
+
+    url = options["backbone"]
+    tls = None
+    if parse_url(url).tls and (options["backbone-ca"] or options["backbone-cert"]):
+        from netsuite.tls import client_tls_options
+
+        tls = client_tls_options(
+            parse_url(url).host,
+            ca=options["backbone-ca"],
+            cert=options["backbone-cert"],
+            key=options["backbone-key"],
+        )
+    store = RedisStore.from_url(url, reactor, tls, password=options["backbone-password"])
+    return Backbone(store, hub, reactor, lease=options["backbone-lease"],
+                    queue_max=options["backbone-queue"])  # fmt: skip
 
 
 def make_hub(options: Options, reactor: Any) -> Hub:
@@ -134,6 +212,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
     )
 
 
+@supervised("netsuite-chat")
 def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     """The line and IRC doors over one hub (pass C{hub} to share one with other services)."""
     reactor = GlobalReactor.of(options.reactor)
@@ -166,5 +245,8 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
         for description, endpoint, _ in endpoints:
             suffix = "-tls" if is_tls(description, endpoint) else ""
             ListenerService(label + suffix, description, endpoint, factory).setServiceParent(top)
+    if options.get("backbone"):
+        top.link = make_backbone(options, reactor, hub)
+        BackboneService(top.link).setServiceParent(top)
     top.hub = hub
     return top
