@@ -476,9 +476,9 @@ class Backbone:
             )
         folded = fold(old)
         door, nick = member.door, member.nick
-        for room in rooms:
-            self._leave(room, old)
+        for room in rooms:  # the new name first: a reader never finds neither
             self._join_store(room, door, nick)
+            self._leave(room, old)
         self._call(lambda: self.store.release(self.proc, folded))
         self._claim(member, member.nick)
 
@@ -696,6 +696,13 @@ class Backbone:
             new = fields.get("x", "")
             if stub is not None and new:
                 del self.stubs[fold(nick)]
+                already = self.stubs.get(fold(new))
+                if already is not None and already.proc == proc:
+                    if hub.rooms_of(already):  # read in a room under its new name already
+                        hub.remove(stub)
+                        return
+                    del self.stubs[fold(new)]  # only mirrored: the rename carries the rooms
+                    hub.remove(already)
                 try:
                     hub.rename(stub, new)
                 except ChatError:  # held here now: the claim decides

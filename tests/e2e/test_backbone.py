@@ -5,6 +5,8 @@ End to end: three real `twistd -n netsuite-chat` processes on one real `redis-se
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 
@@ -163,6 +165,21 @@ class BackboneProcessTests(SynchronousTestCase):
         b.send("/join #hist")
         for n in range(3):
             self.assertIn(f"<alice> old {n}", b.expect("[history "))
+
+    def test_kill_frees_nicks_within_the_lease(self) -> None:
+        short = self.server(lease="2")
+        self.line(short, "doomed")
+        watcher = self.line(self.servers[0], "watcher")
+        watcher.send("/who")
+        watcher.expect("doomed")  # a member of #lobby here too
+        assert short.process is not None
+        os.kill(short.process.pid, signal.SIGKILL)
+        short.process.wait(10)
+        started = time.monotonic()
+        watcher.expect("<- doomed quit")
+        # the lease (2 s) from the last renewal, a refresh (0.2 s), and slack for a busy CI
+        self.assertLess(time.monotonic() - started, 2 * 2 + 1)
+        self.line(self.servers[1], "doomed")  # free again, on another process
 
     def test_redis_restart_loses_nothing_silently_and_duplicates_nothing(self) -> None:
         lines, ircs = self.members()
