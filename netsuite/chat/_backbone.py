@@ -55,7 +55,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -262,8 +263,6 @@ class Backbone:
         return self._connect()
 
     def _every(self, interval: float, call: Callable[[], object]) -> Any:
-        from twisted.internet.task import LoopingCall
-
         loop = LoopingCall(call)
         loop.clock = self.reactor
         loop.start(interval, now=False).addErrback(lambda f: _log.failure("backbone timer", f))
@@ -280,8 +279,7 @@ class Backbone:
                 loop.stop()
         if self._reconnect is not None and self._reconnect.active():
             self._reconnect.cancel()
-        d: Deferred[None] = Deferred()
-        d.callback(None)
+        d: Deferred[None] = succeed(None)
         if self.up:
             d = self.store.lease(self.proc, 0.001)
             d.addErrback(lambda f: None)
@@ -361,8 +359,6 @@ class Backbone:
             for when, stream, fields in self._recent:
                 if when >= cutoff:
                     calls.append(store.append(stream, fields, self.maxlen))
-        from twisted.internet.defer import gatherResults
-
         return gatherResults(calls, consumeErrors=True)
 
     def _fault(self, failure: Failure | None = None) -> None:
@@ -656,10 +652,11 @@ class Backbone:
         self._read()
 
     def _said(self, fields: Mapping[str, str]) -> Said:
+        """The message of a C{say} entry (a room's) or a C{pm} entry (C{o}, its target)."""
         return Said(
             sender=fields.get("n", ""), text=fields.get("x", ""), room=fields.get("r"),
-            kind=fields.get("k", "say"), when=float(fields.get("w", "0") or 0),
-            mid=fields.get("m", ""),
+            target=fields.get("o"), kind=fields.get("k", "say"),
+            when=float(fields.get("w", "0") or 0), mid=fields.get("m", ""),
         )  # fmt: skip
 
     def _dispatch(self, stream: str, fields: Mapping[str, str]) -> None:
@@ -669,11 +666,7 @@ class Backbone:
             hub.arrive(self._said(fields))
             return
         if kind == "pm":
-            hub.arrive_private(
-                Said(sender=fields.get("n", ""), text=fields.get("x", ""),
-                     target=fields.get("o", ""), kind=fields.get("k", "say"),
-                     when=float(fields.get("w", "0") or 0), mid=fields.get("m", "")),
-            )  # fmt: skip
+            hub.arrive_private(self._said(fields))
             return
         proc = fields.get("p", "")
         if kind == "wake" or proc == self.proc:
