@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from netsuite.chat._backbone import DEGRADED, RESTORED, Backbone
 from netsuite.chat._events import ChatError, Joined, Notice, Quit, Renamed, Replayed, Said
 from netsuite.chat._hub import Hub
+from netsuite.stream._write import _cork
 from netsuite.testing import RecordingMember
 from netsuite.testing.chatstore import MemoryStore
 
@@ -104,6 +105,21 @@ class RoomTrafficTests(SynchronousTestCase):
         self.assertEqual([(q.nick, q.reason) for q in quits], [("bob", "bye")])
         self.assertIsNone(c.hubs[0].find("bob"))
         self.assertEqual([m.nick for m in c.hubs[0].who("#r")], ["alice"])
+
+    def test_delivered_under_a_cork(self) -> None:
+        """
+        What a read brings is told under one cork, so a door sends each member one
+        write per batch (uncorked: a send() per message per member, bench/scale.py).
+        """
+        c = Cluster(2)
+        a = c.member(0, "a", "#r")
+        b = c.member(1, "b", "#r")
+        depths: list[int] = []
+        deliver = b.deliver
+        b.deliver = lambda event: (depths.append(_cork.depth), deliver(event))  # type: ignore[method-assign]
+        c.hubs[0].say(a, "#r", "one")
+        self.assertEqual(texts(b), ["one"])
+        self.assertEqual(depths, [1])
 
     def test_rename_told_elsewhere(self) -> None:
         c = Cluster(2)
