@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,11 @@ class Server:
 
 
 def run_windowed(
-    argv: list[str], server_pid: int, timeout: float, pin_cpu: int | None = None
+    argv: list[str],
+    server_pid: int | Sequence[int],
+    timeout: float,
+    pin_cpu: int | None = None,
+    others: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, Any] | None, int | None]:
     """
     Run a load generator that prints C{{"event":"measuring"}} when its window starts,
@@ -223,7 +228,11 @@ def run_windowed(
     sampled at the instants the generator's own window starts and ends, so every CPU
     figure covers the same seconds. Adds C{server_cpu_s}, C{machine_busy_s},
     C{softirq_s} to the result. Bounded by C{timeout} (the generator is then killed).
+    Several server pids (one hub in several processes) are summed; each of C{others}
+    (a helper such as redis-server) is sampled alike and added as C{<name>_cpu_s}.
     """
+    pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+    extra = dict(others or {})
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     if pin_cpu is not None:
         os.sched_setaffinity(proc.pid, {pin_cpu})
@@ -231,12 +240,13 @@ def run_windowed(
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
     buffered = b""
-    start: tuple[float, float, float] | None = None
-    end: tuple[float, float, float] | None = None
+    start: tuple[float, ...] | None = None
+    end: tuple[float, ...] | None = None
     result: dict[str, Any] | None = None
 
-    def sample() -> tuple[float, float, float]:
-        return (cpu_seconds(server_pid), *machine_cpu_seconds())
+    def sample() -> tuple[float, ...]:
+        server = sum(cpu_seconds(pid) for pid in pids)
+        return (server, *machine_cpu_seconds(), *(cpu_seconds(p) for p in extra.values()))
 
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
@@ -269,4 +279,6 @@ def run_windowed(
         result["server_cpu_s"] = end[0] - begun[0]
         result["machine_busy_s"] = end[1] - begun[1]
         result["softirq_s"] = end[2] - begun[2]
+        for k, name in enumerate(extra, start=3):
+            result[f"{name}_cpu_s"] = end[k] - begun[k]
     return result, proc.returncode

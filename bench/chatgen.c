@@ -32,6 +32,10 @@
  * Usage:
  *   chatgen --port P [--host 127.0.0.1] [--members M] [--size S] [--window W]
  *           [--duration D] [--warmup X] [--sender-receives 1|0] [--drain T]
+ *           [--ports P1,P2,...]
+ * --ports spreads the members over several servers of one hub (bench/scale.py: chat
+ * processes joined by a backbone): member i connects to port i mod N, so the sender,
+ * member 0, is on the first; --port is then not needed.
  * Defaults: 50 members, 64 B, W = 32, D = 10 s, X = 1 s, drain 5 s.
  *
  * Output (stdout, one JSON object a line):
@@ -54,6 +58,7 @@
 #include "genlib.h"
 
 #define MAX_MEMBERS 2000
+#define MAX_PORTS 16
 #define MAX_EVENTS 512
 #define RBUF (64u * 1024u)
 #define PART 1024           /* longest line kept across reads; longer ones are "other" */
@@ -371,13 +376,14 @@ static void usage(void)
     fprintf(stderr,
             "usage: chatgen --port P [--host 127.0.0.1] [--members M] [--size S]\n"
             "               [--window W] [--duration D] [--warmup X]\n"
-            "               [--sender-receives 1|0] [--drain T]\n");
+            "               [--sender-receives 1|0] [--drain T] [--ports P1,P2,...]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
+    const char *ports_arg = NULL;
     long port = 0, sender_receives = 1, size = 64, window_arg = 32;
     double duration = 10.0, warmup = 1.0, drain = 5.0;
     members = 50;
@@ -386,7 +392,8 @@ int main(int argc, char **argv)
         {"--members", GL_LONG, &members},   {"--size", GL_LONG, &size},
         {"--window", GL_LONG, &window_arg}, {"--duration", GL_DOUBLE, &duration},
         {"--warmup", GL_DOUBLE, &warmup},   {"--sender-receives", GL_LONG, &sender_receives},
-        {"--drain", GL_DOUBLE, &drain},     {NULL, GL_STR, NULL},
+        {"--drain", GL_DOUBLE, &drain},     {"--ports", GL_STR, &ports_arg},
+        {NULL, GL_STR, NULL},
     };
     gl_parse_args(argc, argv, opts, usage);
     if (members < 2 || members > MAX_MEMBERS || duration <= 0 || warmup < 0 || drain < 0 ||
@@ -397,9 +404,25 @@ int main(int argc, char **argv)
     window = (uint64_t)window_arg;
     text_len = msg_size - 2;
 
-    struct sockaddr_in addr;
-    if (!gl_addr(host, port, &addr))
-        usage();
+    /* One address per server; member i goes to addrs[i % naddrs]. */
+    struct sockaddr_in addrs[MAX_PORTS];
+    long port_list[MAX_PORTS];
+    int naddrs = 0;
+    if (ports_arg != NULL) {
+        const char *p = ports_arg;
+        while (*p != '\0' && naddrs < MAX_PORTS) {  /* bounded: MAX_PORTS */
+            char *end;
+            port_list[naddrs++] = strtol(p, &end, 10);
+            if (end == p || (*end != ',' && *end != '\0'))
+                usage();
+            p = *end == ',' ? end + 1 : end;
+        }
+    } else {
+        port_list[naddrs++] = port;
+    }
+    for (int k = 0; k < naddrs; k++)
+        if (!gl_addr(host, port_list[k], &addrs[k]))
+            usage();
 
     /* A nonce per run, so no line from another run (or history) can pass as ours. */
     struct timespec ts;
@@ -429,9 +452,9 @@ int main(int argc, char **argv)
      */
     while (started < members || connecting > 0) {  /* bounded: CONNECT_TIMEOUT */
         while (started < members && connecting < CONNECTING) {
-            if (start_connect(&cs[started], &addr) < 0) {
-                fprintf(stderr, "chatgen: connect %s:%ld (member %ld): %s\n", host, port,
-                        started, strerror(errno));
+            if (start_connect(&cs[started], &addrs[started % naddrs]) < 0) {
+                fprintf(stderr, "chatgen: connect %s:%ld (member %ld): %s\n", host,
+                        port_list[started % naddrs], started, strerror(errno));
                 return 1;
             }
             started++;
