@@ -9,6 +9,7 @@ connection there; a full pipe would block the server and skew the measurement).
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 import os
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,20 @@ def run_windowed(
         for k, name in enumerate(extra, start=3):
             result[f"{name}_cpu_s"] = end[k] - begun[k]
     return result, proc.returncode
+
+
+def window_options(
+    p: argparse.ArgumentParser, duration: float, warmup: float, what: str = "servers"
+) -> None:
+    """The options every driver has: the measured window, its warm-up, the rounds."""
+    p.add_argument("--duration", type=float, default=duration, help="seconds measured per run")
+    p.add_argument("--warmup", type=float, default=warmup, help="seconds before measuring")
+    p.add_argument("--rounds", type=int, default=3, help=f"rounds ({what} alternate)")
+
+
+def rotations(names: Sequence[str], rounds: int) -> Iterator[tuple[int, list[str]]]:
+    """(round, order) for each round: the order shifts by one a round, so no server
+    always runs first (or right after a given other) on a machine that drifts."""
+    for rnd in range(rounds):
+        shift = rnd % len(names)
+        yield rnd, [*names[shift:], *names[:shift]]

@@ -35,8 +35,10 @@ from benchproc import (
     OUT,
     Server,
     build_c,
+    rotations,
     run_windowed,
     twistd_command,
+    window_options,
 )
 
 SERVERS = ("netsuite", "naive-twisted", "threaded")
@@ -237,9 +239,7 @@ def print_table(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line: windows, rounds, member counts and the message shape."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--duration", type=float, default=8.0, help="seconds measured per run")
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    p.add_argument("--rounds", type=int, default=3, help="rounds (servers alternate)")
+    window_options(p, duration=8.0, warmup=1.0)
     p.add_argument(
         "--servers",
         default=",".join(SERVERS),
@@ -275,9 +275,7 @@ def main() -> int:
     began = time.monotonic()
     build_c(CHATGEN_SRC, CHATGEN)
     runs: list[dict[str, Any]] = []
-    for rnd in range(args.rounds):
-        shift = rnd % len(args.servers)
-        order = args.servers[shift:] + args.servers[:shift]
+    for rnd, order in rotations(args.servers, args.rounds):
         for name in order:
             for members in args.members:
                 # A fresh server per run: no history replay or leftover quits from the

@@ -31,7 +31,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchproc import OUT, Server, build_c, run_windowed, twistd_command
+from benchproc import (
+    OUT,
+    Server,
+    build_c,
+    rotations,
+    run_windowed,
+    twistd_command,
+    window_options,
+)
 from chat import CHAT_PORT, CHATGEN, CHATGEN_SRC, NETSUITE_OPTIONS
 
 from netsuite.testing.redisserver import RedisServer
@@ -165,9 +173,7 @@ def print_table(medians: dict[str, dict[str, float]], args: argparse.Namespace) 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line: windows, rounds, members, setups and the message shape."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--duration", type=float, default=8.0, help="seconds measured per run")
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    p.add_argument("--rounds", type=int, default=3, help="rounds (setups alternate)")
+    window_options(p, duration=8.0, warmup=1.0, what="setups")
     p.add_argument("--members", type=int, default=500, help="members over all processes")
     p.add_argument("--setups", default=",".join(SETUPS), help=f"of {', '.join(SETUPS)}")
     p.add_argument("--size", type=int, default=64, help="bytes per line sent, CRLF included")
@@ -186,9 +192,8 @@ def main() -> int:
     began = time.monotonic()
     build_c(CHATGEN_SRC, CHATGEN)
     runs: list[dict[str, Any]] = []
-    for rnd in range(args.rounds):
-        shift = rnd % len(args.setups)
-        for setup in args.setups[shift:] + args.setups[:shift]:
+    for rnd, order in rotations(args.setups, args.rounds):
+        for setup in order:
             servers, redis = start_setup(setup)
             try:
                 result = run_load(servers, redis, args)
