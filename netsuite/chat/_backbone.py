@@ -61,8 +61,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsuite.chat._events import ChatError, ChatEvent, Notice, Said
+from netsuite.chat._hub import RoomInfo
 from netsuite.chat._names import fold
-from netsuite.chat._store import Entry, RoomSnapshot, Snapshot, Store
+from netsuite.chat._store import Entry, RoomListing, RoomSnapshot, Snapshot, Store
 from netsuite.stream._write import corked
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ class Backbone:
         #: Confirmed entries of the last REPLAY_SECONDS: (when, stream, fields).
         self._recent: deque[tuple[float, str, dict[str, str]]] = deque()
         self._rooms: dict[str, _RoomLink] = {}  # folded room -> link
+        self._listing: Mapping[str, RoomListing] = {}  # the last snapshot's rooms
         self._positions: dict[str, str] = {}
         self._seen: dict[str, _Seen] = {}
         #: folded nick -> the stub of someone on another process.
@@ -744,7 +746,21 @@ class Backbone:
         d = self.store.snapshot()
         d.addCallbacks(self._mirror, self._fault)
 
+    def rooms_elsewhere(self, here: Iterable[str]) -> list[RoomInfo]:
+        """
+        Rooms of the last snapshot (every lease/10) whose folded name is not in C{here}:
+        those only other processes' members are in, for the hub's listings. Their
+        counts and topics are as fresh as that snapshot; a room read here is the hub's.
+        """
+        held = set(here)
+        return [
+            RoomInfo(name, info.topic, info.members, info.created)
+            for name, info in self._listing.items()
+            if info.members and fold(name) not in held
+        ]
+
     def _mirror(self, snap: Snapshot) -> None:
+        self._listing = snap.listing
         for folded, (proc, nick) in snap.nicks.items():
             if proc != self.proc:
                 stub = self.stubs.get(folded)

@@ -397,10 +397,13 @@ class Hub:
             link.parted(member, room.name, reason)
 
     def room_names(self) -> list[RoomInfo]:
-        return sorted(
-            (RoomInfo(r.name, r.topic, len(r.members), r.created) for r in self._rooms.values()),
-            key=lambda r: fold(r.name),
-        )
+        """Every room, with a backbone those only other processes' members are in too."""
+        rooms = [
+            RoomInfo(r.name, r.topic, len(r.members), r.created) for r in self._rooms.values()
+        ]
+        if self.backbone is not None:
+            rooms += self.backbone.rooms_elsewhere(self._rooms)
+        return sorted(rooms, key=lambda r: fold(r.name))
 
     def room_info(self, name: str) -> RoomInfo:
         room = self._room(name)

@@ -43,7 +43,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from netsuite.chat._names import fold
-from netsuite.chat._store import Entry, RoomSnapshot, Snapshot, StoreError
+from netsuite.chat._store import Entry, RoomListing, RoomSnapshot, Snapshot, StoreError
 
 __all__ = [
     "PRESENCE_MAXLEN",
@@ -178,12 +178,18 @@ for i = 1, #flat, 2 do
   end
 end
 local rooms = redis.call('SMEMBERS', KEYS[2])
+local listing = {}
 for _, r in ipairs(rooms) do
-  for _, v in ipairs(redis.call('HVALS', ARGV[1] .. 'members:' .. fold(r))) do live(owner(v)) end
+  local n = 0
+  for _, v in ipairs(redis.call('HVALS', ARGV[1] .. 'members:' .. fold(r))) do
+    if live(owner(v)) then n = n + 1 end
+  end
+  local meta = redis.call('HMGET', ARGV[1] .. 'meta:' .. fold(r), 'topic', 'created')
+  listing[#listing + 1] = {tostring(n), meta[1] or '', meta[2] or '0'}
 end
 local dead = {}
 for p, ok in pairs(alive) do if not ok then dead[#dead + 1] = p end end
-return {nicks, dead, rooms}
+return {nicks, dead, rooms, listing}
 """
 
 #: KEYS meta, members, rooms; ARGV folded room. Returns {name or '', meta, members}.
@@ -503,9 +509,15 @@ class RedisStore:
 
     def snapshot(self) -> Deferred[Snapshot]:
         def parse(reply: list[Any]) -> Snapshot:
-            nicks, dead, rooms = reply
+            nicks, dead, rooms, listing = reply
             held = {f: _split2(v) for f, v in _pairs(nicks).items()}
-            return Snapshot(nicks=held, dead=frozenset(dead), rooms=tuple(sorted(rooms)))
+            listed = {
+                room: RoomListing(int(n), topic, float(created or 0))
+                for room, (n, topic, created) in zip(rooms, listing, strict=True)
+            }
+            return Snapshot(
+                nicks=held, dead=frozenset(dead), rooms=tuple(sorted(rooms)), listing=listed
+            )
 
         d = self._eval(SNAPSHOT, [self._key("nicks"), self._key("rooms")], [self.prefix])
         return d.addCallback(parse)

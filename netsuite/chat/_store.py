@@ -36,7 +36,7 @@ from typing import Protocol
 
 from twisted.internet.defer import Deferred
 
-__all__ = ["Entry", "RoomSnapshot", "Snapshot", "Store", "StoreError"]
+__all__ = ["Entry", "RoomListing", "RoomSnapshot", "Snapshot", "Store", "StoreError"]
 
 #: One stream entry: its id (C{"1700000000000-0"}) and its fields.
 Entry = tuple[str, dict[str, str]]
@@ -59,6 +59,16 @@ class RoomSnapshot:
 
 
 @dataclass(frozen=True)
+class RoomListing:
+    """A room as a listing shows it (IRC LIST, C{/rooms}, C{/api/chat/rooms})."""
+
+    #: members on processes whose lease holds
+    members: int
+    topic: str = ""
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The shared state at one moment: who holds which nick, and which processes live."""
 
@@ -68,6 +78,9 @@ class Snapshot:
     dead: frozenset[str] = frozenset()
     #: room name as first written, for every room in C{rooms}
     rooms: tuple[str, ...] = ()
+    #: room name as first written -> its listing, for every room in C{rooms}; what
+    #: shows the rooms no member of this process is in
+    listing: Mapping[str, RoomListing] = field(default_factory=dict)
 
 
 class Store(Protocol):

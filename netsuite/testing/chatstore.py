@@ -36,7 +36,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from netsuite.chat._names import fold
 from netsuite.chat._redis_store import PRESENCE_MAXLEN, claim_fields, release_fields
-from netsuite.chat._store import Entry, RoomSnapshot, Snapshot, StoreError
+from netsuite.chat._store import Entry, RoomListing, RoomSnapshot, Snapshot, StoreError
 
 __all__ = ["MemoryStore"]
 
@@ -272,10 +272,19 @@ class MemoryStore:
                 named.add(proc)
                 if self._live(proc):
                     nicks[folded] = (proc, nick)
+            listing = {}
             for room in self._rooms:
-                named.update(v.split(" ", 1)[0] for v in self._members(room).values())
+                procs = [v.split(" ", 1)[0] for v in self._members(room).values()]
+                named.update(procs)
+                meta = self._hash("meta:" + fold(room))
+                listing[room] = RoomListing(
+                    sum(1 for p in procs if self._live(p)),
+                    meta.get("topic", ""),
+                    float(meta.get("created", 0)),
+                )
             dead = frozenset(p for p in named if not self._live(p))
-            return Snapshot(nicks=nicks, dead=dead, rooms=tuple(sorted(self._rooms)))
+            rooms = tuple(sorted(self._rooms))
+            return Snapshot(nicks=nicks, dead=dead, rooms=rooms, listing=listing)
 
         return self._answer(compute)
 

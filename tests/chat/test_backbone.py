@@ -121,6 +121,20 @@ class RoomTrafficTests(SynchronousTestCase):
         self.assertEqual(texts(b), ["one"])
         self.assertEqual(depths, [1])
 
+    def test_rooms_only_elsewhere_listed(self) -> None:
+        """A room only another process's members are in is listed (LIST, /rooms, the
+        API) within one snapshot (lease/10), with its count and topic; gone when empty."""
+        c = Cluster(2)
+        a = c.member(0, "alice", "#only", "#both")
+        c.hubs[0].set_topic(a, "#only", "here")
+        c.member(1, "bob", "#both")
+        c.clock.advance(3.1)
+        listed = {(r.name, r.members, r.topic) for r in c.hubs[1].room_names()}
+        self.assertEqual(listed, {("#both", 2, ""), ("#only", 1, "here")})
+        c.hubs[0].part(a, "#only")
+        c.clock.advance(3.1)
+        self.assertEqual([r.name for r in c.hubs[1].room_names()], ["#both"])
+
     def test_rename_told_elsewhere(self) -> None:
         c = Cluster(2)
         a = c.member(0, "alice", "#r")

@@ -220,6 +220,14 @@ class StoreContract:
         case.assertEqual(dict(snap.nicks), {"ann": ("live", "Ann")})
         case.assertEqual(snap.dead, frozenset({"gone", "ghost"}))
         case.assertEqual(snap.rooms, ("#Lobby", "#Other"))  # sorted
+        # What a listing shows of rooms no local member is in: only the living count.
+        yield self.store.set_topic("#lobby", "hi", "Ann")
+        listing = (yield self.store.snapshot()).listing
+        case.assertEqual(
+            {r: (v.members, v.topic) for r, v in listing.items()},
+            {"#Lobby": (1, "hi"), "#Other": (1, "")},
+        )
+        case.assertGreater(listing["#Lobby"].created, 0)
 
     # -- rooms ------------------------------------------------------------------
 

@@ -166,6 +166,28 @@ class BackboneProcessTests(SynchronousTestCase):
         for n in range(3):
             self.assertIn(f"<alice> old {n}", b.expect("[history "))
 
+    def test_room_only_elsewhere_in_list(self) -> None:
+        """IRC LIST on one process shows a room only another process's member is in, with
+        its count and topic, within a snapshot (lease/10: 0.2 s at a 2 s lease)."""
+        here, there = self.server(lease="2"), self.server(lease="2")
+        a = self.line(here, "alice")
+        a.send("/join #far")
+        a.expect("alice joined")
+        a.send("/topic far away")
+        a.expect("far away")
+        irc = IRCLine(there.address("chat/irc"), "bob")
+        self.addCleanup(irc.close)
+        deadline = time.monotonic() + 10
+        found = ""
+        while not found and time.monotonic() < deadline:  # bounded; each turn waits for 323
+            irc.send("LIST")
+            reply = ""
+            while " 323 " not in reply:
+                reply = irc.expect(" 32")
+                if " 322 " in reply and " #far " in reply:
+                    found = reply
+        self.assertIn(" #far 1 :far away", found)
+
     def test_kill_frees_nicks_within_the_lease(self) -> None:
         short = self.server(lease="2")
         self.line(short, "doomed")
