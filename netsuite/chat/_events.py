@@ -15,7 +15,10 @@ from typing import Any
 __all__ = [
     "ChatError",
     "ChatEvent",
+    "Invited",
     "Joined",
+    "Kicked",
+    "ModeChanged",
     "Notice",
     "Parted",
     "Quit",
@@ -90,6 +93,38 @@ class Parted(ChatEvent):
     room: str = ""
     nick: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Kicked(ChatEvent):
+    """C{nick} (an operator) put C{target} out of C{room}: told like a part."""
+
+    room: str = ""
+    nick: str = ""
+    target: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ModeChanged(ChatEvent):
+    """
+    C{nick} changed C{room}'s modes: C{changes} as IRC writes them (C{+o-k}), with
+    their C{args} in order (C{("bob", "*")}). Only what changed something is here.
+    """
+
+    room: str = ""
+    nick: str = ""
+    changes: str = ""
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Invited(ChatEvent):
+    """C{nick} invited C{target} to C{room} (told to the invitee and the room's operators)."""
+
+    room: str = ""
+    nick: str = ""
+    target: str = ""
 
 
 @dataclass(frozen=True, eq=False)

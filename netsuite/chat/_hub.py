@@ -28,7 +28,10 @@ from netsuite.base._metrics import Counters
 from netsuite.chat._events import (
     ChatError,
     ChatEvent,
+    Invited,
     Joined,
+    Kicked,
+    ModeChanged,
     Notice,
     Parted,
     Quit,
@@ -38,6 +41,15 @@ from netsuite.chat._events import (
     TopicChanged,
 )
 from netsuite.chat._flood import FLOOD_QUEUE
+from netsuite.chat._modes import (
+    MAX_LIST,
+    MAX_MODES,
+    ListEntry,
+    ModeError,
+    RoomModes,
+    change_text,
+    parse_changes,
+)
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
@@ -45,7 +57,7 @@ from netsuite.limits._policy import TokenBucket
 if TYPE_CHECKING:
     from netsuite.chat._backbone import Backbone
 
-__all__ = ["QUIET_ABOVE", "QUIET_RECENT", "Hub", "Member", "RoomInfo"]
+__all__ = ["QUIET_ABOVE", "QUIET_RECENT", "Hub", "Member", "ModeResult", "RoomInfo"]
 
 #: Longest message text the hub accepts by default, in characters (doors may split it
 #: further). The chat service sets the hub's C{text_max} to C{--max-line}: a line the
@@ -89,6 +101,8 @@ class _Room:
     spoke: OrderedDict[int, float] = field(default_factory=OrderedDict)
     #: When the room came to be (the hub's clock), for IRC's RPL_CREATIONTIME (329).
     created: float = 0.0
+    #: Roles and modes (L{netsuite.chat._modes}), new each time the room fills again.
+    modes: RoomModes = field(default_factory=RoomModes)
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,21 @@ class RoomInfo:
     members: int
     #: When the room was created, by the hub's clock (IRC clients ask, MODE 329).
     created: float = 0.0
+    #: C{+s}: hidden from those not in it (LIST, NAMES, WHO, WHOIS, C{/rooms}).
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """
+    What a mode command did: the change told to the room (L{None} if nothing changed),
+    the refusals (each a L{ModeError} or L{ChatError}), and the list modes asked for
+    (C{"b"}, C{"e"}, C{"I"}, in the order asked).
+    """
+
+    changed: ModeChanged | None
+    errors: tuple[ChatError, ...]
+    queries: tuple[str, ...]
 
 
 @dataclass(slots=True)  # one per member: no per-instance __dict__
@@ -109,6 +138,8 @@ class _State:
     rooms: dict[str, _Room] = field(default_factory=dict)  # folded name -> room
     strikes: int = 0
     away: str = ""
+    #: Folded names of the rooms this member was invited to (gone with it, or on joining).
+    invited: set[str] = field(default_factory=set)
 
 
 class Hub:
@@ -124,6 +155,10 @@ class Hub:
     @ivar flood_queue: lines a paced member (the line and IRC doors) may have waiting
         for their turn before it is cut off (L{FLOOD_QUEUE}). Such a member (C{paced}
         true) is not dropped here: its door runs its input at C{flood_rate}.
+    @ivar max_modes: mode changes with a parameter applied per command (L{MAX_MODES}).
+    @ivar max_list: masks each list mode (C{+b}, C{+e}, C{+I}) of a room holds (L{MAX_LIST}).
+    @ivar server_name: the host of every member's mask, C{nick!nick@server_name}, which
+        bans are matched against (the IRC door shows the same mask).
     """
 
     def __init__(
@@ -140,6 +175,9 @@ class Hub:
         quiet_recent: float = QUIET_RECENT,
         text_max: int = TEXT_MAX,
         flood_queue: int = FLOOD_QUEUE,
+        max_modes: int = MAX_MODES,
+        max_list: int = MAX_LIST,
+        server_name: str = "netsuite",
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -153,6 +191,9 @@ class Hub:
         self.quiet_recent = quiet_recent
         self.text_max = text_max
         self.flood_queue = flood_queue
+        self.max_modes = max_modes
+        self.max_list = max_list
+        self.server_name = server_name
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -273,9 +314,7 @@ class Hub:
         told: dict[int, Member] = {}
         for room in state.rooms.values():  # the room's size counts the one leaving
             told.update(self._audience(room))
-            room.members.pop(id(member), None)
-            room.spoke.pop(id(member), None)
-            self._forget_if_empty(room)
+            self._left(room, member)
         told.pop(id(member), None)
         self._tell(told.values(), Quit(nick=member.nick, reason=reason))
         if link is not None or self.backbone is None:
@@ -296,9 +335,7 @@ class Hub:
         if link is not None and not link.closing:  # on shutdown the lease goes instead
             link.quitted(member, [room.name for room in state.rooms.values()], "")
         for room in state.rooms.values():
-            room.members.pop(id(member), None)
-            room.spoke.pop(id(member), None)
-            self._forget_if_empty(room)
+            self._left(room, member)
         self.counters["members.quit"] += 1
 
     def _audience(self, room: _Room) -> dict[int, Member]:
@@ -347,33 +384,62 @@ class Hub:
         if not room.members and not room.history and not room.topic:
             self._rooms.pop(fold(room.name), None)
 
-    def join(self, member: Member, name: str) -> bool:
+    def _left(self, room: _Room, member: Member) -> None:
         """
-        Join room C{name} (created on first join). Everyone in it, the joiner included,
-        is told; the joiner then gets the room's history. False if already a member.
+        C{member} is out of C{room}: its roles go, and the room's modes with the last
+        member (a room that fills again starts afresh: its first member the operator).
+        """
+        room.members.pop(id(member), None)
+        room.spoke.pop(id(member), None)
+        room.modes.forget(id(member))
+        if not room.members:
+            room.modes = RoomModes(max_list=self.max_list)
+        self._forget_if_empty(room)
+
+    def mask(self, member: Member) -> str:
+        """C{nick!nick@server}: what bans match, the same mask the IRC door shows."""
+        return f"{member.nick}!{member.nick}@{self.server_name}"
+
+    def join(self, member: Member, name: str, key: str = "") -> bool:
+        """
+        Join room C{name} (created on first join, its first member the operator) with
+        C{key} if it has one. Everyone in it, the joiner included, is told; the joiner
+        then gets the room's history. False if already a member. Refusals by the
+        room's modes are L{ModeError}s: C{room_full}, C{bad_key}, C{invite_only},
+        C{banned}. Members of other processes (stubs) are never refused here: their
+        own process checked.
         """
         state = self._state(member)
         if not valid_room(name):
             raise ChatError(
                 "no_such_room", f"{name!r} is not a valid room name: # then no spaces or commas"
             )
-        key = fold(name)
-        if key in state.rooms:
+        folded = fold(name)
+        if folded in state.rooms:
             return False
-        room = self._rooms.get(key)
+        room = self._rooms.get(folded)
         if room is None:
-            room = self._rooms[key] = _Room(
-                name, history=deque(maxlen=self.history), created=self.clock()
+            room = self._rooms[folded] = _Room(
+                name, history=deque(maxlen=self.history), created=self.clock(),
+                modes=RoomModes(max_list=self.max_list),
+            )  # fmt: skip
+        remote = getattr(member, "remote", False)
+        if room.members and not remote:
+            room.modes.check_join(
+                self.mask(member), key, len(room.members), invited=folded in state.invited
             )
+        elif not room.members and not remote:
+            room.modes.ops.add(id(member))
+        state.invited.discard(folded)
         room.members[id(member)] = member
-        state.rooms[key] = room
+        state.rooms[folded] = room
         told = self._audience(room)
         told[id(member)] = member  # the joiner's own JOIN echo, always
         self._tell(told.values(), Joined(room=room.name, nick=member.nick))
         if getattr(member, "remote", False):
             return True
         link = self._link(member)
-        if link is None or link.synced(key):  # else the backbone replays it once read
+        if link is None or link.synced(folded):  # else the backbone replays it once read
             for said in room.history:
                 member.deliver(Replayed(said=said))
         if link is not None:
@@ -389,25 +455,36 @@ class Hub:
         told = self._audience(room)
         told[id(member)] = member
         self._tell(told.values(), event)
-        room.members.pop(id(member), None)
-        room.spoke.pop(id(member), None)
-        self._forget_if_empty(room)
+        self._left(room, member)
         link = self._link(member)
         if link is not None:
             link.parted(member, room.name, reason)
 
     def room_names(self) -> list[RoomInfo]:
         """Every room, with a backbone those only other processes' members are in too."""
-        rooms = [
-            RoomInfo(r.name, r.topic, len(r.members), r.created) for r in self._rooms.values()
-        ]
+        rooms = [self._info(r) for r in self._rooms.values()]
         if self.backbone is not None:
             rooms += self.backbone.rooms_elsewhere(self._rooms)
         return sorted(rooms, key=lambda r: fold(r.name))
 
     def room_info(self, name: str) -> RoomInfo:
-        room = self._room(name)
-        return RoomInfo(room.name, room.topic, len(room.members), room.created)
+        return self._info(self._room(name))
+
+    @staticmethod
+    def _info(room: _Room) -> RoomInfo:
+        secret = "s" in room.modes.flags
+        return RoomInfo(room.name, room.topic, len(room.members), room.created, secret)
+
+    def in_room(self, member: Member, name: str) -> bool:
+        state = self._states.get(id(member))
+        return state is not None and fold(name) in state.rooms
+
+    def visible(self, member: Member, name: str) -> bool:
+        """Whether C{member} may see room C{name} listed (not C{+s}, or a member of it)."""
+        room = self._rooms.get(fold(name))
+        if room is None:
+            return False
+        return "s" not in room.modes.flags or id(member) in room.members
 
     def who(self, name: str) -> list[Member]:
         """Members of room C{name}, in the order they joined."""
@@ -418,10 +495,13 @@ class Hub:
         return room.topic, room.topic_by
 
     def set_topic(self, member: Member, name: str, topic: str) -> None:
+        """Set the topic (C{+t}: operators only, else C{chanop_needed})."""
         state = self._state(member)
         room = state.rooms.get(fold(name))
         if room is None:
             raise ChatError("not_on_room", f"you are not in {name}")
+        if not getattr(member, "remote", False):
+            room.modes.check_topic(id(member))
         room.topic = topic[:TOPIC_MAX]
         room.topic_by = member.nick
         self._tell(
@@ -436,6 +516,140 @@ class Hub:
         history = self._room(name).history
         items = list(history)
         return items if count is None else items[-count:] if count > 0 else []
+
+    # --- roles and modes (L{netsuite.chat._modes}) -----------------------------------
+
+    def roles(self, name: str, member: Member) -> str:
+        """C{member}'s roles in room C{name}, most powerful first (C{"ov"}, C{"v"}, C{""})."""
+        room = self._rooms.get(fold(name))
+        return room.modes.roles(id(member)) if room is not None else ""
+
+    def prefixes(self, name: str, member: Member, *, every: bool = False) -> str:
+        """C{@}, C{+} (C{@+} with C{every}: IRC's multi-prefix) as NAMES and WHO show them."""
+        room = self._rooms.get(fold(name))
+        return room.modes.prefixes(id(member), every=every) if room is not None else ""
+
+    def channel_modes(self, name: str, member: Member) -> tuple[str, list[str]]:
+        """C{("+klnt", ["key", "5"])}; the key is shown only to the room's members."""
+        room = self._room(name)
+        return room.modes.mode_string(show_key=id(member) in room.members)
+
+    def mode_list(self, name: str, char: str) -> list[ListEntry]:
+        """The masks of list mode C{char} (C{b}, C{e}, C{I}) of room C{name}, oldest first."""
+        return self._room(name).modes.entries(char)
+
+    def change_modes(
+        self, member: Member, name: str, modestring: str, args: Iterable[str] = ()
+    ) -> ModeResult:
+        """
+        Apply C{modestring} (C{+ok-v}) with C{args} to room C{name} for C{member}.
+        List queries (C{b} with no mask) need no role; any change needs the operator
+        (else one C{chanop_needed} and nothing changes). What changed is told to every
+        member of the room as one L{ModeChanged}.
+        """
+        self._state(member)
+        room = self._room(name)
+        changes, parsed_errors = parse_changes(modestring, args, max_modes=self.max_modes)
+        errors: list[ChatError] = list(parsed_errors)
+        queries = tuple(dict.fromkeys(c.char for c in changes if c.query))
+        wanted = [c for c in changes if not c.query]
+        if not wanted:
+            return ModeResult(None, tuple(errors), queries)
+        try:
+            room.modes.check_op(id(member))
+        except ModeError as e:
+            return ModeResult(None, (*errors, e), queries)
+
+        def resolve(nick: str) -> tuple[int, str]:
+            state = self._nicks.get(fold(nick))
+            if state is None:
+                raise ModeError("no_such_nick", "No such nick/channel", param=nick)
+            if id(state.member) not in room.members:
+                raise ModeError("user_not_in_room", "They aren't on that channel", param=nick)
+            return id(state.member), state.member.nick
+
+        applied, refused = room.modes.apply(
+            wanted, by=self.mask(member), when=self.clock(), resolve=resolve
+        )
+        errors += refused
+        if not applied:
+            return ModeResult(None, tuple(errors), queries)
+        text, params = change_text(applied)
+        event = ModeChanged(room=room.name, nick=member.nick, changes=text, args=tuple(params))
+        self._tell(room.members.values(), event)
+        return ModeResult(event, tuple(errors), queries)
+
+    def _target(self, room: _Room, nick: str) -> _State:
+        state = self._nicks.get(fold(nick))
+        if state is None:
+            raise ModeError("no_such_nick", f"no one is called {nick}", param=nick)
+        if id(state.member) not in room.members:
+            raise ModeError("user_not_in_room", f"{nick} is not in {room.name}", param=nick)
+        if getattr(state.member, "remote", False):
+            raise ChatError(
+                "remote_member", f"{state.member.nick} is on another process of this hub"
+            )
+        return state
+
+    def _joined_room(self, member: Member, name: str) -> _Room:
+        room = self._state(member).rooms.get(fold(name))
+        if room is None:
+            self._room(name)  # no_such_room first
+            raise ChatError("not_on_room", f"you are not in {name}")
+        return room
+
+    def kick(self, member: Member, name: str, nick: str, reason: str = "") -> None:
+        """
+        An operator of room C{name} puts C{nick} out of it, with C{reason} (the
+        kicker's nick if none, as Ergo does). Told as one L{Kicked} to those a part
+        would be told, the kicker and the kicked always.
+        """
+        room = self._joined_room(member, name)
+        room.modes.check_op(id(member))
+        target = self._target(room, nick)
+        event = Kicked(
+            room=room.name, nick=member.nick, target=target.member.nick,
+            reason=reason or member.nick,
+        )  # fmt: skip
+        told = self._audience(room)
+        told[id(member)] = member
+        told[id(target.member)] = target.member
+        self._tell(told.values(), event)
+        target.rooms.pop(fold(room.name), None)
+        self._left(room, target.member)
+        link = self._link(target.member)
+        if link is not None:  # the other processes see it leave
+            link.parted(target.member, room.name, event.reason)
+
+    def invite(self, member: Member, nick: str, name: str) -> str:
+        """
+        Invite C{nick} to room C{name}: past its C{+i} and bans, once. The invitee is
+        told (L{Invited}), and so are the room's other operators (IRC's invite-notify).
+        Refusals, in the Modern document's order: C{no_such_nick}, C{no_such_room},
+        C{not_on_room}, C{chanop_needed} (C{+i} rooms), C{user_on_room}.
+        """
+        self._state(member)
+        target = self._nicks.get(fold(nick))
+        if target is None:
+            raise ModeError("no_such_nick", f"no one is called {nick}", param=nick)
+        room = self._joined_room(member, name)
+        room.modes.check_invite(id(member))
+        if id(target.member) in room.members:
+            raise ModeError(
+                "user_on_room", f"{target.member.nick} is already in {room.name}",
+                param=target.member.nick,
+            )  # fmt: skip
+        if getattr(target.member, "remote", False):
+            raise ChatError(
+                "remote_member", f"{target.member.nick} is on another process of this hub"
+            )
+        target.invited.add(fold(room.name))
+        event = Invited(room=room.name, nick=member.nick, target=target.member.nick)
+        told = {key: m for key, m in room.members.items() if key in room.modes.ops}
+        told.pop(id(member), None)
+        told[id(target.member)] = target.member
+        self._tell(told.values(), event)
+        return target.member.nick
 
     # --- messages ------------------------------------------------------------------
 
@@ -469,9 +683,12 @@ class Hub:
         text = self._text(text)
         room = state.rooms.get(fold(name))
         if room is None:
-            if fold(name) in self._rooms:
-                raise ChatError("cannot_send", f"you are not in {name}")
-            raise ChatError("no_such_room", f"no room {name}")
+            room = self._rooms.get(fold(name))
+            if room is None:
+                raise ChatError("no_such_room", f"no room {name}")
+            if not room.members or "n" in room.modes.flags:
+                raise ChatError("cannot_send", f"you are not in {room.name}")
+        room.modes.check_speak(id(member), self.mask(member), member=id(member) in room.members)
         link = self._link(member)
         if link is not None:
             link.admit()
@@ -480,8 +697,9 @@ class Hub:
             sender=member.nick, text=text, room=room.name, kind=kind, when=self.clock(),
             seq=next(self._seq), mid=link.mid() if link is not None else "",
         )  # fmt: skip
-        room.spoke.pop(id(member), None)
-        room.spoke[id(member)] = said.when  # newest last
+        if id(member) in room.members:
+            room.spoke.pop(id(member), None)
+            room.spoke[id(member)] = said.when  # newest last
         self.counters["messages"] += 1
         if link is not None:  # every process, this one too, delivers it from the stream
             link.said(said)
