@@ -23,6 +23,9 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.testing import TwistdProcess
+from netsuite.testing.redisserver import RedisServer
+
+from .chatclient import LineClient
 
 TCP = "tcp:0:interface=127.0.0.1"
 #: Connections tried before giving up on seeing both workers serve (each is one of two).
@@ -193,4 +196,42 @@ class SuiteWorkersTests(SynchronousTestCase):
             return s if both and s["services"]["echo"]["connections"]["accepted"] == 1 else None
 
         self.assertTrue(until(counted), "the echo's connection never reached the total")
+        self.assertEqual(process.stop(), 0, process.log())
+
+
+class ChatWorkersTests(SynchronousTestCase):
+    """
+    C{netsuite-chat --workers 2 --backbone redis://...}: each worker is a full chat
+    process joined through the backbone, so members of both are in one room.
+    """
+
+    def test_members_of_both_workers_share_a_room(self) -> None:
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        process = TwistdProcess(
+            "netsuite-chat",
+            ["--workers", "2", "--listen", TCP, "--irc-listen", "none",
+             "--backbone", redis.url, "--drain-timeout", "2"],
+            env=ENV, timeout=30,
+        )  # fmt: skip
+        process.start()
+        self.addCleanup(process.stop)
+        both_ready(process, "netsuite-chat")
+        for index in (0, 1):
+            process.wait_for_line(rf"worker {index} \(pid \d+\): .*joined the shared hub")
+        address = process.address("chat/line")
+        members: dict[int, list[LineClient]] = {0: [], 1: []}
+        for _ in range(MOST_TRIES):  # bounded: each connection lands on one of two
+            client = LineClient(address)
+            self.addCleanup(client.close)
+            members[served_by(process, client.sock.getsockname()[1])].append(client)
+            if members[0] and members[1]:
+                break
+        self.assertTrue(members[0] and members[1], "one worker served every connection")
+        sender, receiver = members[0][0], members[1][0]
+        sender.send("/nick w0")
+        receiver.expect("is now known as w0")  # the rename crossed to the other worker
+        sender.send("hello from worker 0")
+        for client in members[0] + members[1]:
+            client.expect("<w0> hello from worker 0")
         self.assertEqual(process.stop(), 0, process.log())
