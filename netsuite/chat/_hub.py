@@ -103,6 +103,9 @@ class _Room:
     created: float = 0.0
     #: Roles and modes (L{netsuite.chat._modes}), new each time the room fills again.
     modes: RoomModes = field(default_factory=RoomModes)
+    #: With a backbone, the members connected here (no stubs), in joining order: what a
+    #: message is delivered to (a stub's own process delivers it to its member).
+    local: dict[int, Member] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,7 @@ class Hub:
         member (a room that fills again starts afresh: its first member the operator).
         """
         room.members.pop(id(member), None)
+        room.local.pop(id(member), None)
         room.spoke.pop(id(member), None)
         room.modes.forget(id(member))
         if not room.members:
@@ -432,6 +436,8 @@ class Hub:
             room.modes.ops.add(id(member))
         state.invited.discard(folded)
         room.members[id(member)] = member
+        if self.backbone is not None and not remote:
+            room.local[id(member)] = member
         state.rooms[folded] = room
         told = self._audience(room)
         told[id(member)] = member  # the joiner's own JOIN echo, always
@@ -614,9 +620,9 @@ class Hub:
         told = self._audience(room)
         told[id(member)] = member
         told[id(target.member)] = target.member
-        self._tell(told.values(), event)
-        target.rooms.pop(fold(room.name), None)
+        target.rooms.pop(fold(room.name), None)  # out before told: its door sees it gone
         self._left(room, target.member)
+        self._tell(told.values(), event)
         link = self._link(target.member)
         if link is not None:  # the other processes see it leave
             link.parted(target.member, room.name, event.reason)
@@ -710,8 +716,9 @@ class Hub:
     def _deliver(self, room: _Room, said: Said) -> None:
         if said.kind != "notice":
             room.history.append(said)
-        self.counters["deliveries"] += len(room.members)
-        self._tell(room.members.values(), said)
+        told = room.members if self.backbone is None else room.local
+        self.counters["deliveries"] += len(told)
+        self._tell(told.values(), said)
 
     def private(self, member: Member, nick: str, text: str, kind: str = "say") -> Said:
         """Send C{text} to one person; the sender gets it too (its door shows it as sent)."""

@@ -25,6 +25,7 @@ from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import Hub
+from netsuite.chat._line_modes import OPERATOR_HELP, RoomCommands, explain, render_mode_event
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter, Overlong
@@ -32,20 +33,23 @@ from netsuite.stream._lines import Line, LineSplitter, Overlong
 __all__ = ["HELP", "LineSession", "render"]
 
 FORMAT = "line"
-HELP = """\
+HELP = (
+    """\
 -!- commands:
 -!-   /nick NAME          change your nick
--!-   /join ROOM          join a room (and talk there); /join lobby = /join #lobby
+-!-   /join ROOM [KEY]    join a room (and talk there); /join lobby = /join #lobby
 -!-   /part [ROOM]        leave a room (the current one by default)
 -!-   /msg NICK TEXT      a private message
 -!-   /me TEXT            an action in the current room
--!-   /who [ROOM]         who is in a room
+-!-   /who [ROOM]         who is in a room (@ operator, + voiced)
 -!-   /rooms              the rooms, their topics and sizes
--!-   /topic [TEXT]       show or set the current room's topic
+-!-   /topic [TEXT]       show or set the current room's topic (+t: operators only)
 -!-   /history [N]        the last N messages of the current room
 -!-   /quit [REASON]      leave
 -!- anything else is a message to the current room
 """
+    + OPERATOR_HELP
+)
 
 
 def _clock(when: float) -> str:
@@ -94,12 +98,12 @@ def render(event: ChatEvent) -> bytes:
         text = f"[{event.room}] -- {event.nick} set the topic: {event.topic}"
     elif isinstance(event, ev.Notice):
         text = f"-!- {event.text}"
-    else:  # pragma: no cover - every event type is rendered above
-        text = f"-!- {event!r}"
+    else:  # kicks, invites, mode changes; nothing else is left
+        text = render_mode_event(event) or f"-!- {event!r}"
     return text.encode("utf-8") + b"\r\n"
 
 
-class LineSession(PacedInput):
+class LineSession(RoomCommands, PacedInput):
     """
     One person on the line door.
 
@@ -170,6 +174,8 @@ class LineSession(PacedInput):
             return
         wire = event._wire.get(FORMAT)
         self.send(wire if wire is not None else event.encoded(FORMAT, render))
+        if event.__class__ is ev.Kicked and event.target == self.nick:
+            self._gone_from(event.room)
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): say why, then close."""
@@ -248,13 +254,31 @@ class LineSession(PacedInput):
     def say(self, text: str, kind: str = "say") -> None:
         if self.room is None:
             raise ChatError("no_room", "you are in no room: /join one first")
-        self.hub.say(self, self.room, text, kind)
+        try:
+            self.hub.say(self, self.room, text, kind)
+        except ChatError as e:
+            if e.code != "cannot_send":
+                raise
+            self.error(explain(e, self.room))
 
-    def join(self, name: str) -> None:
+    def join(self, name: str, key: str = "") -> None:
         room = room_name(name)
-        if not self.hub.join(self, room):
+        try:
+            joined = self.hub.join(self, room, key)
+        except ChatError as e:
+            self.error(explain(e, room))
+            return
+        if not joined:
             self.info(f"you are already in {room}; talking there now")
         self.room = next(r for r in self.hub.rooms_of(self) if r.lower() == room.lower())
+
+    def _gone_from(self, room: str) -> None:
+        """Out of C{room} (a part or a kick): talk in the last room left, if any."""
+        if self.room is not None and self.room.lower() == room.lower():
+            rooms = self.hub.rooms_of(self)
+            self.room = rooms[-1] if rooms else None
+            if self.room:
+                self.info(f"talking in {self.room} now")
 
     # --- commands -----------------------------------------------------------------------
 
@@ -278,7 +302,8 @@ class LineSession(PacedInput):
         self.hub.rename(self, self._needs(rest, "/nick NAME"))
 
     def cmd_join(self, rest: str) -> None:
-        self.join(self._needs(rest, "/join ROOM"))
+        name, _, key = self._needs(rest, "/join ROOM [KEY]").partition(" ")
+        self.join(name, key.strip())
 
     def cmd_part(self, rest: str) -> None:
         name, _, reason = rest.partition(" ")
@@ -286,11 +311,7 @@ class LineSession(PacedInput):
         if room is None:
             raise ChatError("no_room", "you are in no room")
         self.hub.part(self, room, reason.strip())
-        if self.room is not None and self.room.lower() == room.lower():
-            rooms = self.hub.rooms_of(self)
-            self.room = rooms[-1] if rooms else None
-            if self.room:
-                self.info(f"talking in {self.room} now")
+        self._gone_from(room)
 
     def cmd_msg(self, rest: str) -> None:
         nick, _, text = self._needs(rest, "/msg NICK TEXT").partition(" ")
@@ -303,11 +324,15 @@ class LineSession(PacedInput):
         room = room_name(rest) if rest else self.room
         if room is None:
             raise ChatError("no_room", "usage: /who ROOM")
-        nicks = [m.nick for m in self.hub.who(room)]
+        if not self.hub.visible(self, room):
+            raise ChatError("no_such_room", f"no room {room}")
+        nicks = [self.hub.prefixes(room, m) + m.nick for m in self.hub.who(room)]
         self.info(f"{room}: {len(nicks)} here: {' '.join(nicks)}")
 
     def cmd_rooms(self, rest: str) -> None:
-        rooms = self.hub.room_names()
+        rooms = [
+            r for r in self.hub.room_names() if not r.secret or self.hub.in_room(self, r.name)
+        ]
         self.info(f"{len(rooms)} room(s)")
         for r in rooms:
             topic = f" - {r.topic}" if r.topic else ""
@@ -317,7 +342,10 @@ class LineSession(PacedInput):
         if self.room is None:
             raise ChatError("no_room", "you are in no room")
         if rest:
-            self.hub.set_topic(self, self.room, rest)
+            try:
+                self.hub.set_topic(self, self.room, rest)
+            except ChatError as e:
+                self.error(explain(e, self.room))
             return
         topic, by = self.hub.topic(self.room)
         self.info(

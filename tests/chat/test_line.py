@@ -55,7 +55,7 @@ class LineSessionTests(SynchronousTestCase):
             "[#den] -> Al joined",
             "[#den] -- Al set the topic: quiet please",
             "#den topic: quiet please (set by Al)",
-            "#den: 1 here: Al",
+            "#den: 1 here: @Al",
             "2 room(s)",
             "#den (1) - quiet please",
             "[private -> bob] psst",
