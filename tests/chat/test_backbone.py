@@ -121,6 +121,19 @@ class RoomTrafficTests(SynchronousTestCase):
         self.assertEqual(texts(b), ["one"])
         self.assertEqual(depths, [1])
 
+    def test_delivered_to_local_members_only(self) -> None:
+        """A process tells a room message to its own members, never to the stubs of
+        other processes' (their process does): the counter counts real deliveries."""
+        c = Cluster(3)
+        a = c.member(0, "a", "#r")
+        c.member(1, "b", "#r")
+        c.member(2, "c", "#r")
+        before = [h.counters["deliveries"] for h in c.hubs]
+        c.hubs[0].say(a, "#r", "one")
+        self.assertEqual(
+            [h.counters["deliveries"] - n for h, n in zip(c.hubs, before, strict=True)], [1, 1, 1]
+        )
+
     def test_rooms_only_elsewhere_listed(self) -> None:
         """A room only another process's members are in is listed (LIST, /rooms, the
         API) within one snapshot (lease/10), with its count and topic; gone when empty."""
