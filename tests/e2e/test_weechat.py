@@ -17,15 +17,13 @@ join (the realname in weechat's join line), the join synced (names and the room'
 creation time, the answer to its MODE, within 1 s), a message weechat sends reaching the
 line door, and a message from the line door arriving in weechat.
 
-weechat's log files can only be polled (L{Weechat.wait_log}: every L{Weechat.POLL}
-seconds, up to a deadline), as irssi's and ii's are (L{tests.e2e.ircclients}).
+weechat's log files are FIFOs the test reads as weechat writes them (L{Weechat.wait_log}
+waits on a C{select}, to a deadline; L{tests.e2e.weechat} says how).
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,82 +34,9 @@ from netsuite.chat._irc_caps import CAPABILITIES
 from netsuite.testing import TwistdProcess, require_tool
 
 from .chatclient import LineClient
-from .ircclients import TIMEOUT
+from .weechat import Weechat
 
 TCP = "tcp:0:interface=127.0.0.1"
-
-
-class Weechat:
-    """
-    weechat-headless with its own C{--dir} under C{root}, configured to connect to
-    C{address} as C{nick}, then (once registered) join C{room} and run C{command}.
-    """
-
-    POLL = 0.02
-
-    def __init__(
-        self,
-        executable: str,
-        root: Path,
-        address: tuple[str, int],
-        nick: str,
-        room: str,
-        command: str,
-    ) -> None:
-        host, port = address
-        self.dir = root
-        self.logs = root / "logs"
-        (root / "irc.conf").write_text(
-            "[server]\n"
-            f'ns.addresses = "{host}/{port}"\n'
-            "ns.ssl = off\n"  # weechat 3.8's name (4.0 calls it tls)
-            f'ns.nicks = "{nick}"\n'
-            f'ns.username = "{nick}"\n'
-            'ns.realname = "Wee Example"\n'
-            "ns.autoconnect = on\n"
-            "ns.autoreconnect = off\n"
-            "ns.anti_flood_prio_high = 0\n"
-            "ns.anti_flood_prio_low = 0\n"
-            f'ns.command = "/join {room};{command}"\n'  # in order, once registered
-        )
-        (root / "logger.conf").write_text("[file]\nflush_delay = 0\n")  # write at once
-        self.process = subprocess.Popen(
-            [executable, "--dir", str(root)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def log(self, buffer: str) -> list[str]:
-        """The lines weechat logged for C{buffer} (C{server.ns}, C{ns.#room}), as
-        C{prefix<TAB>message} without the date."""
-        try:
-            data = (self.logs / f"irc.{buffer}.weechatlog").read_text("utf-8", "replace")
-        except FileNotFoundError:
-            return []
-        return [line.split("\t", 1)[1] for line in data.split("\n")[:-1] if "\t" in line]
-
-    def wait_log(self, buffer: str, needle: str, timeout: float = TIMEOUT) -> str:
-        """The first line of C{buffer}'s log containing C{needle}, polled to a deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = next((line for line in self.log(buffer) if needle in line), None)
-            if found is not None:
-                return found
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(
-                    f"weechat: {needle!r} never came in {buffer} "
-                    f"(exit status {self.process.poll()})\n" + "\n".join(self.log(buffer)[-20:])
-                )
-            time.sleep(self.POLL)  # a poll of a file only weechat writes, to a deadline
-
-    def quit(self) -> None:
-        """SIGTERM (weechat quits cleanly on it), then wait; SIGKILL if it hangs."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class WeechatTests(SynchronousTestCase):
@@ -161,8 +86,7 @@ class WeechatTests(SynchronousTestCase):
         self.assertEqual(offered, set(CAPABILITIES))
         self.assertEqual(granted, asked)  # every one it asked for (its choice, not ours)
         self.assertLessEqual({"server-time", "message-tags", "extended-join"}, granted)
-        server_log = wee.log("server.ns")
-        self.assertIn("There are 2 users and 0 invisible on 1 servers", "\n".join(server_log))
+        wee.wait_log("server.ns", "There are 2 users and 0 invisible on 1 servers")
 
         # the join, synced: names and the answer to weechat's MODE, within 1 s
         joined = wee.wait_log("ns.#lobby", "has joined #lobby")
