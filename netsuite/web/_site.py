@@ -32,7 +32,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from twisted.web import server
 from twisted.web.http import datetimeToLogString, datetimeToString
@@ -230,6 +230,11 @@ class WebSite(server.Site):
         ]
         self.access_logger = Logger(namespace="netsuite.web.access", source=self)
         self.access_batch = LogBatch(self.access_logger, self.reactor, "access")
+        # Like a stream door's: one log event per batch of lines, so a connection flood
+        # (or a refused one) is not a flood of log events.
+        self.connection_log = LogBatch(self.logger, self.reactor, "connections")
+        self.refusal_log = LogBatch(self.logger, self.reactor, "refusals", LogLevel.warn)
+        self.request_log = LogBatch(self.logger, self.reactor, "requests")
         self.hsts = b"max-age=%d" % config.hsts_max_age if config.hsts_max_age > 0 else None
         self.cors = CorsPolicy.from_origins(config.cors_origins) if config.cors_origins else None
         self._date_second = -1
@@ -247,9 +252,8 @@ class WebSite(server.Site):
         if reason is not None:
             self.counters["refused"] += 1
             fields = door_fields(self.name, "http", next_conn_id(), describe_address(addr))
-            fields.update(self.gate.refusal_fields())
-            self.logger.warn("{name} refused {peer}: {reason}", **fields, name=self.name,
-                             reason=reason)  # fmt: skip
+            fields.update(self.gate.refusal_fields(), reason=reason)
+            self.refusal_log.add(f"{self.name} refused {fields['peer']}: {reason}", fields)
             return None
         conn: WebConnection = super().buildProtocol(addr)
         conn._web_site = self
@@ -263,7 +267,7 @@ class WebSite(server.Site):
     def opened(self, conn: WebConnection) -> None:
         self.open.add(conn)
         self.counters["accepted"] += 1
-        self.logger.info("{name} {peer}: connected", **conn.log_fields, name=self.name)
+        self.connection_log.add(f"{self.name} {conn.peer}: connected", conn.log_fields)
 
     def closed(self, conn: WebConnection, reason: Failure) -> None:
         if conn not in self.open:
@@ -272,11 +276,13 @@ class WebSite(server.Site):
         self.gate.release(conn.gate_key)
         self.counters["bytes_in"] += conn.bytes_in
         why, fields = close_reason(reason, conn.tls_seen)
-        self.logger.info(
-            "{name} {peer}: closed ({why}); {bytes_in} bytes in, {protocol}",
-            **fields, **conn.log_fields, name=self.name, why=why,
-            bytes_in=conn.bytes_in, protocol=conn.protocol_name,
-        )  # fmt: skip
+        fields.update(conn.log_fields, why=why, bytes_in=conn.bytes_in,
+                      protocol=conn.protocol_name)  # fmt: skip
+        self.connection_log.add(
+            f"{self.name} {conn.peer}: closed ({why}); {conn.bytes_in} bytes in,"
+            f" {conn.protocol_name}",
+            fields,
+        )
         if not self.open and self._drained is not None:
             drained, self._drained = self._drained, None
             drained.callback(None)
@@ -290,8 +296,8 @@ class WebSite(server.Site):
         limit = _REQUEST_LIMITS.get(counter or "")
         if limit is not None:
             fields.update(limit=limit[0], limit_value=getattr(self.config.limits, limit[1]))
-        self.logger.info("{name} {peer}: {status} {message}", **fields, name=self.name,
-                         status=status, message=message)  # fmt: skip
+        fields.update(status=status, message=message)
+        self.request_log.add(f"{self.name} {fields['peer']}: {status} {message}", fields)
 
     @staticmethod
     def peer_of(channel: Any) -> str:
@@ -391,12 +397,23 @@ class WebSite(server.Site):
             self.access_batch.add(access_line(stamp, request), access_fields(self, request))
 
     def startFactory(self) -> None:
-        self.access_batch.open()
+        for batch in self._batches():
+            batch.open()
         super().startFactory()
 
     def stopFactory(self) -> None:
-        self.access_batch.close()
+        """The last port stopped: flush, and log what still closes after it at once."""
+        for batch in self._batches():
+            batch.close()
         super().stopFactory()
+
+    def _batches(self) -> tuple[LogBatch, ...]:
+        return (self.access_batch, self.connection_log, self.refusal_log, self.request_log)
+
+    def flush_logs(self) -> None:
+        """Emit every batched line now (tests, and a drain that must not lose one)."""
+        for batch in self._batches():
+            batch.flush()
 
 
 #: The limit each per-request refusal enforces: its option name and C{WebLimits} field.

@@ -225,6 +225,7 @@ class SlowClientTests(SynchronousTestCase):
         c = client(header_timeout=10)
         conn = c.connect()
         conn.lose()
+        c.site.flush_logs()  # the batched connection lines: the site's, not the connection's
         left = [call.func for call in c.clock.getDelayedCalls()]
         self.assertEqual(left, [c.site._updateLogDateTime])  # the site's own clock only
 

@@ -17,8 +17,9 @@ from .helpers import WebClient
 PEER = "tcp 127.0.0.1:40000"
 
 
-def named(events: Sequence[LogEvent], word: str) -> list[LogEvent]:
-    return [e for e in events if word in e.get("log_format", "")]
+def named(events: Sequence[LogEvent], word: str) -> list[dict[str, Any]]:
+    """The records of batched lines (L{netsuite.base._logbatch}) whose text has C{word}."""
+    return [r for e in events for r in e.get("records", ()) if word in r["text"]]
 
 
 class SiteFieldTests(SynchronousTestCase):
@@ -29,7 +30,7 @@ class SiteFieldTests(SynchronousTestCase):
             conn.request("GET", "/api/health")
             conn.lose()
             client.pump()
-            client.site.access_batch.flush()
+            client.site.flush_logs()
         [opened] = named(events, "connected")
         [closed] = named(events, "closed")
         for event in (opened, closed):
@@ -49,10 +50,26 @@ class SiteFieldTests(SynchronousTestCase):
         client.connect()
         with capturedLogs() as events:
             refused = client.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40001))
+            client.site.flush_logs()
         self.assertIsNone(refused)
         [event] = named(events, "refused")
         self.assertEqual((event["limit"], event["limit_value"]), ("max-per-ip", 1))
         self.assertEqual((event["service"], event["door"]), ("web", "http"))
+        self.assertIn("too many connections from 127.0.0.1", event["text"])
+
+    def test_a_refusal_flood_is_a_few_log_events(self) -> None:
+        """300 refused connects: every line kept, in 2 warn events (a batch holds 256),
+        not 300 (#13: repeated lines of one kind batched like the connection lines)."""
+        client = WebClient(gate=ConnectionGate(0, 1))
+        client.connect()
+        with capturedLogs() as events:
+            for port in range(300):
+                client.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 41000 + port))
+            client.site.flush_logs()
+        batches = [e for e in events if e.get("batch") == "refusals"]
+        self.assertEqual([len(e["records"]) for e in batches], [256, 44])
+        self.assertEqual({e["log_level"].name for e in batches}, {"warn"})
+        self.assertEqual(len(named(events, "refused")), 300)
 
     def test_request_refusal_names_the_limit(self) -> None:
         client = WebClient(WebConfig(limits=WebLimits(max_headers=2)))
@@ -60,7 +77,8 @@ class SiteFieldTests(SynchronousTestCase):
         with capturedLogs() as events:
             headers: Any = [("A", "1"), ("B", "2"), ("C", "3")]
             response = conn.request("GET", "/", headers)
+            client.site.flush_logs()
         self.assertEqual(response.status, 431)
-        [event] = [e for e in events if e.get("status") == 431]
+        [event] = [r for e in events for r in e.get("records", ()) if r.get("status") == 431]
         self.assertEqual((event["limit"], event["limit_value"]), ("max-headers", 2))
         self.assertEqual(event["conn"], conn.protocol.conn)
