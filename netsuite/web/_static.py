@@ -29,22 +29,21 @@ from __future__ import annotations
 
 import gzip
 import html
+import io
 import os
 import stat
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO, TypedDict, cast
+from typing import TypedDict, cast
 from urllib.parse import quote
 
-from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
-from zope.interface import implementer
 
 from netsuite._twisted.http import raw_headers
 from netsuite.base._metrics import Counters
@@ -59,6 +58,7 @@ from netsuite.web._conditions import (
     if_range_allows,
     parse_range,
 )
+from netsuite.web._filebody import FileBody
 from netsuite.web._mediatypes import COMPRESSED_SUFFIXES, MediaType, media_type
 from netsuite.web._responses import error_body, finish_response, html_page, json_body
 
@@ -185,7 +185,6 @@ class _Listing:
     url_path: str
 
 
-@implementer(IPushProducer)
 class _Entry(TypedDict):
     """One row of a directory listing, as the JSON listing gives it."""
 
@@ -194,109 +193,6 @@ class _Entry(TypedDict):
     size: int | None
     mtime: str
     href: str
-
-
-class FileBody:
-    """
-    Streams parts of an open file (and literal bytes between them) to a request, as a
-    push producer: it writes while the transport takes data, stops when paused, and
-    yields to the reactor every few chunks so one big download cannot starve others.
-
-    @param parts: C{bytes} to write as they are, or C{(offset, length)} of the file.
-    @param compress: gzip the output on the fly (the parts are then the whole file).
-    """
-
-    chunk_size = 65536
-    chunks_per_turn = 8
-
-    def __init__(
-        self,
-        request: Request,
-        file: BinaryIO,
-        parts: list[bytes | tuple[int, int]],
-        clock: IReactorTime,
-        compress: bool = False,
-    ) -> None:
-        self.request = request
-        self.file = file
-        self.parts = parts
-        self.clock = clock
-        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None
-        self._paused = False
-        self._done = False
-        self._call: IDelayedCall | None = None
-        self._remaining = 0
-
-    def start(self) -> None:
-        self.request.registerProducer(self, True)
-        self.request.notifyFinish().addErrback(lambda _: self.stopProducing())
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if self._call is None and not self._done:
-            self._call = self.clock.callLater(0, self._run)
-
-    def _next(self) -> bytes | None:
-        """The next piece to send, or None at the end."""
-        while True:
-            if self._remaining:
-                data = self.file.read(min(self.chunk_size, self._remaining))
-                if not data:  # the file shrank under us: stop short, the client sees it
-                    self._remaining = 0
-                    return None
-                self._remaining -= len(data)
-                return data
-            if not self.parts:
-                return None
-            part = self.parts.pop(0)
-            if isinstance(part, bytes):
-                return part
-            offset, self._remaining = part
-            self.file.seek(offset)
-
-    def _run(self) -> None:
-        self._call = None
-        for _ in range(self.chunks_per_turn):
-            if self._paused or self._done:
-                return
-            data = self._next()
-            if data is None:
-                self._end()
-                return
-            if self._compressor is not None:
-                data = self._compressor.compress(data)
-                if not data:
-                    continue
-            self.request.write(data)
-        self._schedule()
-
-    def _end(self) -> None:
-        request = self.request
-        if self._compressor is not None:
-            tail = self._compressor.flush()
-            if tail:
-                request.write(tail)
-        self._close()
-        request.unregisterProducer()
-        request.finish()
-
-    def _close(self) -> None:
-        self._done = True
-        if self._call is not None:
-            self._call.cancel()
-            self._call = None
-        self.file.close()
-
-    def pauseProducing(self) -> None:
-        self._paused = True
-
-    def resumeProducing(self) -> None:
-        self._paused = False
-        self._schedule()
-
-    def stopProducing(self) -> None:
-        if not self._done:
-            self._close()
 
 
 class StaticFiles(Resource):
@@ -310,6 +206,8 @@ class StaticFiles(Resource):
 
     isLeaf = True
     allowed_methods = (b"GET", b"HEAD", b"OPTIONS")
+    #: Cached bodies longer than this stream through L{FileBody} instead of one write.
+    stream_above = FileBody.chunk_size
     log = Logger()
 
     def __init__(
@@ -565,14 +463,14 @@ class StaticFiles(Resource):
         if ranges is None:
             if body is None:
                 return self._stream(request, chosen, [(0, chosen.size)], chosen.size)
-            return finish_response(request, body)
+            return self._from_memory(request, body, [(0, len(body))], len(body))
         request.setResponseCode(206)
         if len(ranges) == 1:
             r = ranges[0]
             set_header(b"Content-Range", [r.content_range(entry.size)])
             if body is None:
                 return self._stream(request, entry, [(r.start, r.length)], r.length)
-            return finish_response(request, body[r.start : r.stop])
+            return self._from_memory(request, body, [(r.start, r.length)], r.length)
         return self._multipart(request, entry, body, ranges)
 
     def _multipart(
@@ -594,8 +492,22 @@ class StaticFiles(Resource):
         request.setHeader(b"Content-Type", b"multipart/byteranges; boundary=" + boundary)
         if body is None:
             return self._stream(request, entry, parts, length)
-        out = [p if isinstance(p, bytes) else body[p[0] : p[0] + p[1]] for p in parts]
-        return finish_response(request, b"".join(out))
+        return self._from_memory(request, body, parts, length)
+
+    def _from_memory(
+        self, request: IRequest, body: bytes, parts: list[bytes | tuple[int, int]], length: int
+    ) -> bytes | int:
+        """
+        A cached body (or parts of it): written at once up to L{stream_above} bytes,
+        else streamed from memory as the connection takes it, so that a slow reader
+        pins a chunk of it, not the whole (see L{netsuite.web._filebody}).
+        """
+        if length <= self.stream_above or request.method == b"HEAD":
+            out = [p if isinstance(p, bytes) else body[p[0] : p[0] + p[1]] for p in parts]
+            return finish_response(request, out[0] if len(out) == 1 else b"".join(out))
+        request.setHeader(b"Content-Length", b"%d" % length)
+        FileBody(cast(Request, request), io.BytesIO(body), parts, self.clock).start()
+        return NOT_DONE_YET
 
     def _stream(
         self,
