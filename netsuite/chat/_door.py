@@ -55,7 +55,7 @@ class ChatDoor(StreamDoor):
         identity = peer_identity(cast("X509 | None", tls.getPeerCertificate()))
         if identity is not None and self.factory.hub.reserve(identity):
             self.session.identity = identity
-            self.log_fields["client_identity"] = identity
+            self.add_log_fields({"client_identity": identity})
             self.factory.log.info(
                 "{name} {peer}: certificate identity {identity}",
                 **self.log_fields, name=self.factory.name, identity=identity,

@@ -9,7 +9,7 @@ otherwise calls L{send_now}; see L{netsuite.stream._write} for why.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any, cast
 
 from twisted.internet import tcp
@@ -25,7 +25,6 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger, LogLevel
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -35,6 +34,7 @@ from netsuite.base._logfields import close_reason, door_fields, next_conn_id, tl
 from netsuite.base._metrics import Counters
 from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
+from netsuite.stream._idle import IdleTimers
 from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
 
 __all__ = [
@@ -58,13 +58,14 @@ class IDoorTransport(ITCPTransport, IConsumer, IPushProducer):
 
 
 @implementer(IHandshakeListener)
-class StreamDoor(Protocol, TimeoutMixin):
+class StreamDoor(Protocol):
     """
     A connection of a netsuite stream service.
 
     Subclasses implement L{data_received} and call L{write}. This base keeps the
     connection's accounting (gate, counters, open set), drops it after
-    C{factory.idle_timeout} seconds without input, sets C{TCP_NODELAY} (Nagle's algorithm
+    C{factory.idle_timeout} seconds without input (one timer for all of the factory's
+    connections: L{netsuite.stream._idle}), sets C{TCP_NODELAY} (Nagle's algorithm
     costs interactive doors and TLS handshakes tens of milliseconds), and logs one line
     when the connection starts and one when it ends, with the peer and the reason (in
     batches: L{netsuite.base._logbatch}). Each line carries L{log_fields} (service, door,
@@ -86,17 +87,14 @@ class StreamDoor(Protocol, TimeoutMixin):
     close_reason: str | None = None
     #: This connection's id in logs (L{netsuite.base._logfields.next_conn_id}).
     conn: int = 0
-    _log_fields: dict[str, Any] | None = None
+    #: Fields added to L{log_fields} after the start (the TLS ones), if any.
+    _log_extra: dict[str, Any] | None = None
     #: Set when a TLS handshake completed (a later TLS error is not a handshake failure).
     handshake_done = False
 
-    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
-        """The idle timeout runs on the factory's clock, not the global reactor."""
-        return self.factory.clock.callLater(period, func)
-
     def connectionMade(self) -> None:
         factory = self.factory
-        self.setTimeout(factory.idle_timeout or None)
+        factory.idle.touch(self)
         transport = self.transport
         if factory.nodelay and hasattr(transport, "setTcpNoDelay"):
             with contextlib.suppress(OSError):  # not a TCP socket (UNIX): nothing to tune
@@ -109,30 +107,38 @@ class StreamDoor(Protocol, TimeoutMixin):
     def log_fields(self) -> dict[str, Any]:
         """
         The structured fields of this connection's log events (service, door, conn, peer,
-        and the TLS ones once the handshake is done); made on first use, so a door built
-        by hand (a test) has them too.
+        and the TLS ones once the handshake is done: L{add_log_fields}).
+
+        A new dict each time, from what the door holds anyway: a connection logs a few
+        lines in its life, and a dict kept per connection (with its strings) was 3 MiB
+        for 10,000 idle chat members. A door built by hand (a test) has them too.
         """
-        fields = self._log_fields
-        if fields is None:
-            if not self.conn:
-                self.conn = next_conn_id()
-            factory = self.factory
-            fields = self._log_fields = door_fields(
-                factory.name, factory.default_door, self.conn, self.peer
-            )
+        if not self.conn:
+            self.conn = next_conn_id()
+        factory = self.factory
+        fields = door_fields(factory.name, factory.default_door, self.conn, self.peer)
+        if self._log_extra:
+            fields.update(self._log_extra)
         return fields
+
+    def add_log_fields(self, fields: Mapping[str, Any]) -> None:
+        """From now on, every log event of this connection carries C{fields} too."""
+        extra = self._log_extra
+        if extra is None:
+            extra = self._log_extra = {}
+        extra.update(fields)
 
     def handshakeCompleted(self) -> None:
         """TLS is up: its version, cipher, ALPN and client identity join the log fields."""
         from netsuite.tls._contexts import peer_identity  # only TLS doors pay for OpenSSL
 
         self.handshake_done = True
-        self.log_fields.update(tls_fields(self.transport, peer_identity))
+        self.add_log_fields(tls_fields(self.transport, peer_identity))
 
     def dataReceived(self, data: bytes) -> None:
         """Count, rearm the idle timer, and hand the bytes to L{data_received}."""
         self.bytes_in += len(data)
-        self.resetTimeout()
+        self.factory.idle.touch(self)
         self.data_received(data)
 
     def data_received(self, data: bytes) -> None:
@@ -202,7 +208,7 @@ class StreamDoor(Protocol, TimeoutMixin):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.setTimeout(None)
+        self.factory.idle.forget(self)
         self.factory.closed(self, reason)
 
 
@@ -214,6 +220,7 @@ class DoorFactory(Factory[StreamDoor]):
     @ivar gate: the connection caps (total, per peer IP).
     @ivar idle_timeout: seconds without input before a connection is dropped (0: never).
     @ivar clock: the reactor (or a test's L{task.Clock}) that times the idle timeout.
+    @ivar idle: the connections' idle timers, one timer for all (L{IdleTimers}).
     @ivar open: the connections open now.
     @ivar connection_log: the batch the opened/closed lines leave in (info).
     @ivar refusal_log: the batch the refused lines leave in (warn): a connection flood
@@ -252,6 +259,9 @@ class DoorFactory(Factory[StreamDoor]):
         self.clock = clock
         self.counters = counters if counters is not None else Counters(name)
         self.open: set[StreamDoor] = set()
+        self.idle: IdleTimers[StreamDoor] = IdleTimers(
+            clock, lambda: self.idle_timeout, lambda door: door.timeoutConnection()
+        )
         #: The drain's waiters (None: no drain began; empty: it is over).
         self._drained: list[Deferred[None]] | None = None
         self._abort_call: IDelayedCall | None = None

@@ -6,6 +6,9 @@ once it holds more than its buffer size); past that, bytes wait here, counted. A
 whose queue passes C{limit} bytes is a slow reader: it is cut off with a reason, and the
 sender (a chat room) never waits for it nor grows memory for it.
 
+The queue exists only while the consumer is behind: an idle member holds no deque (an
+empty one is some 600 bytes, which for 10,000 chat members was 6 MiB of nothing).
+
 What is queued need not be bytes: a door that sends text messages passes C{size} (how many
 bytes a message counts for, e.g. its UTF-8 length) and its own C{write}.
 """
@@ -60,7 +63,8 @@ class Outbox(Generic[T]):
         self.paused = False
         self.queued = 0
         self.closed = False
-        self._queue: deque[tuple[T, int]] = deque()
+        #: What waits for the consumer; made on the first stall, dropped once drained.
+        self._queue: deque[tuple[T, int]] | None = None
 
     def send(self, data: T) -> None:
         """Write now if the consumer is keeping up, else queue; overflow past the limit."""
@@ -70,11 +74,14 @@ class Outbox(Generic[T]):
             self.write(data)
             return
         size = self.size(data)
-        self._queue.append((data, size))
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        queue.append((data, size))
         self.queued += size
         if self.queued > self.limit:
             self.closed = True
-            self._queue.clear()
+            self._queue = None
             self.queued = 0
             self.overflow(f"send queue exceeded ({self.limit} bytes)")
 
@@ -86,6 +93,7 @@ class Outbox(Generic[T]):
         queue = self._queue
         while queue and not self.closed:
             self.write(queue.popleft()[0])
+        self._queue = None
         self.queued = 0
         self.closed = True
 
@@ -100,8 +108,10 @@ class Outbox(Generic[T]):
             data, size = queue.popleft()
             self.queued -= size
             self.write(data)
+        if not queue and self._queue is queue:  # caught up: give the deque back
+            self._queue = None
 
     def stopProducing(self) -> None:
         self.closed = True
-        self._queue.clear()
+        self._queue = None
         self.queued = 0
