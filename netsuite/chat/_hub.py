@@ -604,6 +604,10 @@ class Hub:
             raise ChatError("not_on_room", f"you are not in {name}")
         return room
 
+    def invitations(self, member: Member) -> list[str]:
+        """The rooms C{member} is invited to and has not joined since (IRC's C{INVITE})."""
+        return sorted(self._rooms[k].name for k in self._state(member).invited if k in self._rooms)
+
     def kick(self, member: Member, name: str, nick: str, reason: str = "") -> None:
         """
         An operator of room C{name} puts C{nick} out of it, with C{reason} (the

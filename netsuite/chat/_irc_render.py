@@ -74,9 +74,14 @@ IRC_NUMERICS: dict[str, str] = {
     "not_registered": num.ERR_NOTREGISTERED,  # 451
     "already_registered": num.ERR_ALREADYREGISTRED,  # 462
     "nick_locked": "447",  # ERR_NONICKCHANGE (common, not in RFC 2812 nor Twisted)
+    "room_full": num.ERR_CHANNELISFULL,  # 471
+    "invite_only": num.ERR_INVITEONLYCHAN,  # 473
+    "banned": num.ERR_BANNEDFROMCHAN,  # 474
+    "bad_key": num.ERR_BADCHANNELKEY,  # 475
+    "chanop_needed": num.ERR_CHANOPRIVSNEEDED,  # 482
 }
 #: Numerics whose first parameter names what the error is about (a nick or a room).
-WITH_SUBJECT = {"401", "403", "404", "432", "433", "442"}
+WITH_SUBJECT = {"401", "403", "404", "432", "433", "442", "471", "473", "474", "475", "482"}
 #: What could break or smuggle a protocol line in text from other doors.
 _UNSAFE = re.compile(r"[\r\n\x00\x10]")
 
@@ -309,6 +314,19 @@ class IRCRenderer:
             out.sendCommand("NICK", (":" + event.new,), self.mask(event.old))
         elif isinstance(event, ev.TopicChanged):
             out.topic(None, event.room, wire(event.topic), author=self.mask(event.nick))
+        elif isinstance(event, ev.ModeChanged):
+            out.sendLine(
+                " ".join(
+                    (f":{self.mask(event.nick)} MODE {event.room}", event.changes, *event.args)
+                )
+            )
+        elif isinstance(event, ev.Kicked):
+            head = f":{self.mask(event.nick)} KICK {event.room} {event.target} :"
+            budget = LINE_MAX - 2 - len(head.encode())
+            reason = truncate_utf8(wire(event.reason).encode("utf-8"), budget).decode("utf-8")
+            out.sendLine(head + reason)
+        elif isinstance(event, ev.Invited):
+            out.sendCommand("INVITE", (event.target, event.room), self.mask(event.nick))
         else:  # pragma: no cover - Notice is rendered per recipient by the session
             raise TypeError(f"no IRC rendering for {event!r}")
         data = b"".join(self._lines)

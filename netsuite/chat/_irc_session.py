@@ -42,11 +42,21 @@ from twisted.logger import Logger
 
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
-from netsuite.chat._events import ChatError, ChatEvent, Joined, Notice, Replayed, Said
+from netsuite.chat._events import (
+    ChatError,
+    ChatEvent,
+    Invited,
+    Joined,
+    ModeChanged,
+    Notice,
+    Replayed,
+    Said,
+)
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
-from netsuite.chat._hub import TOPIC_MAX, Hub, Member, RoomInfo
+from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
 from netsuite.chat._irc_info import ServerQueries
+from netsuite.chat._irc_modes import USER_MODES, ChannelCommands
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
     WITH_SUBJECT,
@@ -64,6 +74,7 @@ from netsuite.chat._irc_tags import (
     read_tags,
     split_tags,
 )
+from netsuite.chat._modes import FLAGS, KEY_MAX, LIST_MODES, ROLES
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, fold, valid_nick
 from netsuite.chat._text import scrub
 from netsuite.stream._lines import Line, LineSplitter, Overlong
@@ -72,24 +83,18 @@ __all__ = ["CAPABILITIES", "IRCSession", "scrub_irc"]
 
 log = Logger()
 
-#: Channel modes the door really has: every room is C{+n} (the hub refuses messages from
-#: non-members). There is no C{+t}: anyone in a room may set its topic. No mode can be
-#: changed (there are no channel operators yet), so a change gets 482.
-CHANNEL_MODES = "n"
+#: Channel modes by type (ISUPPORT CHANMODES: lists, always a parameter, a parameter
+#: when set, flags), the hub's (L{netsuite.chat._modes}), the same on every door.
+CHANMODES = f"{LIST_MODES},k,l,{FLAGS}"
+#: Every channel mode letter, and those with a parameter (RPL_MYINFO, 004).
+CHANNEL_MODES = "".join(sorted(LIST_MODES + "kl" + FLAGS + ROLES))
+PARAMETER_MODES = "".join(sorted(LIST_MODES + "kl" + ROLES))
 
-#: Membership prefixes (ISUPPORT C{PREFIX}, mode letters and their symbols, most
-#: powerful first). Empty: rooms have no operators or voices yet. Sent as C{PREFIX=}
-#: because an absent PREFIX means C{(ov)@+} to clients (Modern IRC, ISUPPORT).
-PREFIX = ""
+#: Membership prefixes (ISUPPORT C{PREFIX}): operators C{@}, voiced C{+}.
+PREFIX = "(ov)@+"
 
-#: List modes whose (always empty) list is answered when asked, with the numeric that
-#: ends each: clients ask for the ban list on join (irssi waits for 368 to call the join
-#: synced). Nothing can be added to them, so they are not advertised in CHANMODES.
-_LIST_ENDS = {
-    "b": (num.RPL_ENDOFBANLIST, "End of channel ban list"),  # 368
-    "e": (num.RPL_ENDOFEXCEPTLIST, "End of channel exception list"),  # 349
-    "I": (num.RPL_ENDOFINVEXLIST, "End of Channel Invite Exception List"),  # 347
-}
+#: Commands that take several targets, none with a limit (ISUPPORT TARGMAX).
+TARGMAX = "JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:"
 
 #: Commands a client may send before it is registered (anything else gets 451).
 _BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})
@@ -110,7 +115,7 @@ class _NeedMoreParamsError(Exception):
     """A command came with too few parameters: answered with 461."""
 
 
-class IRCSession(CapNegotiation, ServerQueries, PacedInput):
+class IRCSession(CapNegotiation, ServerQueries, ChannelCommands, PacedInput):
     """
     One person on the IRC door, and their member of the hub once registered.
 
@@ -173,6 +178,8 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         self._given_password: str | None = None
         self._cap_hold = False  # CAP LS/REQ seen: registration waits for CAP END
         self._replays: list[Replayed] | None = None  # history held back during our JOIN
+        self._held_modes: list[ChatEvent] | None = None  # our MODE echo, during our MODE
+        self.umodes: set[str] = {"i"}
         self.pacer = InputPacer(hub.flood_rate, hub.flood_burst, hub.flood_queue, hub.clock)
         self.errors = ErrorBudget(hub.clock)
 
@@ -277,6 +284,12 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         elif isinstance(event, Notice):
             self.server_notice(event.text)
         else:
+            if isinstance(event, Invited) and event.target != self.nick:
+                if "invite-notify" not in self.caps:  # an operator's notice: on request
+                    return
+            elif self._held_modes is not None and isinstance(event, ModeChanged):
+                self._held_modes.append(event)  # after this MODE's own replies
+                return
             renderer = self.renderer
             self._sink(event.encoded(renderer.fmt, renderer))
 
@@ -468,7 +481,11 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         )
         self.reply(num.RPL_YOURHOST, f"Your host is {host}, running version {version}")
         self.reply(num.RPL_CREATED, f"This server was created {when}")
-        self.out.sendCommand(num.RPL_MYINFO, (self.nick, host, version, "iw", CHANNEL_MODES), host)
+        self.out.sendCommand(
+            num.RPL_MYINFO,
+            (self.nick, host, version, USER_MODES, CHANNEL_MODES, PARAMETER_MODES),
+            host,
+        )
         for tokens in self.isupport_lines():
             self.reply(num.RPL_ISUPPORT, *tokens, "are supported by this server")
         self.send_lusers()
@@ -482,18 +499,28 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
     def isupport(self) -> list[str]:
         """
         The ISUPPORT (005) tokens, each telling the truth about the door today: the hub
-        folds nicks and rooms with RFC 1459 case mapping (C{[]\\~} are C{{}|^}), and
-        checks the lengths below; C{PREFIX=} says there are no membership prefixes.
-        Thirteen tokens at most fit one 005 line (Modern IRC); these are fewer.
+        folds nicks and rooms with RFC 1459 case mapping (C{[]\\~} are C{{}|^}), checks
+        the lengths below, has the roles and modes of L{netsuite.chat._modes} and no
+        limit on rooms per member (C{CHANLIMIT=#:}) or on targets (C{TARGMAX}); each
+        list mode holds C{max_list} masks, a command sets C{max_modes} parameter modes.
+        Thirteen tokens at most go in one 005 line (L{isupport_lines}).
         """
+        most = self.hub.max_list
         return [
             "CASEMAPPING=rfc1459",
-            f"CHANMODES=,,,{CHANNEL_MODES}",
+            "CHANLIMIT=#:",
+            f"CHANMODES={CHANMODES}",
             f"CHANNELLEN={ROOM_MAX}",
             "CHANTYPES=#",
+            "EXCEPTS=e",
+            "INVEX=I",
+            f"KEYLEN={KEY_MAX}",
+            f"MAXLIST=b:{most},e:{most},I:{most}",
+            f"MODES={self.hub.max_modes}",
             f"NETWORK={self.hostname}",
             f"NICKLEN={NICK_MAX}",
             f"PREFIX={PREFIX}",
+            f"TARGMAX={TARGMAX}",
             f"TOPICLEN={TOPIC_MAX}",
             f"USERLEN={NICK_MAX}",
         ]
@@ -524,26 +551,27 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
     # --- rooms ----------------------------------------------------------------------------
 
     def irc_JOIN(self, prefix: str, params: list[str]) -> None:
-        """JOIN #a,#b (keys ignored); C{JOIN 0} leaves every room."""
+        """JOIN #a,#b [key,key]: the first key for the first room...; C{JOIN 0} leaves all."""
         self._need(params, 1)
         if params[0] == "0":
             for room in self.hub.rooms_of(self):
                 self.hub.part(self, room)
             return
-        for name in params[0].split(","):
+        keys = params[1].split(",") if len(params) > 1 else []
+        for index, name in enumerate(params[0].split(",")):
             if self.closed:
                 return
             if not name:
                 continue
             try:
-                self._join(name)
+                self._join(name, keys[index] if index < len(keys) else "")
             except ChatError as e:
                 self.chat_error(e, name)
 
-    def _join(self, name: str) -> None:
+    def _join(self, name: str, key: str = "") -> None:
         self._replays = []
         try:
-            joined = self.hub.join(self, name)  # JOIN echo, then the history (held)
+            joined = self.hub.join(self, name, key)  # JOIN echo, then the history (held)
         finally:
             replays, self._replays = self._replays, None
         if not joined:
@@ -584,22 +612,21 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
 
     def _prefixes(self, member: Member, room: str) -> str:
         """
-        C{member}'s membership prefixes in C{room}, as NAMES and WHO show them: all of
-        them for a multi-prefix client, else the highest. Rooms have no roles yet, so
-        this is always empty; it is the one place roles will add them.
+        C{member}'s membership prefixes in C{room}, as NAMES, WHO and WHOIS show them:
+        all of them for a multi-prefix client, else the highest.
         """
-        held = ""  # most powerful first, as ISUPPORT PREFIX orders them
-        return held if "multi-prefix" in self.caps else held[:1]
+        return self.hub.prefixes(room, member, every="multi-prefix" in self.caps)
 
     def _send_names(self, room: str) -> None:
-        """353 lines (as many as the nicks need) and 366."""
+        """353 lines (as many as the nicks need; C{@} for a secret room) and 366."""
         full = "userhost-in-names" in self.caps  # nick!user@host, not the nick alone
         mask = self.renderer.mask
         names = [
             self._prefixes(m, room) + (mask(m.nick) if full else m.nick)
             for m in self.hub.who(room)
         ]
-        self._listing(num.RPL_NAMREPLY, ("=", room), names)
+        symbol = "@" if self.hub.room_info(room).secret else "="
+        self._listing(num.RPL_NAMREPLY, (symbol, room), names)
         self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
 
     def _listing(self, numeric: str, middle: Sequence[str], words: Iterable[str]) -> None:
@@ -611,7 +638,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
             self.reply(num.RPL_ENDOFNAMES, "*", "End of /NAMES list")
             return
         for name in params[0].split(","):
-            if self._room_exists(name):
+            if self._room_exists(name) and self.hub.visible(self, name):
                 self._send_names(self.hub.room_info(name).name)
             else:
                 self.reply(num.RPL_ENDOFNAMES, name, "End of /NAMES list")
@@ -620,6 +647,8 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         wanted = {fold(n) for n in params[0].split(",")} if params and params[0] else None
         self.reply(num.RPL_LISTSTART, "Channel", "Users  Name")
         for info in self.hub.room_names():
+            if info.secret and not self.hub.in_room(self, info.name):
+                continue  # +s: only its members see it
             if wanted is None or fold(info.name) in wanted:
                 self.reply(num.RPL_LIST, info.name, str(info.members), wire(info.topic))
         self.reply(num.RPL_LISTEND, "End of /LIST")
@@ -756,7 +785,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
         members: list[Member] = []
         channel = "*"
         if mask.startswith("#"):
-            if self._room_exists(mask):
+            if self._room_exists(mask) and self.hub.visible(self, mask):
                 channel = self.hub.room_info(mask).name
                 members = self.hub.who(mask)
         else:
@@ -764,7 +793,7 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
             members = [found] if found is not None else []
         host = self.hostname
         for m in members:
-            flag = "G" if self.hub.away(m) else "H"  # then no "*": there are no opers
+            flag = "G" if self.hub.away(m) else "H"  # then no "*": there are no IRC opers
             if channel != "*":
                 flag += self._prefixes(m, channel)
             self.reply(
@@ -793,7 +822,13 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
                 continue
             who = member.nick
             self.reply(num.RPL_WHOISUSER, who, who, host, "*", wire(self._realname(member)))
-            self._listing(num.RPL_WHOISCHANNELS, (who,), self.hub.rooms_of(member))
+            rooms = [
+                self._prefixes(member, room) + room
+                for room in self.hub.rooms_of(member)
+                if self.hub.visible(self, room)  # +s: shown to its members only
+            ]
+            if rooms:
+                self._listing(num.RPL_WHOISCHANNELS, (who,), rooms)
             self.reply(num.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
             identity = getattr(member, "identity", None)
             if identity:
@@ -802,28 +837,6 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
             if away:
                 self.reply(num.RPL_AWAY, who, away)
             self.reply(num.RPL_ENDOFWHOIS, who, "End of /WHOIS list")
-
-    def _channel_mode(self, info: RoomInfo, changes: str, args: Sequence[str]) -> None:
-        room = info.name
-        host = self.hostname
-        if not changes:
-            self.out.sendCommand(
-                num.RPL_CHANNELMODEIS, (self.nick, room, "+" + CHANNEL_MODES), host
-            )
-            self.out.sendCommand(
-                num.RPL_CREATIONTIME, (self.nick, room, str(int(info.created))), host
-            )
-            return
-        letters = changes.lstrip("+")
-        if letters in _LIST_ENDS and not args:  # "MODE #room b" or "+b": the list
-            numeric, text = _LIST_ENDS[letters]
-            self.reply(numeric, room, text)
-            return
-        for char in changes:
-            if char not in "+-" + CHANNEL_MODES:
-                self.reply(num.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
-                return
-        self.reply(num.ERR_CHANOPRIVSNEEDED, room, "You're not channel operator")
 
     def irc_ISON(self, prefix: str, params: list[str]) -> None:
         """ISON nick...: which are here (irssi's and weechat's notify lists poll it)."""
@@ -840,31 +853,3 @@ class IRCSession(CapNegotiation, ServerQueries, PacedInput):
                 flag = "-" if self.hub.away(m) else "+"
                 found.append(f"{m.nick}={flag}{m.nick}@{self.hostname}")
         self.reply(num.RPL_USERHOST, " ".join(found))
-
-    def irc_MODE(self, prefix: str, params: list[str]) -> None:
-        """
-        Rooms are always C{+n}, people C{+i}. Queries are answered as clients expect on
-        join (irssi waits for 324 and 368 before it calls a join synced): 324 with 329,
-        and the empty ban, exception and invite-exception lists. Nobody is a channel
-        operator, so a change to C{n} gets 482; any other letter 472; a user mode change
-        to C{i} or C{w} is accepted and does nothing, other letters get 501.
-        """
-        self._need(params, 1)
-        target = params[0]
-        changes = params[1] if len(params) > 1 else ""
-        if target.startswith("#"):
-            if not self._room_exists(target):
-                self.reply(num.ERR_NOSUCHCHANNEL, target, "No such channel")
-                return
-            self._channel_mode(self.hub.room_info(target), changes, params[2:])
-            return
-        if fold(target) != fold(self.nick):
-            if self.hub.find(target) is None:
-                self.reply(num.ERR_NOSUCHNICK, target, "No such nick/channel")
-            else:
-                self.reply(num.ERR_USERSDONTMATCH, "Cannot change mode for other users")
-            return
-        if not changes:
-            self.out.sendCommand(num.RPL_UMODEIS, (self.nick, "+i"), self.hostname)
-        elif any(char not in "+-iw" for char in changes):
-            self.reply(num.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

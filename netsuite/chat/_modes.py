@@ -370,6 +370,11 @@ class RoomModes:
 
     def _list_change(self, char: str, add: bool, mask: str, by: str, when: float) -> Change | None:
         entries = self.lists[char]
+        if mask.startswith(":") or any(c.isspace() for c in mask):
+            raise ModeError(
+                "invalid_mode_param", "Invalid mask: no spaces, not starting with ':'",
+                char=char, param=mask or "*",
+            )  # fmt: skip
         key = fold(mask)
         if not add:
             if entries.pop(key, None) is None:

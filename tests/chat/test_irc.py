@@ -118,6 +118,11 @@ class HelperTests(SynchronousTestCase):
             "not_registered",
             "already_registered",
             "nick_locked",
+            "room_full",
+            "invite_only",
+            "banned",
+            "bad_key",
+            "chanop_needed",
         }
         self.assertEqual(set(IRC_NUMERICS), codes)
 
@@ -131,7 +136,7 @@ class RegistrationTests(SynchronousTestCase):
         feed(session, "NICK alice", "USER alice 0 * :Alice Example")
         self.assertEqual(
             codes(out),
-            ["001", "002", "003", "004", "005", *LUSERS, "375", "372", "376"],
+            ["001", "002", "003", "004", "005", "005", *LUSERS, "375", "372", "376"],
         )
         shown = lines(out)
         self.assertEqual(
@@ -313,7 +318,7 @@ class CommandTests(SynchronousTestCase):
             [
                 ":alice!alice@netsuite JOIN #lobby",
                 ":netsuite 332 alice #lobby :welcome all",
-                ":netsuite 353 alice = #lobby :bob alice",
+                ":netsuite 353 alice = #lobby :@bob alice",
                 ":netsuite 366 alice #lobby :End of /NAMES list",
             ],
         )
@@ -478,6 +483,7 @@ class CommandTests(SynchronousTestCase):
 
     def test_topic(self) -> None:
         self.say("JOIN #lobby")
+        self.bob.cmd_op("alice")  # bob was first in #lobby: its operator; +t is on
         self.bob.cmd_join("#den")
         self.assertEqual(
             self.say(
@@ -509,7 +515,7 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(
             self.say("NAMES #lobby,#nowhere", "NAMES"),
             [
-                ":netsuite 353 alice = #lobby :bob alice",
+                ":netsuite 353 alice = #lobby :@bob alice",
                 ":netsuite 366 alice #lobby :End of /NAMES list",
                 ":netsuite 366 alice #nowhere :End of /NAMES list",
                 ":netsuite 366 alice * :End of /NAMES list",
@@ -526,14 +532,14 @@ class CommandTests(SynchronousTestCase):
         replies = [line for line in lines(out) if " 353 " in line]
         self.assertGreater(len(replies), 3)
         shown = [n for line in replies for n in line.partition(" :")[2].split(" ")]
-        self.assertEqual(shown, [*names, "alice"])
+        self.assertEqual(shown, ["@" + names[0], *names[1:], "alice"])  # the first is op
 
     def test_who(self) -> None:
         self.say("JOIN #lobby")
         self.assertEqual(
             self.say("WHO #lobby", "WHO bob", "WHO #nowhere", "WHO"),
             [
-                ":netsuite 352 alice #lobby bob netsuite netsuite bob H :0 via the line door",
+                ":netsuite 352 alice #lobby bob netsuite netsuite bob H@ :0 via the line door",
                 ":netsuite 352 alice #lobby alice netsuite netsuite alice H :0 Alice Example",
                 ":netsuite 315 alice #lobby :End of /WHO list",
                 ":netsuite 352 alice * bob netsuite netsuite bob H :0 via the line door",
@@ -550,7 +556,7 @@ class CommandTests(SynchronousTestCase):
             self.say("WHOIS bob", "WHOIS netsuite alice", "WHOIS nobody", "WHOIS"),
             [
                 ":netsuite 311 alice bob bob netsuite * :via the line door",
-                ":netsuite 319 alice bob :#lobby",
+                ":netsuite 319 alice bob :@#lobby",
                 ":netsuite 312 alice bob netsuite :netsuite, line door",
                 ":netsuite 318 alice bob :End of /WHOIS list",
                 ":netsuite 311 alice alice alice netsuite * :Alice Example",
@@ -603,11 +609,11 @@ class CommandTests(SynchronousTestCase):
                 "MODE",
             ),
             [
-                ":netsuite 324 alice #lobby +n",
+                ":netsuite 324 alice #lobby +nt",
                 ":netsuite 329 alice #lobby 1000",  # the hub clock starts at 1000
                 ":netsuite 368 alice #lobby :End of channel ban list",
+                ":netsuite 482 alice #lobby :You're not channel operator",  # bob is the op
                 ":netsuite 482 alice #lobby :You're not channel operator",
-                ":netsuite 472 alice k :is unknown mode char to me",
                 ":netsuite 403 alice #nowhere :No such channel",
                 ":netsuite 221 alice +i",
                 ":netsuite 501 alice :Unknown MODE flag",

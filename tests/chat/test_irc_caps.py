@@ -443,11 +443,11 @@ class UserhostInNamesTests(CapCase):
         feed(other, "JOIN #channel")
         feed(s, "JOIN #channel")
         self.assertIn(
-            ":netsuite 353 nick = #channel :other!other@netsuite nick!nick@netsuite", lines(out)
+            ":netsuite 353 nick = #channel :@other!other@netsuite nick!nick@netsuite", lines(out)
         )
         out.clear()
         feed(s, "CAP REQ :-userhost-in-names", "NAMES #channel")
-        self.assertIn(":netsuite 353 nick = #channel :other nick", lines(out))
+        self.assertIn(":netsuite 353 nick = #channel :@other nick", lines(out))
 
 
 class StandardRepliesTests(CapCase):

@@ -36,7 +36,7 @@ class WelcomeTests(ReplyCase):
         """001-004, 005, then LUSERS as if asked, then the MOTD (connection registration)."""
         session, out, _ = irc_session(self.hub)
         feed(session, "NICK bob", "USER bob 0 * :Bob")
-        burst = ["001", "002", "003", "004", "005", "251", "252", "253", "254", "255"]
+        burst = ["001", "002", "003", "004", "005", "005", "251", "252", "253", "254", "255"]
         self.assertEqual(codes(out), [*burst, "265", "266", "375", "372", "376"])
 
     def test_empty_realname_is_461(self) -> None:
@@ -93,7 +93,7 @@ class VersionTests(ReplyCase):
     def test_version_then_isupport(self) -> None:
         got = self.ask("VERSION")
         self.assertEqual(got[0], f":netsuite 351 alice netsuite-{__version__}. netsuite :")
-        self.assertEqual(codes(self.out)[1:], ["005"])
+        self.assertEqual(codes(self.out)[1:], ["005", "005"])
         self.assertTrue(got[1].endswith(":are supported by this server"))
         self.assertIn(" CASEMAPPING=rfc1459 ", got[1])
 

@@ -50,28 +50,36 @@ class ISupportTests(SynchronousTestCase):
 
     def test_isupport_tokens(self) -> None:
         """
-        "<client> <1-13 tokens> :are supported by this server"; PREFIX= (empty: an
-        absent PREFIX would mean the default (ov)@+); CHANMODES lists only +n.
+        "<client> <1-13 tokens> :are supported by this server", as many lines as the
+        tokens need: the roles (PREFIX), the modes by type (CHANMODES), their limits.
         """
-        (line,) = [x for x in self.welcome() if x.split(" ")[1] == "005"]
-        head, _, trailing = line.partition(" :")
-        self.assertEqual(trailing, "are supported by this server")
-        tokens = head.split(" ")[3:]
+        tokens = []
+        for line in [x for x in self.welcome() if x.split(" ")[1] == "005"]:
+            head, _, trailing = line.partition(" :")
+            self.assertEqual(trailing, "are supported by this server")
+            self.assertLessEqual(len(head.split(" ")[3:]), 13)
+            tokens += head.split(" ")[3:]
         self.assertEqual(
             tokens,
             [
                 "CASEMAPPING=rfc1459",
-                "CHANMODES=,,,n",
+                "CHANLIMIT=#:",
+                "CHANMODES=beI,k,l,imnst",
                 "CHANNELLEN=50",
                 "CHANTYPES=#",
+                "EXCEPTS=e",
+                "INVEX=I",
+                "KEYLEN=23",
+                "MAXLIST=b:100,e:100,I:100",
+                "MODES=6",
                 "NETWORK=netsuite",
                 "NICKLEN=30",
-                "PREFIX=",
+                "PREFIX=(ov)@+",
+                "TARGMAX=JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:",
                 "TOPICLEN=300",
                 "USERLEN=30",
             ],
         )
-        self.assertLessEqual(len(tokens), 13)
 
     def test_casemapping_is_how_the_hub_folds(self) -> None:
         """rfc1459: "[]\\~" are the upper case of "{}|^", for nicks and rooms alike."""
@@ -90,11 +98,11 @@ class ISupportTests(SynchronousTestCase):
         self.assertEqual(lines(out)[0].split(" ")[1], "403")
 
     def test_myinfo(self) -> None:
-        """ "<client> <servername> <version> <user modes> <channel modes>"."""
+        """ "<client> <servername> <version> <user modes> <channel modes> [<with a parameter>]"."""
         (line,) = [x for x in self.welcome() if x.split(" ")[1] == "004"]
         words = line.split(" ")
         self.assertEqual(words[:4], [":netsuite", "004", "alice", "netsuite"])
-        self.assertEqual(words[5:], ["iw", "n"])
+        self.assertEqual(words[5:], ["iw", "Ibeiklmnostv", "Ibeklov"])
 
 
 class JoinSyncTests(SynchronousTestCase):
@@ -120,12 +128,12 @@ class JoinSyncTests(SynchronousTestCase):
             self.say("JOIN #x", "MODE #x", "MODE #x b", "WHO #x"),
             [
                 ":alice!alice@netsuite JOIN #x",
-                ":netsuite 353 alice = #x :alice",
+                ":netsuite 353 alice = #x :@alice",
                 ":netsuite 366 alice #x :End of /NAMES list",
-                ":netsuite 324 alice #x +n",
+                ":netsuite 324 alice #x +nt",
                 ":netsuite 329 alice #x 1234",
                 ":netsuite 368 alice #x :End of channel ban list",
-                ":netsuite 352 alice #x alice netsuite netsuite alice H :0 Alice Example",
+                ":netsuite 352 alice #x alice netsuite netsuite alice H@ :0 Alice Example",
                 ":netsuite 315 alice #x :End of /WHO list",
             ],
         )
@@ -153,20 +161,18 @@ class JoinSyncTests(SynchronousTestCase):
         )
 
     def test_mode_changes(self) -> None:
-        """Nobody is a channel operator: +n/-n get 482; letters not supported get 472."""
+        """The first member is the operator: changes are echoed, only those that change."""
         self.say("JOIN #x")
         self.assertEqual(
             self.say("MODE #x +n", "MODE #x -n", "MODE #x +t", "MODE #x +b *!*@*"),
             [
-                ":netsuite 482 alice #x :You're not channel operator",
-                ":netsuite 482 alice #x :You're not channel operator",
-                ":netsuite 472 alice t :is unknown mode char to me",
-                ":netsuite 472 alice b :is unknown mode char to me",
+                ":alice!alice@netsuite MODE #x -n",
+                ":alice!alice@netsuite MODE #x +b *!*@*",
             ],
         )
 
     def test_who_flags(self) -> None:
-        """352: H here, G gone; no "*" (no opers) and no prefix (no roles)."""
+        """352: H here, G gone, then the prefix (@ the operator); no "*" (no IRC opers)."""
         self.say("JOIN #x")
         bob, _ = line_session(self.hub, "bob")[:2]
         bob.cmd_join("#x")
@@ -174,7 +180,7 @@ class JoinSyncTests(SynchronousTestCase):
         self.assertEqual(
             self.say("WHO #x"),
             [
-                ":netsuite 352 alice #x alice netsuite netsuite alice H :0 Alice Example",
+                ":netsuite 352 alice #x alice netsuite netsuite alice H@ :0 Alice Example",
                 ":netsuite 352 alice #x bob netsuite netsuite bob G :0 via the line door",
                 ":netsuite 315 alice #x :End of /WHO list",
             ],
@@ -209,18 +215,24 @@ class MultiPrefixTests(SynchronousTestCase):
         self.assertEqual(session.caps, {"cap-notify", "server-time"})
 
     def test_names_and_who_with_multi_prefix(self) -> None:
-        """Without roles there is no prefix to show, with the capability or without."""
+        """Every prefix with the capability (@+), the highest without it (@)."""
         session, out, _ = irc_session(self.hub)
         feed(session, "CAP REQ multi-prefix", "NICK carol", "USER c 0 * :Carol", "CAP END")
+        plain, plain_out, _ = registered(self.hub, "dave")
         bob, _ = line_session(self.hub, "bob")[:2]
         bob.cmd_join("#x")
+        bob.cmd_voice("bob")
         out.clear()
-        feed(session, "JOIN #x", "NAMES #x", "WHO #x")
+        feed(session, "JOIN #x", "NAMES #x", "WHO #x", "WHOIS bob")
         shown = lines(out)
-        self.assertIn(":netsuite 353 carol = #x :bob carol", shown)
+        self.assertIn(":netsuite 353 carol = #x :@+bob carol", shown)
         self.assertIn(
-            ":netsuite 352 carol #x bob netsuite netsuite bob H :0 via the line door", shown
+            ":netsuite 352 carol #x bob netsuite netsuite bob H@+ :0 via the line door", shown
         )
+        self.assertIn(":netsuite 319 carol bob :@#lobby @+#x", shown)
+        feed(plain, "JOIN #x", "WHOIS bob")
+        self.assertIn(":netsuite 353 dave = #x :@bob carol dave", lines(plain_out))
+        self.assertIn(":netsuite 319 dave bob :@#lobby @#x", lines(plain_out))
 
 
 class RegistrationEdgeTests(SynchronousTestCase):

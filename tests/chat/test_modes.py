@@ -187,6 +187,10 @@ class RoomModesTests(SynchronousTestCase):
         self.assertEqual(self.apply("-b", "bob!*@*")[:2], ("-b", ["bob!*@*"]))
         self.assertEqual(self.apply("-b", "bob")[:2], ("", []))
 
+    def test_bad_masks(self) -> None:
+        errors = self.apply("+b", ":x")[2]
+        self.assertEqual([(e.code, e.char) for e in errors], [("invalid_mode_param", "b")])
+
     def test_max_list_at_n_and_n_plus_one(self) -> None:
         """MAXLIST: each list takes n masks; the (n+1)th is refused (478), others apply."""
         for i in range(MAX_LIST):
