@@ -22,6 +22,7 @@ from netsuite.chat._backbone import LEASE, QUEUE, Backbone
 from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
+from netsuite.chat._modes import MAX_LIST, MAX_MODES
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._door import SHUTDOWN_REASON
@@ -63,6 +64,12 @@ CHAT_LIMITS = (
     Parameter("quiet-above", QUIET_ABOVE,
               "Rooms with more members tell joins/parts/quits to recent speakers only "
               "(0: to all).", int, least=0),
+    Parameter("max-modes", MAX_MODES,
+              "Mode changes with a parameter one mode command applies (IRC's MODES); more "
+              "are dropped.", int, least=1),
+    Parameter("max-list", MAX_LIST,
+              "Masks each ban, exception and invite-exception list of a room holds (IRC's "
+              "MAXLIST).", int, least=1),
     Parameter("ping-interval", limits.IRC_PING_INTERVAL,
               "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
     Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
@@ -208,6 +215,9 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         quiet_above=options["quiet-above"],
         flood_queue=options["flood-queue"],
         text_max=options["max-line"],  # one limit: a line the doors take, the hub takes
+        max_modes=options["max-modes"],
+        max_list=options["max-list"],
+        server_name=options["server-name"],  # bans match nick!nick@<server name>
         counters=Counters("chat"),
     )
 

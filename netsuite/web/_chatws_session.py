@@ -9,7 +9,7 @@ close the WebSocket with a status code (RFC 6455 7.4).
 Client to server, one JSON object per message (C{"id"}, optional, any short string or
 number, is copied into the direct answer or error)::
 
-    {"type": "join", "room": "#x"}              {"type": "part", "room": "#x", "reason": "..."}
+    {"type": "join", "room": "#x"[, "key": "..."]}  {"type": "part", "room": "#x", "reason": "..."}
     {"type": "say", "room": "#x", "text": "..."}    {"type": "me", "room": "#x", "text": "..."}
     {"type": "msg", "to": "nick", "text": "..."}    {"type": "nick", "nick": "..."}
     {"type": "history", "room": "#x", "count": N}   {"type": "who", "room": "#x"}
@@ -17,7 +17,8 @@ number, is copied into the direct answer or error)::
     {"type": "quit", "reason": "..."}
 
 Server to client: C{welcome} first (your nick and the limits), then one object per hub
-event (C{said}, C{joined}, C{parted}, C{quit}, C{renamed}, C{topic}, C{notice}), the
+event (C{said}, C{joined}, C{parted}, C{quit}, C{renamed}, C{topic}, C{notice}, and
+C{mode}, C{kicked}, C{invited} from the rooms' operators), the
 answers C{history}, C{who}, C{rooms}, C{topic}, and C{error} with a C{code} (the hub's
 L{ChatError} codes, or C{bad_json}, C{bad_request}, C{unknown_type}, C{flood}) and a
 C{message} fit to show. A message said in a room reaches every member of it, the
@@ -92,6 +93,14 @@ def render(event: ChatEvent) -> str:
         value = {"type": "topic", "room": event.room, "topic": event.topic, "by": event.nick}
     elif isinstance(event, ev.Notice):
         value = {"type": "notice", "text": event.text}
+    elif isinstance(event, ev.ModeChanged):
+        value = {"type": "mode", "room": event.room, "by": event.nick,
+                 "changes": event.changes, "args": list(event.args)}  # fmt: skip
+    elif isinstance(event, ev.Kicked):
+        value = {"type": "kicked", "room": event.room, "nick": event.target,
+                 "by": event.nick, "reason": event.reason}  # fmt: skip
+    elif isinstance(event, ev.Invited):
+        value = {"type": "invited", "room": event.room, "nick": event.target, "by": event.nick}
     else:  # pragma: no cover - every event type is rendered above
         value = {"type": "notice", "text": repr(event)}
     return dumps(value)
@@ -299,7 +308,10 @@ class WebChatSession:
 
     def do_join(self, request: dict[str, Any], ident: Any) -> None:
         room = self._room(request)
-        if not self.hub.join(self, room):
+        key = request.get("key", "")
+        if not isinstance(key, str):
+            raise BadRequestError('"key" must be a string')
+        if not self.hub.join(self, room, key):
             self.reply({"type": "joined", "room": self._joined_name(room), "nick": self.nick,
                         "already": True}, ident)  # fmt: skip
 

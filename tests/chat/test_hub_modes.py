@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from netsuite.chat import tap
 from netsuite.chat._events import ChatError, Invited, Joined, Kicked, ModeChanged, Parted, Said
+from netsuite.chat._modes import MAX_LIST, MAX_MODES
 from netsuite.testing import hub_on_clock
 
 from .helpers import Recorder
@@ -247,3 +250,36 @@ class SecretTests(HubModesTestCase):
         self.assertTrue(self.hub.visible(self.bob, "#x"))
         self.assertTrue(self.hub.room_info("#x").secret)
         self.assertFalse(self.hub.visible(carol, "#nope"))
+
+
+class OptionTests(SynchronousTestCase):
+    """--max-modes and --max-list (config keys max_modes, max_list): 1 is the least."""
+
+    def parse(self, *args: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(list(args))
+        return options
+
+    def test_defaults(self) -> None:
+        hub = tap.makeService(self.parse()).hub
+        self.assertEqual((hub.max_modes, hub.max_list), (MAX_MODES, MAX_LIST))
+        self.assertEqual(hub.server_name, "netsuite")
+
+    def test_least_accepted(self) -> None:
+        hub = tap.makeService(self.parse("--max-modes", "1", "--max-list", "1")).hub
+        self.assertEqual((hub.max_modes, hub.max_list), (1, 1))
+        self.assertEqual(tap.makeService(self.parse("--server-name", "irc.x")).hub.server_name,
+                         "irc.x")  # fmt: skip
+
+    def test_zero_refused(self) -> None:
+        for name in ("--max-modes", "--max-list"):
+            with self.assertRaises(usage.UsageError) as e:
+                self.parse(name, "0")
+            self.assertIn(f"{name} must be 1 or more, not 0", str(e.exception))
+
+    def test_config_keys(self) -> None:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[chat]\nmax_modes = 4\nmax_list = 9\n")
+        options = self.parse("--config", path)
+        self.assertEqual((options["max-modes"], options["max-list"]), (4, 9))
