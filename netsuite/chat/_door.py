@@ -20,7 +20,7 @@ from zope.interface import implementer
 
 from netsuite.chat._hub import Hub
 from netsuite.stream._door import DoorFactory, StreamDoor
-from netsuite.stream._outbox import Outbox
+from netsuite.stream._outbox import DoorOutbox
 from netsuite.stream._write import corked
 from netsuite.tls._contexts import peer_identity
 
@@ -33,12 +33,12 @@ class ChatDoor(StreamDoor):
 
     factory: ChatDoorFactory
     session: Any = None
-    outbox: Outbox
+    outbox: DoorOutbox
 
     def connectionMade(self) -> None:
         super().connectionMade()
         factory = self.factory
-        self.outbox = Outbox(self.write, factory.send_queue, self.overflow)
+        self.outbox = DoorOutbox(self, factory.send_queue)
         self.transport.registerProducer(self.outbox, True)
         self.session = self.make_session()
         if not INegotiated.providedBy(self.transport):  # TLS (Twisted marks it so) waits

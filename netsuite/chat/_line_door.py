@@ -11,7 +11,8 @@ __all__ = ["LineChat", "LineChatFactory"]
 class LineChat(ChatDoor):
     def make_session(self) -> LineSession:
         factory = self.factory
-        return LineSession(factory.hub, self.outbox.send, self.close, max_line=factory.max_line)
+        # The outbox is its own send (no bound method per member).
+        return LineSession(factory.hub, self.outbox, self.close, max_line=factory.max_line)
 
     def begin(self, identity: str | None) -> None:
         """Greet and join: a certificate holder under its certificate's name."""
