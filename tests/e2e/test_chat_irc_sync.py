@@ -103,11 +103,11 @@ class JoinSyncTests(TestCase):
             shown,
             [
                 ":rawx!rawx@netsuite JOIN #x",
-                ":netsuite 353 rawx = #x :rawx",
+                ":netsuite 353 rawx = #x :@rawx",  # the first in is the operator
                 ":netsuite 366 rawx #x :End of /NAMES list",
-                ":netsuite 324 rawx #x +n",
+                ":netsuite 324 rawx #x +nt",
                 f":netsuite 329 rawx #x {creation}",
-                ":netsuite 352 rawx #x rawx netsuite netsuite rawx H :0 raw socket",
+                ":netsuite 352 rawx #x rawx netsuite netsuite rawx H@ :0 raw socket",
                 ":netsuite 315 rawx #x :End of /WHO list",
                 ":netsuite 368 rawx #x :End of channel ban list",
             ],
