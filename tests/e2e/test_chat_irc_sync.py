@@ -24,58 +24,18 @@ asserts irssi's figure is at most 2 and its own clock's is under 2 s.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
-from twisted.trial.unittest import TestCase
 
-from netsuite.testing import TwistdProcess, require_tool
+from netsuite.testing import require_tool
 
+from .chatserver import ChatServerCase
 from .ircclients import TIMEOUT, IrssiClient, RawIRC, blocking
 
-TCP = "tcp:0:interface=127.0.0.1"
 
-
-class JoinSyncTests(TestCase):
-    server: TwistdProcess
-
-    @defer.inlineCallbacks
-    def setUp(self) -> Any:
-        process = TwistdProcess(
-            "netsuite-chat",
-            [
-                "--listen",
-                TCP,
-                "--irc-listen",
-                TCP,
-                "--flood-rate",
-                "1000",
-                "--flood-burst",
-                "1000",
-            ],
-            expect=2,
-        )
-        self.server = yield blocking(process.start)
-        self.addCleanup(self.stop_server)
-
-    @defer.inlineCallbacks
-    def stop_server(self) -> Any:
-        code = yield blocking(self.server.stop)
-        self.assertEqual(code, 0, self.server.log())
-
-    @property
-    def irc_address(self) -> tuple[str, int]:
-        return self.server.address(next(k for k in self.server.listeners if "irc" in k))
-
-    def tempdir(self) -> Path:
-        path = Path(tempfile.mkdtemp(prefix="netsuite-e2e-"))
-        self.addCleanup(shutil.rmtree, path, True)
-        return path
-
+class JoinSyncTests(ChatServerCase):
     @defer.inlineCallbacks
     def test_replies_irssi_waits_for(self) -> Any:
         """JOIN, MODE #x, WHO #x, MODE #x b: each answered, in order, exactly."""

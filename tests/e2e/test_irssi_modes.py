@@ -15,52 +15,23 @@ always the room's.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
-from twisted.trial.unittest import TestCase
 
-from netsuite.testing import TwistdProcess, require_tool
+from netsuite.testing import require_tool
 
 from .chatclient import LineClient
+from .chatserver import ChatServerCase
 from .ircclients import IrssiClient, RawIRC, blocking
 
-TCP = "tcp:0:interface=127.0.0.1"
 
-
-class IrssiOperatorTests(TestCase):
-    server: TwistdProcess
-
-    @defer.inlineCallbacks
+class IrssiOperatorTests(ChatServerCase):
     def setUp(self) -> Any:
         self.irssi = require_tool("irssi")
         self.tmux = require_tool("tmux")
-        process = TwistdProcess(
-            "netsuite-chat",
-            ["--listen", TCP, "--irc-listen", TCP, "--flood-rate", "1000",
-             "--flood-burst", "1000"],
-            expect=2,
-        )  # fmt: skip
-        self.server = yield blocking(process.start)
-        self.addCleanup(self.stop_server)
-
-    @defer.inlineCallbacks
-    def stop_server(self) -> Any:
-        code = yield blocking(self.server.stop)
-        self.assertEqual(code, 0, self.server.log())
-
-    def address(self, door: str) -> tuple[str, int]:
-        keys = [k for k in self.server.listeners if ("irc" in k) == (door == "irc")]
-        return self.server.address(keys[0])
-
-    def tempdir(self) -> Path:
-        path = Path(tempfile.mkdtemp(prefix="netsuite-e2e-"))
-        self.addCleanup(shutil.rmtree, path, True)
-        return path
+        return super().setUp()
 
     def raw(self, nick: str, *lines: str) -> RawIRC:
         client = RawIRC(self.address("irc"))
