@@ -273,6 +273,13 @@ def makeService(options: Options) -> SuiteService | WorkersService:
                 return sum(len(f.open) for f in d)
 
             stats.register(hub.counters, name="chat", gauges={"open": open_doors})
+        elif name == "web" and "chat" in options.services:
+            from netsuite.web._ircws import IRCWebSettings
+
+            chat = options.services["chat"]  # IRC over WebSocket says and asks what IRC does
+            irc = IRCWebSettings(server_name=chat["server-name"], password=chat["password"],
+                                 motd=chat["motd"])  # fmt: skip
+            service = module.makeService(sub, hub=hub, stats=stats, irc=irc)
         else:
             service = module.makeService(sub, hub=hub, stats=stats)
         service.setServiceParent(top)

@@ -110,9 +110,22 @@ def _utf8_size(text: str) -> int:
 
 
 class ChatSocket:
-    """One browser's WebSocket: bytes in through the guard, JSON in and out of its session."""
+    """
+    One browser's WebSocket: bytes in through the guard, JSON in and out of its session.
+
+    A subclass speaking another protocol over the same guard, outbox, keepalive and close
+    (IRC: L{netsuite.web._ircws}) overrides L{make_session}, L{message_size}, C{_write}
+    and the message callbacks; its session answers C{start()}, C{closed},
+    C{end(code, reason)}, C{lost(reason)} and C{going_away(code, reason)}.
+    """
 
     transport: WebSocketTransport | None = None
+    #: What an outbox item costs against C{send_queue}, in bytes.
+    message_size: Callable[[Any], int] = staticmethod(_utf8_size)
+    #: The session: a L{WebChatSession} here, the subclass's own in a subclass.
+    session: Any
+    #: JSON texts here; what the subclass's session sends in a subclass.
+    outbox: Outbox[Any]
     bytes_in = 0
     bytes_out = 0
     closing = False
@@ -138,9 +151,15 @@ class ChatSocket:
         self.log_fields["http_conn"] = getattr(channel, "conn_id", 0)
         self.log_fields.update(tls_fields(self.tcp, peer_identity))  # a request came: TLS is up
         self.guard = FrameGuard(config.max_frame, config.max_message)
-        self.outbox = Outbox(self._write, config.send_queue, self._overflow, size=_utf8_size)
-        self.session = WebChatSession(
-            factory.hub, self.outbox.send, self.close, server_name=config.server_name,
+        self.outbox = Outbox(self._write, config.send_queue, self._overflow,
+                             size=self.message_size)  # fmt: skip
+        self.session = self.make_session()
+
+    def make_session(self) -> Any:
+        """The hub member this socket carries (its output goes to C{self.outbox.send})."""
+        config = self.factory.config
+        return WebChatSession(
+            self.factory.hub, self.outbox.send, self.close, server_name=config.server_name,
             request_rate=config.request_rate, request_burst=config.request_burst,
             request_kick=config.request_kick, bad_limit=config.bad_limit,
             max_message=config.max_message,
@@ -428,9 +447,14 @@ class ChatSocketResource(WebSocketResource):
         )
         if why is not None:
             return self._refuse(request, 403, why, "refused.origin")
-        result: bytes | int = super().render_GET(request)
+        result = self.upgrade(request)
         if result != NOT_DONE_YET:
             factory.counters["refused.handshake"] += 1
+        return result
+
+    def upgrade(self, request: Request) -> bytes | int:
+        """The handshake, once every check passed: Twisted's (no subprotocol)."""
+        result: bytes | int = super().render_GET(request)
         return result
 
     def render_HEAD(self, request: Request) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from typing import Any
 
 from twisted.python import usage
@@ -30,6 +31,8 @@ from netsuite.twistd._workers_service import supervised
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web._http_limits import MAX_REQUEST_LINE as _MAX_REQUEST_LINE
+from netsuite.web._ircws import DEFAULT_PATH as IRC_PATH
+from netsuite.web._ircws import IRCSocketFactory, IRCWebSettings, check_path, install_irc_socket
 from netsuite.web._site import WebSite, build_site
 from netsuite.web._stats import StatsRegistry
 from netsuite.web._ui import WebUI
@@ -121,6 +124,9 @@ class Options(_options.ServiceOptions):
          "Bytes queued for a slow chat WebSocket reader before it is cut off (1008).", int],
         ["ws-ping-interval", None, 30.0,
          "Seconds of WebSocket silence before the server pings (0: never).", float],
+        ["irc-ws", None, IRC_PATH,
+         "Where IRC over WebSocket is (IRCv3 binary.ircv3.net, text.ircv3.net); "
+         "'none': nowhere.", str],
     ]  # fmt: skip
     optFlags = [
         ["no-listing", None, "Do not list directories that have no index.html (404)."],
@@ -195,6 +201,10 @@ class Options(_options.ServiceOptions):
             send_queue=self["ws-send-queue"],
             ping_interval=self["ws-ping-interval"],
         )
+        if self["irc-ws"] != "none":
+            why = check_path(self["irc-ws"])
+            if why is not None:
+                raise usage.UsageError(f"--irc-ws {why}")
         path = self["path"]
         if path is not None and not os.path.isdir(path):
             raise usage.UsageError(f"--path {path!r}: not a directory")
@@ -264,28 +274,36 @@ class WebService(ServiceRoot):
         site: WebSite,
         drain_timeout: float,
         sockets: ChatSocketFactory | None = None,
+        irc_sockets: IRCSocketFactory | None = None,
     ) -> None:
         super().__init__("netsuite-web", reactor)
         self.site = site
         self.drain_timeout = drain_timeout
         self.sockets = sockets
+        self.irc_sockets = irc_sockets
 
     def begin_drain(self) -> None:
         self.site.draining = True  # before any drain: a health probe may be in the queue
 
     def drain_targets(self) -> list[Drainable]:
         # The sockets first: their 1001 close frames go out before the site closes them.
-        return [*([self.sockets] if self.sockets else []), self.site]
+        sockets = [s for s in (self.sockets, self.irc_sockets) if s is not None]
+        return [*sockets, self.site]
 
 
 @supervised("netsuite-web")
 def makeService(
-    options: Options, hub: Hub | None = None, stats: StatsRegistry | None = None
+    options: Options,
+    hub: Hub | None = None,
+    stats: StatsRegistry | None = None,
+    irc: IRCWebSettings | None = None,
 ) -> WebService:
     """
     One listener per description, all serving one site. Pass C{hub} to serve its rooms
     under C{/api/chat} and C{stats} to report into a registry shared with other services
-    (the site registers itself in it as C{"web"}).
+    (the site registers itself in it as C{"web"}); C{irc}, what IRC over WebSocket says
+    and asks (the suite passes the IRC door's server name, PASS and MOTD; its path is
+    always C{--irc-ws}).
     """
     reactor = _options.GlobalReactor.of(options.reactor)  # every request asks it the time
     if hub is None:  # on its own, the web service still has a chat (the page's own hub)
@@ -299,7 +317,12 @@ def makeService(
     )
     ui = WebUI.build(hub, clock=reactor, config=options["ws-config"])
     ui.install(site)  # /chat/, /chat/ws, /ui/, the dashboard at / (unless --path has one)
-    top = WebService(reactor, site, options["drain-timeout"], ui.sockets)
+    path = None if options["irc-ws"] == "none" else options["irc-ws"]
+    irc = replace(irc or IRCWebSettings(), path=path)
+    irc_sockets = install_irc_socket(
+        site, hub, clock=reactor, config=options["ws-config"], settings=irc
+    )  # /irc: IRC over WebSocket
+    top = WebService(reactor, site, options["drain-timeout"], ui.sockets, irc_sockets)
     stats = site.stats
     publisher = worker_stats(stats, reactor) if stats is not None else None
     if publisher is not None:  # under --workers: any worker reports every worker's figures

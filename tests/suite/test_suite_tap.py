@@ -98,10 +98,23 @@ class SuiteServiceTests(SynchronousTestCase):
         web = next(s for s in listeners if s.label == "web/http")
         self.assertIs(web.target.hub, root.hub)
 
+    def test_irc_over_websocket_asks_what_the_irc_door_asks(self) -> None:
+        """The web's /irc takes the chat's PASS, server name and MOTD: no way around them."""
+        args = "--password sesame --server-name irc.example --motd hello"
+        root = tap.makeService(parse("--chat-args", args))
+        web = next(s for s in root if s.name == "netsuite-web")
+        settings = web.irc_sockets.settings
+        self.assertEqual((settings.password, settings.server_name, settings.motd),
+                         ("sesame", "irc.example", "hello"))  # fmt: skip
+        alone = tap.makeService(parse("--no-chat"))  # the web's own hub, as /chat/ws has
+        own = next(s for s in alone if s.name == "netsuite-web").irc_sockets.settings
+        self.assertEqual((own.password, own.server_name), (None, "netsuite"))
+
     def test_one_stats_registry(self) -> None:
         root = tap.makeService(parse())
         self.assertEqual(
-            sorted(s.name for s in root.stats), ["chat", "chat/ws", "echo", "echo/udp", "web"]
+            sorted(s.name for s in root.stats),
+            ["chat", "chat/irc-ws", "chat/ws", "echo", "echo/udp", "web"],
         )
         snapshot = root.stats.snapshot()
         self.assertEqual(snapshot["services"]["chat"]["connections"]["open"], 0)

@@ -143,7 +143,7 @@ class ServiceTests(SynchronousTestCase):
         top = tap.makeService(options, hub=hub, stats=stats)
         self.assertIs(top.site.stats, stats)
         self.assertIs(top.site.hub, hub)
-        self.assertEqual([s.name for s in stats], ["chat/ws", "echo", "web"])
+        self.assertEqual([s.name for s in stats], ["chat/irc-ws", "chat/ws", "echo", "web"])
 
     def test_stop_drains(self) -> None:
         options = parse("--listen", "tcp:0:interface=127.0.0.1", "--drain-timeout", "2")
