@@ -101,7 +101,7 @@ class WeechatTests(SynchronousTestCase):
         self.assertTrue(bob.lines[-1].endswith("<wee> hello from weechat"), bob.lines[-1])
         bob.send("hello from the line door")
         said = wee.wait_log("ns.#lobby", "hello from the line door")
-        self.assertEqual(said, "bob\thello from the line door")
+        self.assertEqual(said, "@bob\thello from the line door")  # bob came first: operator
 
         # weechat leaves cleanly on SIGTERM: it sends QUIT, the line door sees it go
         wee.quit()
