@@ -14,12 +14,13 @@ other clients waited 0.4 to 0.7 s (p99). What bounds it here, per connection:
     kernel keeps at most that many bytes not yet sent (plus one segment) and reports
     the socket writable again only below half of it. A fast reader never notices: its
     bytes leave the send queue as soon as they are written.
-  - the transport's own buffer bound (C{FileDescriptor.bufferSize}, public, set to 0
-    here): Twisted pauses this producer as soon as part of a chunk is left queued and
-    resumes it when the queue is empty, so at most one chunk waits in our memory
-    beyond what the kernel holds. It also keeps C{FileDescriptor.doWrite}'s copy of the
-    unsent remainder (it joins what is left on every write while under 128 KiB) to
-    that one chunk.
+  - the transport's own buffer bound (C{FileDescriptor.bufferSize}, public): set to 0
+    for the length of each of our writes, so that Twisted pauses this producer as soon
+    as part of a chunk is left queued and resumes it when the queue is empty; at most
+    one chunk waits in our memory beyond what the kernel holds. It is put back at once
+    because Twisted reads with it too (C{recv(bufferSize)}: 0 reads as end of file).
+    This also keeps C{FileDescriptor.doWrite}'s copy of the unsent remainder (it joins
+    what is left on every write while under 128 KiB) to that one chunk.
   - L{SLOW_CHUNK}: the first chunk, and the next after every pause; each chunk after
     it is twice the one before, up to L{FileBody.chunk_size}, so a reader that keeps up
     soon gets big chunks and a slow one never pins more than a small one. Every
@@ -34,15 +35,17 @@ from __future__ import annotations
 import contextlib
 import socket
 import zlib
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from twisted.internet import tcp
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.web.server import Request
 from zope.interface import implementer
 
 from netsuite._twisted.tcp import direct_transport
 
-__all__ = ["SEND_LOWAT", "SLOW_CHUNK", "FileBody", "bound_connection"]
+__all__ = ["SEND_LOWAT", "SLOW_CHUNK", "FileBody", "bound_connection", "write_bounded"]
 
 #: Bytes the kernel may hold unsent per connection while a body streams
 #: (C{TCP_NOTSENT_LOWAT}); without it a loopback socket takes up to 4 MiB.
@@ -54,20 +57,36 @@ SLOW_CHUNK = 16 * 1024
 _LOWAT = getattr(socket, "TCP_NOTSENT_LOWAT", None)
 
 
-def bound_connection(transport: Any, buffered: int, lowat: int = SEND_LOWAT) -> bool:
+def bound_connection(transport: Any, lowat: int = SEND_LOWAT) -> tcp.Connection | None:
     """
-    Bound what a plain TCP C{transport} queues for its peer: C{buffered} bytes in its
-    own buffer before it pauses its producer, C{lowat} unsent in the kernel. False (and
-    nothing changed) for any other transport: TLS, HTTP/2 streams, test transports.
+    Bound what the kernel queues unsent for a plain TCP C{transport} to C{lowat} bytes;
+    return the connection (for L{write_bounded}), or L{None} (nothing changed) for any
+    other transport: TLS, HTTP/2 streams, test transports.
     """
     direct = direct_transport(transport)
-    if direct is None:
-        return False
-    direct.bufferSize = buffered
-    if _LOWAT is not None and lowat > 0:
+    if direct is not None and _LOWAT is not None and lowat > 0:
         with contextlib.suppress(OSError):  # not a TCP socket (UNIX), or refused
             direct.getHandle().setsockopt(socket.IPPROTO_TCP, _LOWAT, lowat)
-    return True
+    return direct
+
+
+def write_bounded(
+    direct: tcp.Connection | None, write: Callable[[bytes], None], data: bytes
+) -> None:
+    """
+    C{write(data)} with C{direct}'s buffer bound at 0 meanwhile: if any of C{data} is
+    left queued, Twisted pauses the connection's producer now (and resumes it once the
+    queue is empty), not only above its usual 64 KiB.
+    """
+    if direct is None:
+        write(data)
+        return
+    saved = direct.bufferSize
+    direct.bufferSize = 0
+    try:
+        write(data)
+    finally:
+        direct.bufferSize = saved
 
 
 @implementer(IPushProducer)
@@ -104,12 +123,13 @@ class FileBody:
         self._call: IDelayedCall | None = None
         self._remaining = 0
         self._chunk = self.slow_chunk_size
+        self._direct: tcp.Connection | None = None
         #: Times the transport paused this body (a slow reader's sign).
         self.pauses = 0
 
     def start(self) -> None:
         channel = getattr(self.request, "channel", None)
-        bound_connection(getattr(channel, "transport", None), 0)
+        self._direct = bound_connection(getattr(channel, "transport", None))
         self.request.registerProducer(self, True)
         self.request.notifyFinish().addErrback(lambda _: self.stopProducing())
         self._schedule()
@@ -151,7 +171,7 @@ class FileBody:
                 data = self._compressor.compress(data)
                 if not data:
                     continue
-            self.request.write(data)
+            write_bounded(self._direct, self.request.write, data)
         self._schedule()
 
     def _end(self) -> None:

@@ -83,6 +83,19 @@ def probe(port: int, path: str = "/index.html") -> tuple[bool, float, bytes]:
     return ok, time.monotonic() - start, body
 
 
+def keep_alive_gets(port: int, path: str, times: int) -> list[bytes]:
+    """C{path} fetched C{times} times over one keep-alive connection: the bodies."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        bodies = []
+        for _ in range(times):
+            conn.request("GET", path)
+            bodies.append(conn.getresponse().read())
+        return bodies
+    finally:
+        conn.close()
+
+
 def stop_if_running(server: TwistdProcess) -> None:
     """Cleanup for a failed test: the passing path stops the server itself, once."""
     if server.process is not None and server.process.poll() is None:
@@ -165,6 +178,10 @@ class SlowHTTPTests(SynchronousTestCase):
         ok, _, stats_body = probe(port, "/api/stats")
         self.assertTrue(ok, "no /api/stats after the flood")
         web = json.loads(stats_body)["services"]["web"]
+        if mode == "-X":  # a streamed body must leave its connection fit for the next
+            self.assertEqual(
+                keep_alive_gets(port, f"/{path}", 3), [(self.site / path).read_bytes()] * 3
+            )
         figures: dict[str, object] = {
             "mode": mode,
             "exit": ended[1].strip() if ended else "?",

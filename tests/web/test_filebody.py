@@ -17,7 +17,13 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.web import WebConfig
-from netsuite.web._filebody import SEND_LOWAT, SLOW_CHUNK, FileBody, bound_connection
+from netsuite.web._filebody import (
+    SEND_LOWAT,
+    SLOW_CHUNK,
+    FileBody,
+    bound_connection,
+    write_bounded,
+)
 from netsuite.web._static import StaticFiles
 from tests.web.helpers import Connection, WebClient, make_tree, parse_responses
 
@@ -94,24 +100,34 @@ class CachedBodyTests(SynchronousTestCase):
 
 
 class BoundConnectionTests(SynchronousTestCase):
-    def tcp_connection(self) -> tcp.Connection:
+    def tcp_connection(self) -> tuple[tcp.Connection, socket.socket]:
         listener = socket.create_server(("127.0.0.1", 0))
         self.addCleanup(listener.close)
         client = socket.create_connection(listener.getsockname())
         self.addCleanup(client.close)
         server, _ = listener.accept()
         self.addCleanup(server.close)
-        return tcp.Connection(server, Protocol(), MemoryReactor())  # type: ignore[arg-type]
+        connection = tcp.Connection(server, Protocol(), MemoryReactor())  # type: ignore[arg-type]
+        return connection, client
 
-    def test_tcp_connection_is_bounded(self) -> None:
-        connection = self.tcp_connection()
-        self.assertTrue(bound_connection(connection, 0))
-        self.assertEqual(connection.bufferSize, 0)
+    def test_tcp_connection_gets_the_kernel_bound(self) -> None:
+        connection, _ = self.tcp_connection()
+        self.assertIs(bound_connection(connection), connection)
         lowat = connection.getHandle().getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT)
         self.assertEqual(lowat, SEND_LOWAT)
+        self.assertEqual(connection.bufferSize, 65536)  # Twisted reads with it: untouched
+
+    def test_write_bounded_bounds_only_its_write(self) -> None:
+        """0 while it writes (what Twisted's pause rule reads), restored after."""
+        connection, _ = self.tcp_connection()
+        seen = []
+        write_bounded(connection, lambda data: seen.append(connection.bufferSize), b"x")
+        self.assertEqual((seen, connection.bufferSize), ([0], 65536))
 
     def test_other_transports_are_left_alone(self) -> None:
         transport = StringTransport()
-        self.assertFalse(bound_connection(transport, 0))
-        self.assertFalse(hasattr(transport, "bufferSize"))
-        self.assertFalse(bound_connection(None, 0))
+        self.assertIsNone(bound_connection(transport))
+        self.assertIsNone(bound_connection(None))
+        seen: list[bytes] = []
+        write_bounded(None, seen.append, b"x")
+        self.assertEqual(seen, [b"x"])
