@@ -28,9 +28,13 @@ GENERATORS = {
 
 
 def build(name: str) -> Path | None:
-    """Compile one generator with genlib.c now; None (and a line) if that fails."""
+    """
+    Compile one generator with genlib.c now, into C{bench/out/soak/} (the other
+    drivers build and run theirs in C{bench/out/} meanwhile); None if that fails.
+    """
     source, libs = GENERATORS[name]
-    binary = OUT / name
+    binary = OUT / "soak" / name
+    binary.parent.mkdir(parents=True, exist_ok=True)
     try:
         build_c(BENCH / source, binary, libs)
     except (subprocess.CalledProcessError, OSError) as e:
