@@ -17,6 +17,7 @@ import re
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -208,8 +209,9 @@ class Server:
                 proc.wait(timeout)
         if self._drain is not None:
             self._drain.join(timeout)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdout, proc.stdin):
+            if pipe is not None:
+                pipe.close()
         return proc.returncode
 
 
@@ -300,3 +302,64 @@ def rotations(names: Sequence[str], rounds: int) -> Iterator[tuple[int, list[str
     for rnd in range(rounds):
         shift = rnd % len(names)
         yield rnd, [*names[shift:], *names[:shift]]
+
+
+def free_port() -> int:
+    """A port free now on 127.0.0.1, for a peer that cannot listen on port 0 and tell."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PolledServer(Server):
+    """
+    A peer that prints nothing when it is ready (nginx, ncat): started on a port picked
+    here (L{command} builds its argv for that port), ready once it accepts a connection.
+    A port taken between the pick and the bind is picked again (3 tries).
+    """
+
+    #: Give the peer a pipe for stdin, kept open while it runs (ncat --broker, at EOF on
+    #: its stdin, stops relaying to some of the clients that connect later).
+    open_stdin = False
+
+    def __init__(self, name: str, cwd: Path = OUT) -> None:
+        super().__init__(name, [], BARE_PORT)
+        self.cwd = cwd
+
+    def command(self, port: int) -> list[str]:
+        """The argv that listens on C{port} (write any config it needs here)."""
+        raise NotImplementedError
+
+    def failure(self) -> str:
+        """What the peer said when it did not start (its log)."""
+        return "\n".join(self.tail)
+
+    def start(self, timeout: float = 20.0) -> int:
+        for attempt in range(3):
+            self.port = free_port()
+            self.argv = self.command(self.port)
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if self.open_stdin else subprocess.DEVNULL,
+                cwd=self.cwd,
+            )
+            assert self.proc.stdout is not None
+            fd = self.proc.stdout.fileno()
+            self._drain = threading.Thread(target=self._drain_output, args=(fd,), daemon=True)
+            self._drain.start()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                except OSError:
+                    time.sleep(0.05)  # polling a connect: the peer prints nothing when ready
+                    continue
+                return self.port
+            self.stop()
+            said = self.failure()
+            if "Address already in use" not in said or attempt == 2:
+                raise RuntimeError(f"{self.name} did not start:\n{said}")
+        raise AssertionError("unreachable")

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -33,6 +34,7 @@ from benchproc import (
     BARE_PORT,
     BENCH,
     OUT,
+    PolledServer,
     Server,
     build_c,
     rotations,
@@ -41,7 +43,12 @@ from benchproc import (
     window_options,
 )
 
-SERVERS = ("netsuite", "naive-twisted", "threaded")
+SERVERS = ("netsuite", "naive-twisted", "threaded", "ncat")
+#: Servers that relay a line to everyone but its sender (chatgen --sender-receives 0).
+NOT_TO_SENDER = ("ncat",)
+#: ncat 7.93's broker does not take 500 members here: some never get a line (chatgen:
+#: "only 435 of 499 receivers joined"), whatever the probe interval; it runs up to this.
+NCAT_MAX_MEMBERS = 100
 #: Not run by default: peers/netsuite_corked_chat.py, a what-if experiment (see there).
 EXPERIMENTS = ("netsuite-corked",)
 CHATGEN_SRC = BENCH / "chatgen.c"
@@ -65,8 +72,29 @@ NETSUITE_OPTIONS = (
 )  # fmt: skip
 
 
+class NcatBroker(PolledServer):
+    """
+    C{ncat --broker} (Debian's nmap ncat), the limit row: C code relaying each line to
+    every other client, as C{ncat --chat} does without its nick prefix. Up to 2,000
+    connections (its default cap is 100).
+    """
+
+    open_stdin = True
+
+    def __init__(self) -> None:
+        super().__init__("ncat")
+
+    def command(self, port: int) -> list[str]:
+        ncat = shutil.which("ncat")
+        if ncat is None:
+            raise RuntimeError("ncat not found: apt-get install -y ncat")
+        return [ncat, "--broker", "--listen", "--max-conns", "2000", "127.0.0.1", str(port)]
+
+
 def make_server(name: str, nagle: bool) -> Server:
     """The named server, not yet started (peers get TCP_NODELAY unless C{nagle})."""
+    if name == "ncat":
+        return NcatBroker()
     if name == "netsuite":
         argv = [*twistd_command(), "-n", "--pidfile=", "netsuite-chat", *NETSUITE_OPTIONS]
         return Server(name, argv, CHAT_PORT)
@@ -83,6 +111,8 @@ def run_load(server: Server, members: int, args: argparse.Namespace) -> dict[str
     argv = [str(CHATGEN), "--port", str(server.port), "--members", str(members)]
     argv += ["--size", str(args.size), "--window", str(args.window)]
     argv += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
+    if server.name in NOT_TO_SENDER:
+        argv += ["--sender-receives", "0"]
     # Setup (connects, joins) is bounded by chatgen itself (30 s + 60 s); + drain 5 s.
     timeout = args.warmup + args.duration + 120.0
     result, status = run_windowed(argv, server.pid, timeout, args.pin[1] if args.pin else None)
@@ -278,6 +308,10 @@ def main() -> int:
     for rnd, order in rotations(args.servers, args.rounds):
         for name in order:
             for members in args.members:
+                if name == "ncat" and members > NCAT_MAX_MEMBERS:
+                    if rnd == 0:
+                        print(f"ncat left out at {members} members (above {NCAT_MAX_MEMBERS})")
+                    continue
                 # A fresh server per run: no history replay or leftover quits from the
                 # previous member count in the next measurement.
                 server = make_server(name, args.peer_nagle)

@@ -29,7 +29,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from benchproc import (
     BENCH,
     CLOCK_TICKS,
     OUT,
+    PolledServer,
     Server,
     machine_cpu_seconds,
     twistd_command,
@@ -126,57 +126,27 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
     return user, system
 
 
-def free_port() -> int:
-    """A port free now on 127.0.0.1, for nginx (it cannot listen on port 0 and tell)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NginxServer(Server):
+class NginxServer(PolledServer):
     """
     nginx in the foreground from its own prefix under bench/out/ (config, pid, logs,
     temp files), on a port picked here; ready once it accepts a connection.
     """
 
     def __init__(self) -> None:
-        super().__init__("nginx", [], BARE_PORT)
+        super().__init__("nginx", cwd=NGINX_PREFIX)
 
-    def start(self, timeout: float = 20.0) -> int:
-        """Write the config, start nginx, wait until it accepts; return the port."""
+    def command(self, port: int) -> list[str]:
+        """Write the config for C{port}; nginx with it."""
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.path.exists(nginx):
             raise RuntimeError("nginx not found: apt-get install -y nginx-light")
-        for attempt in range(3):  # the picked port may be taken before nginx binds it
-            self.port = free_port()
-            self._configure()
-            conf = NGINX_PREFIX / "nginx.conf"
-            self.argv = [nginx, "-p", f"{NGINX_PREFIX}/", "-e", str(NGINX_PREFIX / "error.log"),
-                         "-c", str(conf)]  # fmt: skip
-            self.proc = subprocess.Popen(
-                self.argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=NGINX_PREFIX,
-            )
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                except OSError:
-                    time.sleep(0.05)  # polling a connect: nginx prints nothing when ready
-                    continue
-                assert self.proc.stdout is not None
-                fd = self.proc.stdout.fileno()
-                self._drain = threading.Thread(target=self._drain_output, args=(fd,), daemon=True)
-                self._drain.start()
-                return self.port
-            self.stop()
-            log = (NGINX_PREFIX / "error.log").read_text(errors="replace")[-2000:]
-            if "Address already in use" not in log or attempt == 2:
-                raise RuntimeError(f"nginx did not start:\n{log}")
-        raise AssertionError("unreachable")
+        self._configure()
+        conf = NGINX_PREFIX / "nginx.conf"
+        return [nginx, "-p", f"{NGINX_PREFIX}/", "-e", str(NGINX_PREFIX / "error.log"),
+                "-c", str(conf)]  # fmt: skip
+
+    def failure(self) -> str:
+        return (NGINX_PREFIX / "error.log").read_text(errors="replace")[-2000:]
 
     def _configure(self) -> None:
         """Fill in the template: prefix, port, document root, user."""
