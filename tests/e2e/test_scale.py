@@ -46,29 +46,59 @@ def raise_nofile(wanted: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def connect_all(address: tuple[str, int], count: int, deadline: float) -> list[socket.socket]:
-    """C{count} non-blocking connections to C{address}, each established before C{deadline}."""
-    socks = []
+#: Connects in flight at once (not yet welcomed): under the kernel's SYN backlog
+#: (net.ipv4.tcp_max_syn_backlog, 2048 on Debian). A burst of 10,000 at once made the
+#: kernel answer with SYN cookies; a handshake whose last ACK then met a full accept
+#: queue left a client that believed itself connected and a server that never saw it.
+#: That is the client burst, not the server: the test paces it, as a real crowd is.
+IN_FLIGHT = 1000
+
+
+def connect_welcomed(
+    address: tuple[str, int], count: int, needle: bytes, deadline: float
+) -> list[socket.socket]:
+    """
+    C{count} non-blocking connections to C{address}, each of which has received
+    C{needle} before C{deadline}, with at most L{IN_FLIGHT} not yet welcomed at once.
+    """
+    socks: list[socket.socket] = []
     poller = select.epoll()
-    pending: dict[int, socket.socket] = {}
+    waiting: dict[int, tuple[socket.socket, bytes]] = {}  # fd -> (socket, tail read)
+    connecting: set[int] = set()
     try:
-        for _ in range(count):
-            s = socket.socket()
-            s.setblocking(False)
-            s.connect_ex(address)
-            socks.append(s)
-            pending[s.fileno()] = s
-            poller.register(s.fileno(), select.EPOLLOUT)
-        while pending:
+        while len(socks) < count or waiting:
+            while len(socks) < count and len(waiting) < IN_FLIGHT:
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(address)
+                socks.append(s)
+                waiting[s.fileno()] = (s, b"")
+                connecting.add(s.fileno())
+                poller.register(s.fileno(), select.EPOLLOUT)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"{len(pending)} of {count} connections not established")
+                raise AssertionError(
+                    f"{count - len(socks) + len(waiting)} of {count} never got {needle!r}"
+                    f" ({len(connecting)} not even connected)"
+                )
             for fd, _ in poller.poll(min(left, 1.0)):
-                s = pending.pop(fd)
-                poller.unregister(fd)
-                error = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if error:
-                    raise AssertionError(f"connect failed: {os.strerror(error)}")
+                s, tail = waiting[fd]
+                if fd in connecting:
+                    error = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if error:
+                        raise AssertionError(f"connect failed: {os.strerror(error)}")
+                    connecting.discard(fd)
+                    poller.modify(fd, select.EPOLLIN)
+                    continue
+                data = s.recv(65536)
+                if not data:
+                    raise AssertionError("a member was disconnected")
+                buffered = tail + data
+                if needle in buffered:
+                    poller.unregister(fd)
+                    del waiting[fd]
+                else:
+                    waiting[fd] = (s, buffered[-len(needle) :])
     finally:
         poller.close()
     return socks
@@ -113,7 +143,7 @@ class ScaleTests(SynchronousTestCase):
         raise_nofile(12_000)
         server = TwistdProcess(
             "netsuite-chat",
-            # A burst of 10,000 connects overflows the default backlog (511): the kernel
+            # 1,000 connects in flight overflow the default backlog (511): the kernel
             # then drops handshakes' last ACKs and the clients wait out SYN-ACK retries.
             ["--listen", LOOPBACK, "--irc-listen", "none", "--max-connections", "0",
              "--max-per-ip", "0", "--backlog", "4096"],
@@ -124,9 +154,8 @@ class ScaleTests(SynchronousTestCase):
         address = server.address("chat/line")
         baseline = server.rss_bytes()
         started = time.monotonic()
-        members = connect_all(address, 10_000, started + 10)
+        members = connect_welcomed(address, 10_000, b"welcome to", started + 10)
         self.addCleanup(self.close_all, members)
-        read_until(members, b"welcome to", started + 10)
         accepted = time.monotonic() - started
         self.assertLess(accepted, 10.0)
         rss = server.rss_bytes()
