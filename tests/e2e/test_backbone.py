@@ -136,7 +136,7 @@ class BackboneProcessTests(SynchronousTestCase):
         names.send("NAMES #lobby")
         reply = names.expect(" 353 ")
         for nick in ("line0", "line1", "line2", "irc0", "irc1", "irc2"):
-            self.assertIn(nick, reply.split(":", 2)[2].split())
+            self.assertIn(nick, [n.lstrip("@+") for n in reply.split(":", 2)[2].split()])
 
     def test_nick_held_elsewhere_refused_on_every_door(self) -> None:
         self.line(self.servers[0], "alice")

@@ -190,7 +190,7 @@ class ChatClientTests(SynchronousTestCase):
         bob = LineClient(("127.0.0.1", self.port))
         self.addCleanup(bob.close)
         bob.send("/who #rust")
-        bob.expect("#rust: 1 here: alice")
+        bob.expect("#rust: 1 here: @alice")  # the first in #rust: its operator
         bob.send("/join #rust")
         alice.send("still here")
         bob.expect("[#rust] <alice> still here")
