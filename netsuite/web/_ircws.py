@@ -22,8 +22,6 @@ what the server sends follows the subprotocol.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -43,6 +41,7 @@ from netsuite.web._chatws import (
     ChatSocketResource,
 )
 from netsuite.web._ircws_session import BINARY, IRCWebSession, choose_subprotocol
+from netsuite.web._ircws_settings import DEFAULT_PATH, IRCWebSettings, check_path
 
 __all__ = [
     "DEFAULT_PATH",
@@ -53,35 +52,6 @@ __all__ = [
     "check_path",
     "install_irc_socket",
 ]
-
-DEFAULT_PATH = "/irc"
-#: One path segment, not one the site uses already.
-_PATH = re.compile(r"^/[A-Za-z0-9._~-]+$")
-_TAKEN = frozenset({"api", "metrics", "chat", "ui"})
-
-
-def check_path(path: str) -> str | None:
-    """Why C{path} cannot be the IRC WebSocket's (L{None}: it can)."""
-    if not _PATH.match(path):
-        return f"{path!r}: expected one path segment like /irc"
-    if path[1:] in _TAKEN:
-        return f"{path!r} is taken (by /{path[1:]}/)"
-    return None
-
-
-@dataclass(frozen=True)
-class IRCWebSettings:
-    """
-    What the IRC session over WebSocket says and asks, as the IRC door does (the suite
-    passes the chat's: its server name, PASS and MOTD).
-
-    @ivar path: where the WebSocket is (L{None}: nowhere, the door is off).
-    """
-
-    path: str | None = DEFAULT_PATH
-    server_name: str = "netsuite"
-    password: str | None = None
-    motd: str | None = None
 
 
 class IRCSocket(ChatSocket):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.python import usage
 from twisted.web.http import H2_ENABLED
@@ -31,13 +31,16 @@ from netsuite.twistd._workers_service import supervised
 from netsuite.web._chatws import ChatSocketConfig, ChatSocketFactory
 from netsuite.web._config import HeaderError, WebConfig, WebLimits, parse_header_line
 from netsuite.web._http_limits import MAX_REQUEST_LINE as _MAX_REQUEST_LINE
-from netsuite.web._ircws import DEFAULT_PATH as IRC_PATH
-from netsuite.web._ircws import IRCSocketFactory, IRCWebSettings, check_path, install_irc_socket
+from netsuite.web._ircws_settings import DEFAULT_PATH as IRC_PATH
+from netsuite.web._ircws_settings import IRCWebSettings, check_path
 from netsuite.web._site import WebSite, build_site
 from netsuite.web._stats import StatsRegistry
 from netsuite.web._ui import WebUI
 from netsuite.web._worker_stats import worker_stats
 from netsuite.web._wsguard import OriginPolicy
+
+if TYPE_CHECKING:
+    from netsuite.web._ircws import IRCSocketFactory
 
 __all__ = ["DEFAULT_ALPN", "Options", "WebService", "makeService", "with_default_alpn"]
 
@@ -319,6 +322,9 @@ def makeService(
     ui.install(site)  # /chat/, /chat/ws, /ui/, the dashboard at / (unless --path has one)
     path = None if options["irc-ws"] == "none" else options["irc-ws"]
     irc = replace(irc or IRCWebSettings(), path=path)
+    # Here, not at the top: it imports the IRC door, and twisted.words the reactor.
+    from netsuite.web._ircws import install_irc_socket
+
     irc_sockets = install_irc_socket(
         site, hub, clock=reactor, config=options["ws-config"], settings=irc
     )  # /irc: IRC over WebSocket
