@@ -79,5 +79,14 @@ def pop_cork() -> None:
     _cork.depth -= 1
     if not _cork.depth and _cork.doors:
         doors, _cork.doors = _cork.doors, []
+        # Every door sends, whatever one of them raises: a door left with gathered bytes
+        # would never be listed again (it lists itself when it starts gathering), and so
+        # would never send what it gathered, nor anything it gathers after.
+        raised: Exception | None = None
         for door in doors:
-            door.uncork()
+            try:
+                door.uncork()
+            except Exception as e:
+                raised = raised or e
+        if raised is not None:
+            raise raised

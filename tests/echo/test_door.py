@@ -242,6 +242,26 @@ class CorkTests(SynchronousTestCase):
             self.proto.write(b"z")
         self.assertEqual(self.writes[1:], [b"z"])
 
+    def test_one_door_raising_leaves_the_others_sending(self) -> None:
+        """A door whose send raises at the pop does not keep the others' bytes (nor make
+        them gather for ever): every door sends, then the error goes on to the caller."""
+        from netsuite.stream._write import corked
+
+        bad = EchoFactory("echo", clock=Clock()).buildProtocol(address())
+        bad.makeConnection(StringTransport())
+
+        def broken(data: bytes) -> None:
+            raise OSError("gone")
+
+        bad._send = broken  # type: ignore[method-assign]
+        with self.assertRaises(OSError), corked():
+            bad.write(b"first")
+            self.proto.write(b"second")
+        self.assertEqual(self.writes, [b"second"])
+        with corked():
+            self.proto.write(b"later")
+        self.assertEqual(self.writes, [b"second", b"later"])
+
     def test_not_corked_sends_at_once(self) -> None:
         self.proto.write(b"now")
         self.assertEqual(self.writes, [b"now"])
