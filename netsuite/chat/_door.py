@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netsuite.chat._hub import Hub
+from netsuite.chat._pacing import PacedInput
 from netsuite.stream._door import DoorFactory, StreamDoor
 from netsuite.stream._outbox import DoorOutbox
 from netsuite.stream._write import corked
@@ -28,7 +29,7 @@ __all__ = ["ChatDoor", "ChatDoorFactory"]
 
 
 @implementer(IHandshakeListener)
-class ChatDoor(StreamDoor):
+class ChatDoor(PacedInput, StreamDoor):
     """A connection on a chat door; C{session} is its member of the hub."""
 
     factory: ChatDoorFactory
@@ -71,27 +72,10 @@ class ChatDoor(StreamDoor):
     def begin(self, identity: str | None) -> None:
         """Start the session: at once over plain TCP, after the handshake over TLS."""
 
-    _release_call: Any = None
-
     def data_received(self, data: bytes) -> None:
         with corked():  # one write per member for everything this chunk makes them get
             self.session.data_received(data)
         self._pace(self.session.pacer.wait())
-
-    def _pace(self, wait: float | None) -> None:
-        """
-        Fake lag's timer: wake when the next queued line's turn comes (the session's
-        L{InputPacer} decides what waits; this only keeps time).
-        """
-        if wait is None or self.session.closed or self._release_call is not None:
-            return
-        self._release_call = self.factory.clock.callLater(wait, self._release)
-
-    def _release(self) -> None:
-        self._release_call = None
-        with corked():
-            wait = self.session.release()
-        self._pace(wait)
 
     def close(self, reason: str) -> None:
         """The session is done: flush what it said, then close."""
@@ -135,9 +119,7 @@ class ChatDoor(StreamDoor):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        if self._release_call is not None and self._release_call.active():
-            self._release_call.cancel()
-        self._release_call = None
+        self._stop_pacing()
         session = self.session
         if session is not None and not session.closed:
             session.closed = True

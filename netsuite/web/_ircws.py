@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 from wsproto.utilities import ProtocolError
@@ -33,7 +33,7 @@ from netsuite._twisted.websocket import accept_websocket
 from netsuite.base._metrics import Counters
 from netsuite.chat._hub import Hub
 from netsuite.chat._irc_render import IRCRenderer
-from netsuite.stream._write import corked
+from netsuite.chat._pacing import PacedInput
 from netsuite.web._chatws import (
     ChatSocket,
     ChatSocketConfig,
@@ -54,13 +54,12 @@ __all__ = [
 ]
 
 
-class IRCSocket(ChatSocket):
+class IRCSocket(PacedInput, ChatSocket):
     """One IRC client's WebSocket: messages in, one line each, through its session."""
 
     factory: IRCSocketFactory
     session: IRCWebSession
     message_size = staticmethod(len)
-    _release_call: IDelayedCall | None = None
 
     def __init__(
         self, factory: IRCSocketFactory, request: Request, subprotocol: str | None
@@ -87,18 +86,6 @@ class IRCSocket(ChatSocket):
         self.factory.counters["received"] += 1
         self._pace(self.session.message_received(bytes(data)))
 
-    def _pace(self, wait: float | None) -> None:
-        """Fake lag's timer: wake when the next queued line's turn comes."""
-        if wait is None or self.session.closed or self._release_call is not None:
-            return
-        self._release_call = self.factory.clock.callLater(wait, self._release)
-
-    def _release(self) -> None:
-        self._release_call = None
-        with corked():
-            wait = self.session.release()
-        self._pace(wait)
-
     def _write(self, line: bytes) -> None:  # type: ignore[override]  # lines are bytes here
         transport = self.transport
         if transport is None or self.closing:
@@ -115,9 +102,7 @@ class IRCSocket(ChatSocket):
         self.bytes_out += len(line)
 
     def connectionLost(self, reason: Failure) -> None:
-        if self._release_call is not None and self._release_call.active():
-            self._release_call.cancel()
-        self._release_call = None
+        self._stop_pacing()
         super().connectionLost(reason)
 
 
