@@ -147,6 +147,7 @@ PUBLIC_MODULES = {
     "interfaces": "plugin authors implement netsuite.base.interfaces",
     "logs": "twistd --logger netsuite.base.logs.json_logger (or json_observer)",
     "plugincache": "python -m netsuite.twistd.plugincache",
+    "hashpw": "python -m netsuite.chat.hashpw prints a password hash for the config",
     "main": "the netsuite console script, netsuite.client.main:main",
     "__main__": "python -m netsuite.client",
     "strategies": "netsuite.testing.strategies needs hypothesis, so it is not re-exported",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from netsuite.base._metrics import Counters
+from netsuite.chat._accounts import AccountBook, account_of
 from netsuite.chat._events import (
     ChatError,
     ChatEvent,
@@ -203,9 +204,11 @@ class Hub:
         self._states: dict[int, _State] = {}  # id(member) -> state
         self._seq = itertools.count(1)
         self._guests = itertools.count(1)
-        #: Nicks held for certificate identities: folded nick -> identity. Only a member
-        #: whose verified identity it is may take one, for as long as this hub runs.
+        #: Nicks held for certificate identities and accounts: folded nick -> name. Only
+        #: a member logged in as that name (L{account_of}) may take one.
         self.reserved: dict[str, str] = {}
+        #: The accounts and operators from the config (L{AccountBook.install}).
+        self.accounts = AccountBook()
         #: The link to the hub's other processes (L{netsuite.chat._backbone}), if any:
         #: it learns what local members do, and calls the hub back with the rest.
         self.backbone: Backbone | None = None
@@ -267,8 +270,9 @@ class Hub:
         if holder is not None and holder.member is not member:
             raise ChatError("nick_in_use", f"nick {nick} is taken")
         owner = self.reserved.get(key)
-        if owner is not None and getattr(member, "identity", None) != owner:
-            raise ChatError("nick_in_use", f"nick {nick} is reserved for a certificate holder")
+        if owner is not None and fold(account_of(member) or "") != key:
+            # Ergo's wording: an account's (or certificate's) nick is its owner's alone.
+            raise ChatError("nick_in_use", f"nick {nick} is reserved by a different account")
 
     def reserve(self, identity: str) -> bool:
         """

@@ -27,8 +27,10 @@ from netsuite.chat._irc_render import LINE_MAX, IRCWriter
 __all__ = ["CAPABILITIES", "CapNegotiation", "cap_lines", "render_flags"]
 
 #: The capabilities offered to C{CAP LS}, each with its C{CAP LS 302} value ("" for
-#: none; none of these defines one). What each one changes is on docs/doors/irc.md.
+#: none; only sasl defines one). What each one changes is on docs/doors/irc.md.
 CAPABILITIES: Mapping[str, str] = {
+    "account-notify": "",
+    "account-tag": "",
     "batch": "",
     "cap-notify": "",
     "echo-message": "",
@@ -36,6 +38,7 @@ CAPABILITIES: Mapping[str, str] = {
     "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
+    "sasl": "PLAIN,EXTERNAL",  # netsuite.chat._irc_sasl.MECHANISMS
     "server-time": "",
     "standard-replies": "",
     "userhost-in-names": "",
@@ -48,7 +51,7 @@ CAP_302 = 302
 def render_flags(caps: Iterable[str]) -> tuple[str, str]:
     """
     The tag sets a client's capabilities ask for, as short flag strings: one for
-    messages (C{t}: server-time, C{m}: message-tags) and one for joins (C{x}:
+    messages (C{t}: server-time, C{m}: message-tags, C{a}: account-tag) and one for joins (C{x}:
     extended-join). Clients with the same flags get the same bytes for an event, so it
     is rendered once per distinct flag string, not once per member.
     """
@@ -56,6 +59,8 @@ def render_flags(caps: Iterable[str]) -> tuple[str, str]:
     message = ("t" if "server-time" in enabled else "") + (
         "m" if "message-tags" in enabled else ""
     )
+    if "account-tag" in enabled:  # C{a}: the sender's account= tag
+        message += "a"
     join = "x" if "extended-join" in enabled else ""
     return message, join
 

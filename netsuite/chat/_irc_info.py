@@ -9,7 +9,7 @@ leaves a choice, the door does what Ergo does:
 
   - C{LUSERS} always sends all seven replies (251, 252, 253, 254, 255, 265, 266), zeros
     included; there is one server (C{on 1 servers}, C{and 0 servers} connected to it).
-    Nobody is counted invisible and nobody is an operator (the door has neither); the
+    Nobody is counted invisible; 252 counts the IRC operators (OPER) here; the
     unregistered connections (253) are not seen by the hub, so that count is 0. The
     maximum (265, 266) is the most members the door has seen at once, looked at when
     someone registers or asks.
@@ -31,6 +31,7 @@ import twisted
 from netsuite import __version__
 from netsuite.chat import _irc_numerics as num
 from netsuite.chat._hub import Hub
+from netsuite.chat._irc_oper import opers_online
 from netsuite.chat._names import fold
 
 __all__ = ["ServerQueries", "rfc1123"]
@@ -83,7 +84,7 @@ class ServerQueries:
         peak = _PEAKS[hub] = max(_PEAKS.get(hub, 0), users)
         rooms = len(hub.room_names())
         self.reply(num.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
-        self.reply(num.RPL_LUSEROP, "0", "operator(s) online")
+        self.reply(num.RPL_LUSEROP, str(opers_online(hub)), "operator(s) online")
         self.reply(num.RPL_LUSERUNKNOWN, "0", "unknown connection(s)")
         self.reply(num.RPL_LUSERCHANNELS, str(rooms), "channels formed")
         self.reply(num.RPL_LUSERME, f"I have {users} clients and 0 servers")

@@ -36,8 +36,9 @@ from netsuite.chat._names import fold
 
 __all__ = ["USER_MODES", "ChannelCommands"]
 
-#: User modes a client may set on itself (there is no server operator yet).
-USER_MODES = "iw"
+#: User modes: C{i} and C{w} a client sets on itself, C{o} only OPER gives (and
+#: C{-o} gives up; netsuite.chat._irc_oper).
+USER_MODES = "iow"
 
 #: Each list mode's entry and end numerics, and the end's text (Modern IRC).
 _LISTS = {
@@ -155,6 +156,8 @@ class ChannelCommands:
                 add = char == "+"
             elif char not in USER_MODES:
                 unknown = True
+            elif char == "o" and add:
+                continue  # Modern IRC: a MODE +o of one's own is ignored (OPER gives it)
             elif (char in self.umodes) != add:
                 (self.umodes.add if add else self.umodes.discard)(char)
                 done.append((add, char))

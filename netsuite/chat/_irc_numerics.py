@@ -25,7 +25,9 @@ from twisted.words.protocols.irc import (
     ERR_NICKNAMEINUSE,
     ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
+    ERR_NOOPERHOST,
     ERR_NOORIGIN,
+    ERR_NOPRIVILEGES,
     ERR_NORECIPIENT,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
@@ -81,9 +83,11 @@ from twisted.words.protocols.irc import (
     RPL_VERSION,
     RPL_WELCOME,
     RPL_WHOISCHANNELS,
+    RPL_WHOISOPERATOR,
     RPL_WHOISSERVER,
     RPL_WHOISUSER,
     RPL_WHOREPLY,
+    RPL_YOUREOPER,
     RPL_YOURHOST,
 )
 
@@ -102,10 +106,13 @@ __all__ = [
     "ERR_INVALIDMODEPARAM",
     "ERR_INVITEONLYCHAN",
     "ERR_NEEDMOREPARAMS",
+    "ERR_NICKLOCKED",
     "ERR_NICKNAMEINUSE",
     "ERR_NOMOTD",
     "ERR_NONICKNAMEGIVEN",
+    "ERR_NOOPERHOST",
     "ERR_NOORIGIN",
+    "ERR_NOPRIVILEGES",
     "ERR_NORECIPIENT",
     "ERR_NOSUCHCHANNEL",
     "ERR_NOSUCHNICK",
@@ -114,6 +121,10 @@ __all__ = [
     "ERR_NOTONCHANNEL",
     "ERR_NOTREGISTERED",
     "ERR_PASSWDMISMATCH",
+    "ERR_SASLABORTED",
+    "ERR_SASLALREADY",
+    "ERR_SASLFAIL",
+    "ERR_SASLTOOLONG",
     "ERR_UMODEUNKNOWNFLAG",
     "ERR_UNKNOWNCOMMAND",
     "ERR_UNKNOWNMODE",
@@ -150,6 +161,7 @@ __all__ = [
     "RPL_LISTEND",
     "RPL_LISTSTART",
     "RPL_LOCALUSERS",
+    "RPL_LOGGEDIN",
     "RPL_LUSERCHANNELS",
     "RPL_LUSERCLIENT",
     "RPL_LUSERME",
@@ -160,16 +172,21 @@ __all__ = [
     "RPL_MYINFO",
     "RPL_NAMREPLY",
     "RPL_NOWAWAY",
+    "RPL_SASLMECHS",
+    "RPL_SASLSUCCESS",
     "RPL_TIME",
     "RPL_UMODEIS",
     "RPL_UNAWAY",
     "RPL_USERHOST",
     "RPL_VERSION",
     "RPL_WELCOME",
+    "RPL_WHOISACCOUNT",
     "RPL_WHOISCHANNELS",
+    "RPL_WHOISOPERATOR",
     "RPL_WHOISSERVER",
     "RPL_WHOISUSER",
     "RPL_WHOREPLY",
+    "RPL_YOUREOPER",
     "RPL_YOURHOST",
 ]
 
@@ -191,3 +208,23 @@ ERR_INVALIDMODEPARAM = "696"
 RPL_INVITED_LIST = "336"
 #: Modern IRC: "<client> :End of /INVITE list".
 RPL_ENDOFINVITEDLIST = "337"
+
+#: IRCv3 SASL 3.1 (ircv3.net/specs/extensions/sasl-3.1): "<nick> <nick>!<ident>@<host>
+#: <account> :You are now logged in as <user>".
+RPL_LOGGEDIN = "900"
+#: SASL: "<nick> :You must use a nick assigned to you" (the account cannot be used).
+ERR_NICKLOCKED = "902"
+#: SASL: "<nick> :SASL authentication successful".
+RPL_SASLSUCCESS = "903"
+#: SASL: "<nick> :SASL authentication failed".
+ERR_SASLFAIL = "904"
+#: SASL: "<nick> :SASL message too long".
+ERR_SASLTOOLONG = "905"
+#: SASL: "<nick> :SASL authentication aborted".
+ERR_SASLABORTED = "906"
+#: SASL: "<nick> :You have already authenticated using SASL".
+ERR_SASLALREADY = "907"
+#: SASL: "<nick> <mechanisms> :are available SASL mechanisms".
+RPL_SASLMECHS = "908"
+#: Modern IRC: "<client> <nick> <account> :is logged in as" (WHOIS).
+RPL_WHOISACCOUNT = "330"

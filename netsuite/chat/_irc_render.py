@@ -18,7 +18,11 @@ formatting, and why:
     would end or smuggle a line.
   - A room message is rendered once per tag set among its IRC members (L{IRCRenderer},
     cached by L{ev.ChatEvent.encoded}): the rendering depends on the recipient's
-    capabilities (server-time, message-tags, extended-join), never on who it is.
+    capabilities (server-time, message-tags, extended-join, account-tag), never on who
+    it is.
+
+The module is above 400 lines because it is one wire format: the parser, the writer
+and the rendering of every hub event share the 512-byte rule and the tag sets.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from twisted.words.protocols import irc
 
 from netsuite.chat import _events as ev
 from netsuite.chat import _irc_numerics as num
+from netsuite.chat._accounts import account_of
 from netsuite.chat._events import ChatEvent
 from netsuite.chat._irc_tags import TagMessage, escape_value, with_tags
 
@@ -255,10 +260,11 @@ class IRCRenderer:
         """The cache name and the rendering for clients with tag C{flags}."""
         found = self._variants.get(flags)
         if found is None:
-            timed, tagged, extended = "t" in flags, "m" in flags, "x" in flags
+            on = {"timed": "t", "tagged": "m", "extended": "x", "tag_account": "a"}
+            kw = {name: flag in flags for name, flag in on.items()}
 
             def render(event: ChatEvent) -> bytes:
-                return self.render(event, timed=timed, tagged=tagged, extended=extended)
+                return self.render(event, **kw)
 
             found = self._variants[flags] = (f"irc+{flags}:{self.hostname}", render)
         return found
@@ -284,8 +290,9 @@ class IRCRenderer:
         return tags if isinstance(tags, str) else ""
 
     def render(
-        self, event: ChatEvent, *, timed: bool, tagged: bool = False, extended: bool = False
-    ) -> bytes:
+        self, event: ChatEvent, *, timed: bool, tagged: bool = False, extended: bool = False,
+        tag_account: bool = False,
+    ) -> bytes:  # fmt: skip
         """
         The lines of C{event}: with IRCv3 C{time} tags on messages if C{timed},
         C{msgid} and client-only tags if C{tagged}, joins with account and realname if
@@ -293,11 +300,11 @@ class IRCRenderer:
         """
         out = self._out
         if isinstance(event, ev.Said):
-            self.message(event, timed=timed, tagged=tagged)
+            self.message(event, timed=timed, tagged=tagged, tag_account=tag_account)
         elif isinstance(event, ev.Replayed):
-            self.message(event.said, timed=timed, tagged=tagged)
+            self.message(event.said, timed=timed, tagged=tagged, tag_account=tag_account)
         elif isinstance(event, TagMessage):
-            self.tag_message(event, timed=timed)
+            self.tag_message(event, timed=timed, tag_account=tag_account)
         elif isinstance(event, ev.Joined):
             if extended:
                 account, realname = self.identity(event.nick)
@@ -336,19 +343,20 @@ class IRCRenderer:
     def identity(self, nick: str) -> tuple[str, str]:
         """
         C{(account, realname)} of C{nick} as extended-join and WHOIS show them: the
-        verified certificate's name or C{*}, and the USER realname (another door's
-        members: C{via the <door> door}).
+        account (SASL's, or the verified certificate's name) or C{*}, and the USER
+        realname (another door's members: C{via the <door> door}).
         """
         member = self.hub.find(nick) if self.hub is not None else None
         if member is None:
             return "*", ""
-        account = getattr(member, "identity", None) or "*"
+        account = account_of(member) or "*"
         realname = getattr(member, "realname", "") or f"via the {member.door} door"
         return account, realname
 
-    def _tags(self, *, when: float, mid: str, timed: bool, tagged: bool, client: str) -> str:
+    def _tags(self, *, when: float, mid: str, timed: bool, tagged: bool, client: str,
+              account: str | None = None) -> str:  # fmt: skip
         """The tag data of a relayed message: server tags first, then the client's."""
-        tags = []
+        tags = [f"account={escape_value(account)}"] if account else []
         if timed:
             tags.append(f"time={server_time(when)}")
         if tagged:
@@ -357,7 +365,8 @@ class IRCRenderer:
                 tags.append(client)
         return ";".join(tags)
 
-    def message(self, said: ev.Said, *, timed: bool = False, tagged: bool = False) -> None:
+    def message(self, said: ev.Said, *, timed: bool = False, tagged: bool = False,
+                tag_account: bool = False) -> None:  # fmt: skip
         """
         A PRIVMSG (or NOTICE, or CTCP ACTION) from C{said.sender}, in one line of at
         most L{LINE_MAX} bytes with its prefix and CRLF (tags not counted, as IRCv3
@@ -377,18 +386,20 @@ class IRCRenderer:
             out.notice(mask, target, text)
         else:
             out.privmsg(mask, target, text)
-        if timed or tagged:
+        name = account_of(self.hub.find(said.sender)) if tag_account and self.hub else None
+        if timed or tagged or name:
             client = self.client_tags(said) if tagged else ""
             tags = self._tags(
                 when=said.when, mid=said.mid or str(said.seq), timed=timed, tagged=tagged,
-                client=client,
+                client=client, account=name,
             )  # fmt: skip
             self._lines[-1] = with_tags(self._lines[-1], tags)
 
-    def tag_message(self, event: TagMessage, *, timed: bool) -> None:
+    def tag_message(self, event: TagMessage, *, timed: bool, tag_account: bool = False) -> None:
         """C{@msgid=...;+tags :sender TAGMSG target} (only message-tags clients get it)."""
         self._out.sendCommand("TAGMSG", (event.target,), self.mask(event.sender))
         tags = self._tags(
-            when=event.when, mid=event.mid, timed=timed, tagged=True, client=event.tags
-        )
+            when=event.when, mid=event.mid, timed=timed, tagged=True, client=event.tags,
+            account=account_of(self.hub.find(event.sender)) if tag_account and self.hub else None,
+        )  # fmt: skip
         self._lines[-1] = with_tags(self._lines[-1], tags)

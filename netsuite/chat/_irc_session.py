@@ -57,6 +57,7 @@ from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
 from netsuite.chat._irc_info import ServerQueries
 from netsuite.chat._irc_modes import USER_MODES, ChannelCommands
+from netsuite.chat._irc_oper import ServerOperators
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
     WITH_SUBJECT,
@@ -65,6 +66,7 @@ from netsuite.chat._irc_render import (
     parse,
     wire,
 )
+from netsuite.chat._irc_sasl import SaslLogin
 from netsuite.chat._irc_tags import (
     CLIENT_TAGS_MAX,
     NO_TAGS,
@@ -97,7 +99,9 @@ PREFIX = "(ov)@+"
 TARGMAX = "JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:"
 
 #: Commands a client may send before it is registered (anything else gets 451).
-_BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})
+_BEFORE_REGISTRATION = frozenset(
+    {"CAP", "AUTHENTICATE", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"}
+)
 
 #: The request line of HTTP/1.x (or the HTTP/2 preface): a browser or a cross-protocol
 #: form POST pointed at the IRC port. Such a connection is closed without a reply.
@@ -115,7 +119,9 @@ class _NeedMoreParamsError(Exception):
     """A command came with too few parameters: answered with 461."""
 
 
-class IRCSession(CapNegotiation, ServerQueries, ChannelCommands, PacedInput):
+class IRCSession(
+    CapNegotiation, SaslLogin, ServerQueries, ServerOperators, ChannelCommands, PacedInput
+):
     """
     One person on the IRC door, and their member of the hub once registered.
 
@@ -452,6 +458,9 @@ class IRCSession(CapNegotiation, ServerQueries, ChannelCommands, PacedInput):
         """Once NICK, USER (and CAP END) are in: check PASS, join the hub, greet."""
         if self.registered or self._cap_hold or not self._wanted_nick or not self.username:
             return
+        if self._checking:  # a SASL password being checked: registration waits for it
+            return
+        self.sasl_abort()  # an exchange left half-way: 906, no account (sasl-3.1)
         if self.password is not None and not hmac.compare_digest(
             (self._given_password or "").encode(), self.password.encode()
         ):
@@ -793,7 +802,9 @@ class IRCSession(CapNegotiation, ServerQueries, ChannelCommands, PacedInput):
             members = [found] if found is not None else []
         host = self.hostname
         for m in members:
-            flag = "G" if self.hub.away(m) else "H"  # then no "*": there are no IRC opers
+            flag = "G" if self.hub.away(m) else "H"
+            if "o" in getattr(m, "umodes", ()):
+                flag += "*"  # an IRC operator
             if channel != "*":
                 flag += self._prefixes(m, channel)
             self.reply(
@@ -830,9 +841,7 @@ class IRCSession(CapNegotiation, ServerQueries, ChannelCommands, PacedInput):
             if rooms:
                 self._listing(num.RPL_WHOISCHANNELS, (who,), rooms)
             self.reply(num.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
-            identity = getattr(member, "identity", None)
-            if identity:
-                self.reply("330", who, identity, "is logged in as (verified TLS certificate)")
+            self.whois_extra(member)  # 313 operator, 330 account (_irc_oper)
             away = self.hub.away(member)
             if away:
                 self.reply(num.RPL_AWAY, who, away)

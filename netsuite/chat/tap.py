@@ -18,6 +18,8 @@ from twisted.application.service import Service
 from twisted.python import usage
 
 from netsuite.base._metrics import Counters
+from netsuite.chat._accounts import AccountBook, parse_entries
+from netsuite.chat._accounts_thread import threaded
 from netsuite.chat._backbone import LEASE, QUEUE, Backbone
 from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._hub import QUIET_ABOVE, Hub
@@ -124,13 +126,31 @@ class Options(ServiceOptions):
     #: More than one worker shares one hub only through the backbone.
     workers_require = "backbone"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self["account"] = []
+        self["irc-oper"] = []
+
     def opt_irc_listen(self, description: str) -> None:
         """The IRC door listens here (repeatable); same grammar as --listen."""
         self["irc-listen"].append(description)
 
+    def opt_account(self, entry: str) -> None:
+        """NAME:HASH, an account (repeatable; python -m netsuite.chat.hashpw NAME)."""
+        self["account"].append(entry)
+
+    def opt_irc_oper(self, entry: str) -> None:
+        """NAME:HASH, an IRC operator (repeatable; python -m netsuite.chat.hashpw NAME)."""
+        self["irc-oper"].append(entry)
+
     def postOptions(self) -> None:
         super().postOptions()
         check(self, *CHAT_LIMITS)
+        try:
+            self["accounts"] = parse_entries(self["account"], "--account")
+            self["opers"] = parse_entries(self["irc-oper"], "--irc-oper")
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
         url = self.get("backbone")
         if url:
             from netsuite.chat._redis_store import parse_url
@@ -227,6 +247,9 @@ def makeService(options: Options, hub: Hub | None = None) -> ChatService:
     """The line and IRC doors over one hub (pass C{hub} to share one with other services)."""
     reactor = GlobalReactor.of(options.reactor)
     hub = hub or make_hub(options, reactor)
+    accounts, opers = options.get("accounts", {}), options.get("opers", {})
+    if accounts or opers:  # each account's name becomes a nick only its owner may take
+        AccountBook(accounts, opers, threaded(reactor)).install(hub)
     top = ChatService(reactor, hub, options["drain-timeout"])
     gate = ConnectionGate(options["max-connections"], options["max-per-ip"])
     common = {

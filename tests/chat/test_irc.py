@@ -271,14 +271,15 @@ class RegistrationTests(SynchronousTestCase):
     def test_cap_negotiation(self) -> None:
         session, out, _ = irc_session(self.hub)
         feed(session, "CAP LS 302", "NICK alice", "USER alice 0 * :Alice")
-        self.assertEqual(lines(out), [":netsuite CAP * LS :" + " ".join(sorted(CAPABILITIES))])
+        offered = [f"{k}={v}" if v else k for k, v in sorted(CAPABILITIES.items())]
+        self.assertEqual(lines(out), [":netsuite CAP * LS :" + " ".join(offered)])
         self.assertFalse(session.registered)  # waits for CAP END
-        feed(session, "CAP REQ :server-time", "CAP REQ :sasl", "CAP LIST", "CAP FOO")
+        feed(session, "CAP REQ :server-time", "CAP REQ :draft/nothing", "CAP LIST", "CAP FOO")
         self.assertEqual(
             lines(out)[1:],
             [
                 ":netsuite CAP * ACK :server-time",
-                ":netsuite CAP * NAK :sasl",
+                ":netsuite CAP * NAK :draft/nothing",
                 ":netsuite CAP * LIST :cap-notify server-time",  # cap-notify: implied by 302
                 ":netsuite 410 * FOO :Invalid CAP command",
             ],

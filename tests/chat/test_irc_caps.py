@@ -53,7 +53,8 @@ class CapNegotiationTests(CapCase):
     def test_ls_302_then_req_then_end(self) -> None:
         session, out, _ = irc_session(self.hub)
         feed(session, "CAP LS 302", "NICK dan", "USER d * 0 :This is a really good name")
-        self.assertEqual(lines(out), [":netsuite CAP * LS :" + " ".join(sorted(CAPABILITIES))])
+        offered = [f"{k}={v}" if v else k for k, v in sorted(CAPABILITIES.items())]
+        self.assertEqual(lines(out), [":netsuite CAP * LS :" + " ".join(offered)])
         self.assertFalse(session.registered)
         feed(session, "CAP REQ :multi-prefix")
         self.assertEqual(lines(out)[-1], ":netsuite CAP * ACK :multi-prefix")

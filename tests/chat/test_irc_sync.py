@@ -102,7 +102,7 @@ class ISupportTests(SynchronousTestCase):
         (line,) = [x for x in self.welcome() if x.split(" ")[1] == "004"]
         words = line.split(" ")
         self.assertEqual(words[:4], [":netsuite", "004", "alice", "netsuite"])
-        self.assertEqual(words[5:], ["iw", "Ibeiklmnostv", "Ibeklov"])
+        self.assertEqual(words[5:], ["iow", "Ibeiklmnostv", "Ibeklov"])
 
 
 class JoinSyncTests(SynchronousTestCase):
