@@ -10,8 +10,8 @@ document leaves a choice:
   - C{OPER name password}: 381, then C{MODE nick :+o}. A wrong password and a name
     that is no operator's get the same 464, after the same cost (a decoy hash), so a
     guess tells nothing; 491 only when the door has no operators at all. The check
-    runs off the reactor thread; one at a time per connection (another OPER meanwhile
-    gets 464). The connection stays open (irctest checks only the numerics).
+    runs off the reactor thread, the connection's later lines waiting for its answer
+    (L{netsuite.chat._irc_sasl}). The connection stays open.
   - C{MODE nick -o} gives it up; C{+o} by MODE is ignored (only OPER makes one).
   - C{KILL nick [reason]} (one argument accepted, as Ergo does): 481 from a
     non-operator, 401 for no such nick. The victim, on any door, is cut off with
@@ -56,6 +56,7 @@ class ServerOperators:
     out: IRCWriter
     renderer: IRCRenderer
     _checking: bool
+    check_done: Callable[[], None]
     reply: Callable[..., None]
     server_notice: Callable[[str], None]
     _need: Callable[[list[str], int], None]
@@ -72,17 +73,17 @@ class ServerOperators:
         self.hub.accounts.check("opers", params[0], params[1], self._opered)
 
     def _opered(self, name: str | None) -> None:
-        self._checking = False
         if self.closed:
             return
         if name is None:
             self.reply(num.ERR_PASSWDMISMATCH, "Password incorrect")
-            return
-        _OPERS.setdefault(self.hub, weakref.WeakSet()).add(self)
-        self.reply(num.RPL_YOUREOPER, "You are now an IRC operator")
-        if "o" not in self.umodes:
-            self.umodes.add("o")
-            self.out.sendLine(f":{self.nick} MODE {self.nick} :+o")
+        else:
+            _OPERS.setdefault(self.hub, weakref.WeakSet()).add(self)
+            self.reply(num.RPL_YOUREOPER, "You are now an IRC operator")
+            if "o" not in self.umodes:
+                self.umodes.add("o")
+                self.out.sendLine(f":{self.nick} MODE {self.nick} :+o")
+        self.check_done()  # the lines that came meanwhile run now
 
     def _privileged(self) -> bool:
         if "o" in self.umodes:

@@ -26,8 +26,11 @@ the choices the specifications leave open (made as Ergo makes them):
     too (906), and registration goes on without an account (sasl-3.1).
   - Logged in once (by SASL), C{AUTHENTICATE} gets 907: no re-authentication, as
     Ergo does. Not yet logged in, SASL works after registration too (sasl-3.2).
-  - One password check at a time per connection: another C{AUTHENTICATE} while one
-    is being checked gets 904 (guessing costs a round trip per try).
+  - While a password is checked (off the reactor thread), the connection's later lines
+    wait, in order, and run once the answer is sent: a client that pipelines
+    C{AUTHENTICATE}, C{CAP END} and C{PING} gets 903, 001 and PONG in that order, as
+    from a server that checks inline. At most the hub's C{flood_queue} lines wait
+    (one more: C{Excess Flood}, as for fake lag).
   - Success is 900 then 903; after registration, room-mates with C{account-notify}
     (and the client itself, with it) get C{ACCOUNT <name>}.
 """
@@ -76,12 +79,34 @@ class SaslLogin:
     _wanted_nick: str
     reply: Callable[..., None]
     _try_register: Callable[[], None]
+    line_received: Callable[[bytes], None]
+    end: Callable[[str], None]
 
     account: str | None = None
     #: A password check is running (registration waits for it).
     _checking = False
     _sasl_mech: str | None = None  # the mechanism of the exchange in progress
     _sasl_data: list[str] | None = None
+    _held: list[bytes] | None = None  # lines that came during a check, in order
+
+    def hold_line(self, raw: bytes) -> bool:
+        """True if C{raw} must wait for a password check's answer (it is kept)."""
+        if not self._checking:
+            return False
+        if self._held is None:
+            self._held = []
+        if len(self._held) >= self.hub.flood_queue:
+            self.end(f"Excess Flood ({len(self._held)} lines queued)")
+            return True
+        self._held.append(raw)
+        return True
+
+    def check_done(self) -> None:
+        """The answer is sent: run the lines that waited for it, until another check."""
+        self._checking = False
+        held = self._held
+        while held and not self._checking and not self.closed:
+            self.line_received(held.pop(0))
 
     def irc_AUTHENTICATE(self, prefix: str, params: list[str]) -> None:
         if not params or not params[0]:
@@ -174,14 +199,15 @@ class SaslLogin:
         self.hub.accounts.check("accounts", authcid, password, self._checked)
 
     def _checked(self, account: str | None) -> None:
-        self._checking = False
         if self.closed:
             return
         if account is None:
             self._sasl_failed()
         else:
             self.logged_in(account)
+        self._checking = False
         self._try_register()  # if it waited for this answer
+        self.check_done()
 
     def _external(self, response: bytes) -> None:
         identity = self.identity

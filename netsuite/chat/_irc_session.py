@@ -329,6 +329,8 @@ class IRCSession(
 
     def line_received(self, raw: bytes) -> None:
         """Decode, scrub, parse and dispatch one line; never raise."""
+        if self.hold_line(raw):  # a password is being checked: the line waits its turn
+            return
         if not self.registered and _HTTP.match(raw):
             self.closed = True  # not a member yet: nobody to tell
             self.close("HTTP request on the IRC port")

@@ -61,16 +61,26 @@ class OperTests(OperCase):
         feed(session, "OPER operuser operpassword")
         self.assertEqual(lines(out), [":netsuite 491 baz :No O-lines for your host"])
 
-    def test_one_check_at_a_time(self) -> None:
+    def test_later_lines_wait_for_the_check(self) -> None:
+        """irctest sends OPER then PING and reads until PONG: 381 must come first."""
         waiting: list[Any] = []
         self.book.run = lambda work, done: waiting.append((work, done))
         session, out, _ = registered(self.hub, "baz")
-        feed(session, "OPER operuser operpassword", "OPER operuser operpassword")
-        self.assertEqual(codes(out), ["464"])
+        feed(session, "OPER operuser wrong", "OPER operuser operpassword", "PING :sync")
+        self.assertEqual(out, [])
         work, done = waiting.pop()
         done(work())
-        self.assertEqual(codes(out), ["464", "381"])
-        self.assertEqual(lines(out)[-1], ":baz MODE baz :+o")
+        self.assertEqual(codes(out), ["464"])  # then the second OPER is being checked
+        work, done = waiting.pop()
+        done(work())
+        self.assertEqual(
+            lines(out)[1:],
+            [
+                ":netsuite 381 baz :You are now an IRC operator",
+                ":baz MODE baz :+o",
+                ":netsuite PONG netsuite :sync",
+            ],
+        )
 
     def test_mode_o(self) -> None:
         """MODE nick +o is ignored (Modern IRC); -o gives it up."""

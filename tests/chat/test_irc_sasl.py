@@ -175,23 +175,47 @@ class PlainTests(SaslCase):
         feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE")
         self.assertEqual(codes(out), ["904", "461"])
 
-    def test_registration_waits_for_the_check(self) -> None:
-        """The check runs elsewhere (a thread); CAP END waits for its answer."""
+    def test_later_lines_wait_for_the_check(self) -> None:
+        """
+        The check runs elsewhere (a thread); the lines after it wait and run in order
+        once it is answered, as irctest's PING/PONG synchronisation expects.
+        """
         self.book.run = lambda work, done: self.waiting.append((work, done))
         session, out = self.started()
-        feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES, "CAP END")
+        feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES, "CAP END", "PING :sync")
+        self.assertEqual(lines(out), ["AUTHENTICATE +"])
         self.assertFalse(session.registered)
-        feed(session, "AUTHENTICATE PLAIN")  # one check at a time
-        self.assertEqual(codes(out), ["904"])
         work, done = self.waiting.pop()
         done(work())
-        self.assertEqual(codes(out)[1:4], ["900", "903", "001"])
+        self.assertEqual(codes(out)[:3], ["900", "903", "001"])
+        self.assertEqual(lines(out)[-1], ":netsuite PONG netsuite :sync")
         self.assertTrue(session.registered)
+
+    def test_lines_waiting_at_n_and_n_plus_one(self) -> None:
+        """The hub's flood_queue lines may wait for a check; one more closes the link."""
+        for extra, closed in ((0, False), (1, True)):
+            self.book.run = lambda work, done: self.waiting.append((work, done))
+            session, out = self.started()
+            feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES)
+            feed(session, *["PING :x"] * (self.hub.flood_queue + extra))
+            self.assertEqual(session.closed, closed)
+            work, done = self.waiting.pop()
+            done(work())
+            if closed:
+                self.assertIn(
+                    f"ERROR :Closing link: Excess Flood ({self.hub.flood_queue} lines queued)",
+                    lines(out),
+                )
+            else:
+                pongs = lines(out).count(":netsuite PONG netsuite :x")
+                self.assertEqual(pongs, self.hub.flood_queue)
 
     def test_answer_after_close_is_dropped(self) -> None:
         self.book.run = lambda work, done: self.waiting.append((work, done))
         session, out = self.started()
-        feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES, "QUIT")
+        feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES)
+        session.closed = True  # the connection is lost meanwhile (as the door does it)
+        self.hub.quit(session, "connection lost")
         out.clear()
         work, done = self.waiting.pop()
         done(work())

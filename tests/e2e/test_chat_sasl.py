@@ -103,8 +103,11 @@ class SaslOverTLSTests(SynchronousTestCase):
         guest.send("WHOIS jilles", "OPER operuser nottheoperpassword")
         self.assertIn(":netsuite 330 guest jilles jilles :is logged in as", guest.expect(" 318 "))
         guest.expect(" 464 guest :Password incorrect")
-        guest.send("OPER operuser operpassword")
-        guest.expect(" 381 guest ")
-        guest.expect(":guest MODE guest :+o")
+        # irctest's way: a command, then PING, and read until PONG; the answer of a
+        # password checked in a thread must come before the PONG all the same.
+        guest.send("OPER operuser operpassword", "PING :sync")
+        seen = guest.expect("PONG")
+        self.assertIn(":netsuite 381 guest :You are now an IRC operator", seen)
+        self.assertIn(":guest MODE guest :+o", seen)
         guest.send("KILL jilles :spam")
         jilles.expect("ERROR :Closing link: Killed (guest (spam))")
