@@ -46,6 +46,14 @@ class IRC:
                 raise AssertionError(f"closed before {words!r}: {seen}")
             self.buffer += chunk
 
+    def wait_closed(self, deadline: float = 15.0) -> None:
+        """Read until the server closes the connection (or fail at the deadline)."""
+        end = time.monotonic() + deadline
+        while True:
+            self.sock.settimeout(max(end - time.monotonic(), 0.01))
+            if not self.sock.recv(65536):
+                return
+
     def close(self) -> None:
         self.sock.close()
 
@@ -111,3 +119,4 @@ class SaslOverTLSTests(SynchronousTestCase):
         self.assertIn(":guest MODE guest :+o", seen)
         guest.send("KILL jilles :spam")
         jilles.expect("ERROR :Closing link: Killed (guest (spam))")
+        jilles.wait_closed()  # irctest: assertDisconnected
