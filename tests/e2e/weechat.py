@@ -38,7 +38,8 @@ class Weechat:
     C{address} as C{nick}, then (once registered) join C{room} and run C{command}.
 
     C{buffers} are the buffers whose logs can be waited on: C{server.ns} (the server
-    buffer) and C{ns.<room>} (the room's) by default.
+    buffer) and C{ns.<room>} (the room's) by default. C{server_options} are more lines
+    of the server's section of C{irc.conf} (C{ns.sasl_mechanism = plain}...).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class Weechat:
         room: str,
         command: str,
         buffers: tuple[str, ...] = (),
+        server_options: str = "",
     ) -> None:
         host, port = address
         self.dir = root
@@ -65,6 +67,7 @@ class Weechat:
             "ns.anti_flood_prio_high = 0\n"
             "ns.anti_flood_prio_low = 0\n"
             f'ns.command = "/join {room};{command}"\n'  # in order, once registered
+            + server_options  # more "ns.<option> = <value>" lines (SASL, ...)
         )
         (root / "logger.conf").write_text(
             "[look]\nbacklog = 0\n"  # never read a log (a FIFO of ours) back
