@@ -349,3 +349,25 @@ class ShownTests(SaslCase):
         self.assertEqual(lines(bob_out), [notice])
         self.assertEqual(lines(guest_out)[-1], notice)
         self.assertEqual(carol_out + far_out, [])
+
+    def test_another_accounts_nick_433(self) -> None:
+        """Logged in as jilles, the nick of account foo is still foo's alone."""
+        session, out = self.started("foo")
+        feed(session, "AUTHENTICATE PLAIN", "AUTHENTICATE " + JILLES, "CAP END")
+        self.assertEqual(codes(out)[-1], "433")
+        self.assertFalse(session.registered)
+        feed(session, "NICK jilles")
+        self.assertTrue(session.registered)
+
+    def test_certificate_holder_shows_without_sasl(self) -> None:
+        """A certificate holder counts as logged in as its certificate's name."""
+        holder, _ = self.plain_client("guest")
+        holder.identity = "carol"
+        bob, out = self.plain_client("bob", "account-tag", "message-tags")
+        feed(bob, "WHOIS guest")
+        self.assertIn(":netsuite 330 bob guest carol :is logged in as", lines(out))
+        out.clear()
+        feed(holder, "@+typing=active TAGMSG bob")
+        self.assertEqual(len(lines(out)), 1)
+        self.assertTrue(lines(out)[0].startswith("@account=carol;msgid="), lines(out))
+        self.assertTrue(lines(out)[0].endswith(";+typing=active :guest!guest@netsuite TAGMSG bob"))

@@ -172,7 +172,7 @@ class JoinSyncTests(SynchronousTestCase):
         )
 
     def test_who_flags(self) -> None:
-        """352: H here, G gone, then the prefix (@ the operator); no "*" (no IRC opers)."""
+        """352: H here, G gone, then the prefix (@ the operator); "*" only for IRC opers."""
         self.say("JOIN #x")
         bob, _ = line_session(self.hub, "bob")[:2]
         bob.cmd_join("#x")
