@@ -25,6 +25,7 @@ from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import Hub
+from netsuite.chat._line_login import LineLogin
 from netsuite.chat._line_modes import OPERATOR_HELP, RoomCommands, explain, render_mode_event
 from netsuite.chat._names import room_name
 from netsuite.chat._text import scrub
@@ -45,6 +46,7 @@ HELP = (
 -!-   /rooms              the rooms, their topics and sizes
 -!-   /topic [TEXT]       show or set the current room's topic (+t: operators only)
 -!-   /history [N]        the last N messages of the current room
+-!-   /login NAME PASS    log in to an account (its nick is then yours)
 -!-   /quit [REASON]      leave
 -!- anything else is a message to the current room
 """
@@ -103,7 +105,7 @@ def render(event: ChatEvent) -> bytes:
     return text.encode("utf-8") + b"\r\n"
 
 
-class LineSession(RoomCommands, PacedInput):
+class LineSession(RoomCommands, LineLogin, PacedInput):
     """
     One person on the line door.
 
@@ -115,6 +117,8 @@ class LineSession(RoomCommands, PacedInput):
 
     #: One per member: no per-instance __dict__.
     __slots__ = (
+        "_logging_in",
+        "account",
         "close",
         "closed",
         "errors",
@@ -158,6 +162,8 @@ class LineSession(RoomCommands, PacedInput):
         self.server_name = server_name
         self.closed = False
         self.identity: str | None = None
+        self.account: str | None = None  # /login (netsuite.chat._line_login)
+        self._logging_in = False
         self.started = False
         self.pacer = InputPacer(hub.flood_rate, hub.flood_burst, hub.flood_queue, hub.clock)
         self.errors = ErrorBudget(hub.clock)

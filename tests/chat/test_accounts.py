@@ -277,3 +277,55 @@ class OptionsTests(SynchronousTestCase):
         for call in queued:
             call()
         self.assertEqual(got, ["jilles"])
+
+
+class LineLoginTests(SynchronousTestCase):
+    """C{/login NAME PASSWORD} on the line door: the account's nick becomes one's own."""
+
+    def setUp(self) -> None:
+        self.hub, _ = hub_on_clock(flood_rate=1000, flood_burst=1000)
+        self.book = book({"jilles": "sesame"})
+        self.book.install(self.hub)
+
+    def test_login_takes_the_nick(self) -> None:
+        watcher, watched, _ = line_session(self.hub)
+        session, out, _ = line_session(self.hub)
+        out.clear()
+        watched.clear()
+        session.data_received(b"/login JILLES sesame\r\n")
+        self.assertIn("-!- logged in as jilles", text(out))
+        self.assertEqual((session.nick, session.account), ("jilles", "jilles"))
+        self.assertIn("is now known as jilles", text(watched))
+        session.data_received(b"/login jilles sesame\r\n")
+        self.assertIn("!! you are logged in as jilles already", text(out))
+
+    def test_failures(self) -> None:
+        session, out, _ = line_session(self.hub)
+        out.clear()
+        for line in (b"/login jilles millet", b"/login nobody sesame", b"/login jilles"):
+            session.data_received(line + b"\r\n")
+        self.assertEqual(
+            text(out).splitlines(),
+            ["!! login failed", "!! login failed", "!! usage: /login NAME PASSWORD"],
+        )
+        self.assertIsNone(session.account)
+
+    def test_one_check_at_a_time_and_answer_after_close(self) -> None:
+        waiting: list[Any] = []
+        self.book.run = lambda work, done: waiting.append((work, done))
+        session, out, _ = line_session(self.hub)
+        out.clear()
+        session.data_received(b"/login jilles sesame\r\n/login jilles sesame\r\n")
+        self.assertIn("!! a login is being checked", text(out))
+        session.end("gone")
+        out.clear()
+        work, done = waiting.pop()
+        done(work())
+        self.assertEqual((out, session.account), ([], None))
+
+    def test_certificate_holder(self) -> None:
+        session, out, _ = line_session(self.hub)
+        session.identity = "carol"
+        out.clear()
+        session.data_received(b"/login jilles sesame\r\n")
+        self.assertIn("!! your certificate logs you in as carol", text(out))

@@ -1,0 +1,1 @@
+The line door has `/login NAME PASSWORD`: it logs in to an account of the config (`--account`) and takes the account's nick, which every other member is refused. A wrong password and an unknown name both answer `!! login failed`.
