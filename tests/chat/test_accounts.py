@@ -171,6 +171,20 @@ class ReservationTests(SynchronousTestCase):
         self.assertIn("reserved by a different account", text(out))
         self.assertEqual(session.nick, "bob")
 
+    def test_web_page_refused(self) -> None:
+        import json
+
+        from netsuite.web._chatws_session import WebChatSession
+
+        sent: list[str] = []
+        page = WebChatSession(self.hub, sent.append, lambda code, reason: None)
+        page.start()
+        page.text_received(json.dumps({"type": "nick", "nick": "jilles"}))
+        error = json.loads(sent[-1])
+        self.assertEqual(error["type"], "error")
+        self.assertIn("reserved by a different account", error["message"])
+        self.assertNotEqual(page.nick, "jilles")
+
     def test_hub_refuses_and_owner_takes_it(self) -> None:
         class Member:
             door = "web"
