@@ -30,7 +30,9 @@ the choices the specifications leave open (made as Ergo makes them):
     wait, in order, and run once the answer is sent: a client that pipelines
     C{AUTHENTICATE}, C{CAP END} and C{PING} gets 903, 001 and PONG in that order, as
     from a server that checks inline. At most the hub's C{flood_queue} lines wait
-    (one more: C{Excess Flood}, as for fake lag).
+    (one more: C{Excess Flood}, as for fake lag). Not done: a labeled (labeled-response)
+    C{AUTHENTICATE} or C{OPER} whose password is checked gets its label's C{ACK} at
+    once, and the answer after it unlabeled.
   - Success is 900 then 903; after registration, room-mates with C{account-notify}
     (and the client itself, with it) get C{ACCOUNT <name>}.
 """

@@ -13,7 +13,8 @@ module writes to (a bug in a command is logged, not fatal).
 The module is above 400 lines because it is one state machine: one C{irc_COMMAND} method
 per command of the subset, which split over modules would scatter its dispatch. What is a
 protocol of its own lives beside it, mixed in: capability negotiation
-(L{netsuite.chat._irc_caps}) and the server's own queries (L{netsuite.chat._irc_info});
+(L{netsuite.chat._irc_caps}), SASL (L{netsuite.chat._irc_sasl}), the server's own queries
+(L{netsuite.chat._irc_info}) and its operators (L{netsuite.chat._irc_oper});
 message tags and labeled responses are L{netsuite.chat._irc_tags}.
 
 What differs from a plain C{IRC} server, and why:
