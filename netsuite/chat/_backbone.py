@@ -35,10 +35,19 @@ and sends again what it sent in the last L{REPLAY_SECONDS} (which another proces
 have read before the restart); history older than that is lost with a store that keeps
 nothing on disk (docs/scale.md: use Redis with AOF for history that survives).
 
-Entry fields: C{t} type (say, join, part, quit, nick, topic, pm, wake), C{m} id,
-C{p} process of the member concerned, C{n} nick, C{d} door, C{r} room as written,
-C{x} text, reason, topic or new nick, C{k} kind,
-C{w} when, C{o} the target's nick (pm). The presence stream's entries are the store's
+Entry fields: C{t} type (say, join, part, quit, nick, topic, mode, kick, pm, wake),
+C{m} id, C{p} process of the member concerned, C{n} nick, C{d} door, C{r} room as
+written, C{x} text, reason, topic, new nick or mode changes (C{+o-k}), C{a} the mode
+changes' arguments (a JSON list), C{k} kind, C{w} when, C{o} the target's nick (pm,
+kick).
+
+Modes and roles cross processes: a change is applied where it was made (checked
+there, told to its members at once) and sent in the room's stream, which every other
+process applies unchecked; the room's whole modes and roles (by nick) are written to
+the store's room meta after each change, and a process that first joins a room held
+elsewhere adopts them (its early joiners checked against them then). Two changes made
+at one moment on two processes may be applied in different orders; the next change
+writes one state for all. The presence stream's entries are the store's
 own (L{netsuite.chat._redis_store.claim_fields}).
 
 The module is above 400 lines because it is one adapter (what goes out, what comes
@@ -48,6 +57,7 @@ harder to check against each other.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections import OrderedDict, deque
@@ -109,8 +119,17 @@ def process_name() -> str:
 
 
 #: Comings and goings applied again when a room is first read (see L{Backbone._synced}).
-_MEMBERSHIP = frozenset({"join", "part", "quit", "nick"})
+_MEMBERSHIP = frozenset({"join", "part", "quit", "nick", "kick"})
 RESETTLE_MS = 5000
+
+
+def _args(text: str) -> list[str]:
+    """A mode entry's arguments (a JSON list of strings); nothing if it is not one."""
+    try:
+        args = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(a) for a in args] if isinstance(args, list) else []
 
 
 def _ms(entry_id: str) -> int:
@@ -160,6 +179,8 @@ class _RoomLink:
     synced: bool = False
     syncing: bool = False
     waiting: list[Any] = field(default_factory=list)
+    #: The key each waiting member joined with (checked once the room's modes are read).
+    keys: dict[int, str] = field(default_factory=dict)
 
 
 class _Seen:
@@ -338,9 +359,9 @@ class Backbone:
     def _reassert(self, restarted: bool) -> Deferred[Any]:
         """
         Write again what this process holds (the store may have lost it, or never had
-        it): every local member's claim and memberships; after a restart, the topics it
-        knows, and again what it sent in the last L{REPLAY_SECONDS}. Requests made while
-        the store was away (L{_later}) follow, in their order.
+        it): every local member's claim and memberships; after a restart, the topics
+        and modes it knows, and again what it sent in the last L{REPLAY_SECONDS}.
+        Requests made while the store was away (L{_later}) follow, in their order.
         """
         store = self.store
         calls: list[Deferred[Any]] = []
@@ -355,9 +376,12 @@ class Backbone:
             _log.warn("backbone {proc}: the store restarted; writing back what it lost",
                       proc=self.proc)  # fmt: skip
             for info in self.hub.room_names():
-                if info.topic and fold(info.name) in self._rooms:
+                if fold(info.name) not in self._rooms:
+                    continue
+                if info.topic:
                     topic, by = self.hub.topic(info.name)
                     calls.append(store.set_topic(info.name, topic, by))
+                calls.append(store.set_modes(info.name, self.hub.modes_text(info.name)))
             cutoff = self.reactor.seconds() - REPLAY_SECONDS
             for when, stream, fields in self._recent:
                 if when >= cutoff:
@@ -478,6 +502,8 @@ class Backbone:
         for room in rooms:  # the new name first: a reader never finds neither
             self._join_store(room, door, nick)
             self._leave(room, old)
+            if self.hub.roles(room, member):  # the store keeps roles by nick
+                self._share_modes(room)
         self._call(lambda: self.store.release(self.proc, folded))
         self._claim(member, member.nick)
 
@@ -498,7 +524,7 @@ class Backbone:
         folded = fold(nick)
         self._call(lambda: self.store.remove_member(room, folded))
 
-    def joined(self, member: Member, room: str) -> None:
+    def joined(self, member: Member, room: str, key: str = "") -> None:
         link = self._rooms.get(fold(room))
         new = link is None
         if link is None:  # from this process's next entry on, the room is read live
@@ -510,6 +536,8 @@ class Backbone:
         self._call(lambda: self.store.add_member(room, self.proc, door, nick))
         if not link.synced:
             link.waiting.append(member)
+            if key:
+                link.keys[id(member)] = key
         if new and self.up:
             self._sync(link)
 
@@ -525,6 +553,27 @@ class Backbone:
         self._send(self.room_stream(room), self._entry("topic", member, x=topic, r=room))
         nick = member.nick
         self._call(lambda: self.store.set_topic(room, topic, nick))
+
+    def modes(self, member: Member, room: str, changes: str, args: list[str]) -> None:
+        """A local member changed C{room}'s modes (told here already): tell the others."""
+        self._send(self.room_stream(room), self._entry(
+            "mode", member, x=changes, a=json.dumps(args, ensure_ascii=False), r=room
+        ))  # fmt: skip
+        self._share_modes(room)
+
+    def _share_modes(self, room: str) -> None:
+        """Write C{room}'s modes and roles to the store, for a process that joins it next."""
+        text = self.hub.modes_text(room)
+        self._call(lambda: self.store.set_modes(room, text))
+
+    def kicked(self, kicker: Member, room: str, target: Member, reason: str) -> None:
+        """A local member kicked C{target} (told here already): tell the others."""
+        self._send(self.room_stream(room),
+                   self._entry("kick", kicker, o=target.nick, x=reason, r=room))  # fmt: skip
+        if not getattr(target, "remote", False):
+            self._leave(room, target.nick)
+        if self.hub.roles(room, kicker) and room in self.hub.rooms_of(kicker):
+            self._share_modes(room)  # the kicked's roles went with it
 
     def said(self, said: Said) -> None:
         assert said.room is not None
@@ -572,9 +621,13 @@ class Backbone:
         members = [self.stub(proc, nick, door) for proc, door, nick in snap.members.values()
                    if proc != self.proc]  # fmt: skip
         waiting, link.waiting = link.waiting, []
+        keys, link.keys = link.keys, {}
         self.hub.sync_room(link.name, history[-self.hub.history:] if self.hub.history else [],
                            snap.topic, snap.topic_by, snap.created,
-                           [m for m in members if m is not None], waiting)  # fmt: skip
+                           [m for m in members if m is not None], waiting,
+                           modes=snap.modes, keys=keys)  # fmt: skip
+        if not snap.modes and any(self.hub.in_room(m, link.name) for m in waiting):
+            self._share_modes(link.name)  # a room new to the store: its modes start here
         # The members hash was read after the tail, but a rename or a part may have been
         # halfway written: the last seconds' comings and goings are applied again (each
         # is idempotent: a join of someone there, a part of someone gone change nothing).
@@ -716,6 +769,16 @@ class Backbone:
             stub = self._held(proc, nick)
             if stub is not None and room in hub.rooms_of(stub):
                 hub.set_topic(stub, room, fields.get("x", ""))
+        elif kind == "mode":
+            stub = self._held(proc, nick)
+            if stub is not None:
+                hub.arrive_modes(stub, room, fields.get("x", ""), _args(fields.get("a", "")))
+        elif kind == "kick":
+            stub = self._held(proc, nick)
+            if stub is not None:
+                kicked = hub.arrive_kick(stub, room, fields.get("o", ""), fields.get("x", ""))
+                if kicked is not None:  # one of ours: its membership goes from the store
+                    self._leave(room, kicked.nick)
 
     def _held(self, proc: str, nick: str) -> RemoteMember | None:
         stub = self.stubs.get(fold(nick))

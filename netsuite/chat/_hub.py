@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,6 +51,7 @@ from netsuite.chat._modes import (
     change_text,
     parse_changes,
 )
+from netsuite.chat._modes_wire import dump_modes, load_modes
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
@@ -453,7 +454,7 @@ class Hub:
             for said in room.history:
                 member.deliver(Replayed(said=said))
         if link is not None:
-            link.joined(member, room.name)
+            link.joined(member, room.name, key)
         return True
 
     def part(self, member: Member, name: str, reason: str = "") -> None:
@@ -587,6 +588,9 @@ class Hub:
         text, params = change_text(applied)
         event = ModeChanged(room=room.name, nick=member.nick, changes=text, args=tuple(params))
         self._tell(room.members.values(), event)
+        link = self._link(member)
+        if link is not None:
+            link.modes(member, room.name, text, params)
         return ModeResult(event, tuple(errors), queries)
 
     def _target(self, room: _Room, nick: str) -> _State:
@@ -595,10 +599,6 @@ class Hub:
             raise ModeError("no_such_nick", f"no one is called {nick}", param=nick)
         if id(state.member) not in room.members:
             raise ModeError("user_not_in_room", f"{nick} is not in {room.name}", param=nick)
-        if getattr(state.member, "remote", False):
-            raise ChatError(
-                "remote_member", f"{state.member.nick} is on another process of this hub"
-            )
         return state
 
     def _joined_room(self, member: Member, name: str) -> _Room:
@@ -625,15 +625,19 @@ class Hub:
             room=room.name, nick=member.nick, target=target.member.nick,
             reason=reason or member.nick,
         )  # fmt: skip
+        self._put_out(room, target, event, member)
+        link = self._link(member)
+        if link is not None:  # the other processes see it, the kicked's own included
+            link.kicked(member, room.name, target.member, event.reason)
+
+    def _put_out(self, room: _Room, target: _State, event: Kicked, kicker: Member) -> None:
+        """Kick C{target} out of C{room}: told to those a part would be, both always."""
         told = self._audience(room)
-        told[id(member)] = member
+        told[id(kicker)] = kicker
         told[id(target.member)] = target.member
         target.rooms.pop(fold(room.name), None)  # out before told: its door sees it gone
         self._left(room, target.member)
         self._tell(told.values(), event)
-        link = self._link(target.member)
-        if link is not None:  # the other processes see it leave
-            link.parted(target.member, room.name, event.reason)
 
     def invite(self, member: Member, nick: str, name: str) -> str:
         """
@@ -800,11 +804,17 @@ class Hub:
         created: float,
         others: list[Member],
         waiting: list[Member],
+        modes: str = "",
+        keys: Mapping[int, str] | None = None,
     ) -> None:
         """
         Room C{name} as the store holds it, read once when this process first joins it:
         its history (replayed to C{waiting}, the members who joined before it came), its
-        topic, and the members on other processes (their joins told here).
+        topic, the members on other processes (their joins told here) and, if other
+        processes hold the room (C{modes}, L{netsuite.chat._modes_wire}), its modes and
+        roles: they replace what this process gave the room (its first member the
+        operator), and a member who joined before they were known (with C{keys}[id])
+        and whom they refuse is put out of the room, told why.
         """
         room = self._rooms.get(fold(name))
         if room is None:
@@ -818,10 +828,84 @@ class Hub:
         for stub in others:
             if id(stub) not in room.members:
                 self.join(stub, room.name)
+        if modes:
+            self._adopt_modes(room, modes, waiting, keys or {})
         for member in waiting:
             if id(member) in room.members:
                 for said in room.history:
                     member.deliver(Replayed(said=said))
+
+    def modes_text(self, name: str) -> str:
+        """Room C{name}'s modes and roles as the backbone's store keeps them."""
+        room = self._room(name)
+        members = room.members
+        return dump_modes(room.modes, lambda k: members[k].nick if k in members else None)
+
+    def _adopt_modes(
+        self, room: _Room, text: str, waiting: list[Member], keys: Mapping[int, str]
+    ) -> None:
+        by_nick = {fold(m.nick): k for k, m in room.members.items()}
+        old, room.modes = room.modes, load_modes(text, by_nick.get, max_list=self.max_list)
+        lost = [m for m in waiting if id(m) in old.ops and id(m) not in room.modes.ops]
+        if lost:
+            self._tell(room.local.values(), ModeChanged(
+                room=room.name, nick=self.server_name, changes="-" + "o" * len(lost),
+                args=tuple(m.nick for m in lost),
+            ))  # fmt: skip
+        admitted = len(room.members) - len(waiting)
+        for member in waiting:
+            state = self._nicks.get(fold(member.nick))
+            if state is None or id(member) not in room.members or id(member) in room.modes.ops:
+                continue
+            try:
+                room.modes.check_join(self.mask(member), keys.get(id(member), ""), admitted,
+                                      invited=False)  # fmt: skip
+            except ModeError as e:
+                event = Kicked(room=room.name, nick=self.server_name, target=member.nick,
+                               reason=e.message)  # fmt: skip
+                self._put_out(room, state, event, member)
+                link = self._link(member)
+                if link is not None:
+                    link.parted(member, room.name, e.message)
+                continue
+            admitted += 1
+
+    def arrive_modes(self, setter: Member, name: str, text: str, args: Sequence[str]) -> None:
+        """Another process's member changed room C{name}'s modes: its process checked."""
+        room = self._rooms.get(fold(name))
+        if room is None or id(setter) not in room.members:
+            return
+        changes, _errors = parse_changes(text, args, max_modes=len(text))
+        by_nick = {fold(m.nick): (k, m.nick) for k, m in room.members.items()}
+
+        def resolve(nick: str) -> tuple[int, str]:
+            found = by_nick.get(fold(nick))
+            if found is None:
+                raise ModeError("user_not_in_room", "They aren't on that channel", param=nick)
+            return found
+
+        applied, _refused = room.modes.apply(
+            changes, by=self.mask(setter), when=self.clock(), resolve=resolve
+        )
+        if applied:
+            text, params = change_text(applied)
+            self._tell(room.local.values(), ModeChanged(
+                room=room.name, nick=setter.nick, changes=text, args=tuple(params)
+            ))  # fmt: skip
+
+    def arrive_kick(self, kicker: Member, name: str, nick: str, reason: str) -> Member | None:
+        """
+        Another process's member kicked C{nick} out of room C{name}: its process checked.
+        The kicked member if it was one of this process's (its store membership goes).
+        """
+        room = self._rooms.get(fold(name))
+        target = self._nicks.get(fold(nick))
+        if room is None or target is None or id(target.member) not in room.members:
+            return None
+        event = Kicked(room=room.name, nick=kicker.nick, target=target.member.nick,
+                       reason=reason or kicker.nick)  # fmt: skip
+        self._put_out(room, target, event, kicker)
+        return None if getattr(target.member, "remote", False) else target.member
 
     @staticmethod
     def _tell(members: Iterable[Member], event: ChatEvent) -> None:

@@ -535,6 +535,7 @@ class RedisStore:
                 topic=info.get("topic", ""),
                 topic_by=info.get("topic_by", ""),
                 created=float(info.get("created", 0)),
+                modes=info.get("modes", ""),
                 members={f: _split3(v) for f, v in _pairs(members).items()},
             )
 
@@ -555,6 +556,10 @@ class RedisStore:
         key = self._key("meta:" + fold(room))
         d = self._command("HSET", key, "topic", topic, "topic_by", by)
         return d.addCallback(lambda _: None)
+
+    def set_modes(self, room: str, modes: str) -> Deferred[None]:
+        key = self._key("meta:" + fold(room))
+        return self._command("HSET", key, "modes", modes).addCallback(lambda _: None)
 
     def reap(self, proc: str) -> Deferred[list[tuple[str, str]]]:
         keys = [

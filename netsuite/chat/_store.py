@@ -21,7 +21,8 @@ under one prefix (default C{"ns:"}), so one Redis can carry several suites:
     - C{{prefix}proc:{proc}} -- a process's lease: present while the process lives;
     - C{{prefix}nicks} -- a hash, folded nick -> C{proc SP nick};
     - C{{prefix}members:{room}} -- a hash, folded nick -> C{proc SP door SP nick};
-    - C{{prefix}meta:{room}} -- a hash: C{topic}, C{topic_by}, C{created};
+    - C{{prefix}meta:{room}} -- a hash: C{topic}, C{topic_by}, C{created}, C{modes}
+      (the room's modes and roles, L{netsuite.chat._modes_wire});
     - C{{prefix}rooms} -- a set of room names (as first written).
 
 Room names are the folded names (L{netsuite.chat._names.fold}) in keys; stream entry
@@ -54,6 +55,8 @@ class RoomSnapshot:
     topic: str = ""
     topic_by: str = ""
     created: float = 0.0
+    #: the room's modes and roles as JSON (L{netsuite.chat._modes_wire}); "" if unset
+    modes: str = ""
     #: folded nick -> (proc, door, nick as written)
     members: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
@@ -138,6 +141,9 @@ class Store(Protocol):
 
     def set_topic(self, room: str, topic: str, by: str) -> Deferred[None]:
         """Room C{room}'s topic."""
+
+    def set_modes(self, room: str, modes: str) -> Deferred[None]:
+        """Room C{room}'s modes and roles (the JSON of L{netsuite.chat._modes_wire})."""
 
     def reap(self, proc: str) -> Deferred[list[tuple[str, str]]]:
         """

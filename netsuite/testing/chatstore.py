@@ -305,6 +305,7 @@ class MemoryStore:
                 topic=meta.get("topic", ""),
                 topic_by=meta.get("topic_by", ""),
                 created=float(meta.get("created", 0)),
+                modes=meta.get("modes", ""),
                 members=members,
             )
 
@@ -338,6 +339,12 @@ class MemoryStore:
     def set_topic(self, room: str, topic: str, by: str) -> Deferred[None]:
         def compute() -> None:
             self._hash("meta:" + fold(room)).update(topic=topic, topic_by=by)
+
+        return self._answer(compute)
+
+    def set_modes(self, room: str, modes: str) -> Deferred[None]:
+        def compute() -> None:
+            self._hash("meta:" + fold(room))["modes"] = modes
 
         return self._answer(compute)
 

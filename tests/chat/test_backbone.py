@@ -162,8 +162,9 @@ class RoomTrafficTests(SynchronousTestCase):
 
     def test_topic_crosses(self) -> None:
         c = Cluster(2)
-        c.member(0, "alice", "#r")
+        a = c.member(0, "alice", "#r")
         b = c.member(1, "bob", "#r")
+        c.hubs[0].change_modes(a, "#r", "-t")  # the room's operator is alice (+t)
         c.hubs[1].set_topic(b, "#r", "hello")
         self.assertEqual(c.hubs[0].topic("#r"), ("hello", "bob"))
 

@@ -238,8 +238,10 @@ class StoreContract:
         yield self.store.add_member("#Lobby", "p1", "line", "Ann")
         yield self.store.add_member("#LOBBY", "p2", "irc", "Ben")
         yield self.store.set_topic("#lobby", "hello ☃", "Ann")
+        yield self.store.set_modes("#LOBBY", '{"f":"nt","o":["ann"]}')
         room = yield self.store.room("#lobby")
         case.assertIsInstance(room, RoomSnapshot)
+        case.assertEqual(room.modes, '{"f":"nt","o":["ann"]}')
         case.assertEqual(
             (room.name, room.topic, room.topic_by, dict(room.members)),
             (
@@ -257,7 +259,9 @@ class StoreContract:
         )
         yield self.store.remove_member("#lobby", "ben")
         empty = yield self.store.room("#lobby")
-        case.assertEqual((empty.topic, empty.created, dict(empty.members)), ("", 0.0, {}))
+        case.assertEqual(
+            (empty.topic, empty.created, empty.modes, dict(empty.members)), ("", 0.0, "", {})
+        )
         case.assertEqual((yield self.store.snapshot()).rooms, ())
         yield self.store.add_member("#lobby", "p1", "line", "Ann")
         case.assertEqual((yield self.store.snapshot()).rooms, ("#lobby",))

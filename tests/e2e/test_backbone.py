@@ -229,3 +229,31 @@ class BackboneProcessTests(SynchronousTestCase):
         sender.send("marker")
         for c in lines[1:]:
             self.assertIn("marker", c.expect("[#lobby] <line0> "))
+
+    def test_modes_and_kicks_cross_processes(self) -> None:
+        """Over Redis: the operator on one process keys, moderates and kicks; a member
+        on another process is held to the key (put out when his process learnt of it
+        only after his join), the +m and the kick."""
+        alice = IRCLine(self.servers[0].address("chat/irc"), "alice")
+        self.addCleanup(alice.close)
+        alice.send("JOIN #ops")
+        self.assertIn("@alice", alice.expect(" 353 "))
+        alice.send("MODE #ops +k sesame")
+        alice.expect(" MODE #ops +k sesame")
+        bob = IRCLine(self.servers[1].address("chat/irc"), "bob")
+        self.addCleanup(bob.close)
+        bob.send("JOIN #ops")
+        self.assertIn(":Cannot join channel (+k)", bob.expect(" KICK #ops bob "))
+        bob.send("JOIN #ops wrong")
+        bob.expect(" 475 bob #ops ")
+        bob.send("JOIN #ops sesame")
+        names = bob.expect(" 353 ")
+        self.assertIn("@alice", names)
+        self.assertNotIn("@bob", names)
+        alice.send("MODE #ops +m")
+        self.assertTrue(bob.expect(" MODE #ops +m").startswith(":alice!"))
+        bob.send("PRIVMSG #ops :hi")
+        bob.expect(" 404 bob #ops ")
+        alice.send("KICK #ops bob :bye")
+        bob.expect(" KICK #ops bob :bye")
+        alice.expect(" KICK #ops bob :bye")
