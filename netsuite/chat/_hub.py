@@ -53,6 +53,7 @@ from netsuite.chat._modes import (
 )
 from netsuite.chat._modes_wire import dump_modes, load_modes
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
+from netsuite.chat._whowas import WHOWAS_MAX, Whowas
 from netsuite.limits._defaults import MAX_LINE
 from netsuite.limits._policy import TokenBucket
 
@@ -164,6 +165,8 @@ class Hub:
     @ivar max_list: masks each list mode (C{+b}, C{+e}, C{+I}) of a room holds (L{MAX_LIST}).
     @ivar server_name: the host of every member's mask, C{nick!nick@server_name}, which
         bans are matched against (the IRC door shows the same mask).
+    @ivar whowas: the last departed or renamed nicks (L{Whowas}, IRC's WHOWAS), at most
+        the C{whowas} given (L{WHOWAS_MAX}; 0: none kept).
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class Hub:
         max_modes: int = MAX_MODES,
         max_list: int = MAX_LIST,
         server_name: str = "netsuite",
+        whowas: int = WHOWAS_MAX,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -199,6 +203,8 @@ class Hub:
         self.max_modes = max_modes
         self.max_list = max_list
         self.server_name = server_name
+        #: Nicks that were, for WHOWAS (L{netsuite.chat._whowas}): C{whowas} kept.
+        self.whowas = Whowas(whowas)
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -296,6 +302,7 @@ class Hub:
         self._check_nick(nick, member)
         del self._nicks[fold(old)]
         self._nicks[fold(nick)] = state
+        self.whowas.record(member, old, self.clock())
         member.nick = nick
         event = Renamed(old=old, new=nick)
         self._tell({id(member): member, **self._neighbours(state)}.values(), event)
@@ -316,6 +323,7 @@ class Hub:
         if state is None:
             return
         self._nicks.pop(fold(member.nick), None)
+        self.whowas.record(member, member.nick, self.clock())
         link = self._link(member)
         if link is not None:
             link.quitted(member, [room.name for room in state.rooms.values()], reason)

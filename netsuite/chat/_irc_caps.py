@@ -31,15 +31,18 @@ __all__ = ["CAPABILITIES", "CapNegotiation", "cap_lines", "render_flags"]
 CAPABILITIES: Mapping[str, str] = {
     "account-notify": "",
     "account-tag": "",
+    "away-notify": "",  # netsuite.chat._irc_users
     "batch": "",
     "cap-notify": "",
     "echo-message": "",
     "extended-join": "",
+    "invite-notify": "",  # INVITE shown to a room's operators who ask for it
     "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
     "sasl": "PLAIN,EXTERNAL",  # netsuite.chat._irc_sasl.MECHANISMS
     "server-time": "",
+    "setname": "",  # netsuite.chat._irc_users
     "standard-replies": "",
     "userhost-in-names": "",
 }

@@ -25,6 +25,7 @@ import platform
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import twisted
 
@@ -34,12 +35,54 @@ from netsuite.chat._hub import Hub
 from netsuite.chat._irc_oper import opers_online
 from netsuite.chat._names import fold
 
-__all__ = ["ServerQueries", "rfc1123"]
+__all__ = ["HELP", "ServerQueries", "note_unregistered", "rfc1123", "unregistered"]
 
 #: The most members each hub has been seen with at once (265/266's maximum), by every
 #: IRC door on it. The hub does not keep that figure; it is kept here, beside it,
 #: without a reference that would keep a hub alive.
 _PEAKS: weakref.WeakKeyDictionary[Hub, int] = weakref.WeakKeyDictionary()
+
+
+#: The IRC sessions of each hub not registered yet (LUSERS 253), weakly held; those that
+#: registered or closed since are dropped when next counted, so a count costs each
+#: session once, not once per LUSERS.
+_UNREGISTERED: weakref.WeakKeyDictionary[Hub, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+#: HELP's topics: each command of the door, its syntax and what it does (705 lines).
+HELP: dict[str, tuple[str, ...]] = {
+    "AWAY": ("AWAY [:message]", "Marks you away with a message, or back without one."),
+    "INVITE": ("INVITE <nick> <#room>", "Invites someone to a room (+i rooms: operators)."),
+    "JOIN": ("JOIN <#room>[,<#room>] [<key>[,<key>]]", "Joins rooms; JOIN 0 leaves all."),
+    "KICK": ("KICK <#room> <nick> [:reason]", "Removes someone from a room (operators)."),
+    "LIST": ("LIST [<#room>[,<#room>]]", "Lists rooms, their sizes and topics."),
+    "MODE": ("MODE <#room|nick> [<modes> [<params>]]", "Shows or changes modes."),
+    "NAMES": ("NAMES <#room>", "Lists a room's members, operators with @, voiced +."),
+    "NICK": ("NICK <nick>", "Changes your nick (unique on every door)."),
+    "NOTICE": ("NOTICE <target> :<text>", "Like PRIVMSG, never answered automatically."),
+    "PART": ("PART <#room>[,<#room>] [:reason]", "Leaves rooms."),
+    "PRIVMSG": ("PRIVMSG <#room|nick>[,...] :<text>", "Sends a message to rooms or people."),
+    "QUIT": ("QUIT [:reason]", "Leaves the server."),
+    "SETNAME": ("SETNAME :<realname>", "Changes your realname (IRCv3 setname)."),
+    "TOPIC": ("TOPIC <#room> [:topic]", "Shows or sets a room's topic (+t: operators)."),
+    "WHO": ("WHO <#room|nick|mask> [o]", "Lists people: a room's, or those a mask matches."),
+    "WHOIS": ("WHOIS [<server>] <nick>[,<nick>]", "Tells who someone is."),
+    "WHOWAS": ("WHOWAS <nick>[,<nick>] [<count>]", "Tells who had a nick that is gone."),
+}
+
+
+def note_unregistered(hub: Hub, session: Any) -> None:
+    """C{session} has connected and is not registered yet (LUSERS 253)."""
+    _UNREGISTERED.setdefault(hub, weakref.WeakSet()).add(session)
+
+
+def unregistered(hub: Hub) -> int:
+    """How many IRC connections to C{hub} are open and not registered (LUSERS 253)."""
+    waiting = _UNREGISTERED.get(hub)
+    if not waiting:
+        return 0
+    for session in [s for s in waiting if s.registered or s.closed]:
+        waiting.discard(session)
+    return len(waiting)
 
 
 def rfc1123(when: float) -> str:
@@ -85,7 +128,7 @@ class ServerQueries:
         rooms = len(hub.room_names())
         self.reply(num.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
         self.reply(num.RPL_LUSEROP, str(opers_online(hub)), "operator(s) online")
-        self.reply(num.RPL_LUSERUNKNOWN, "0", "unknown connection(s)")
+        self.reply(num.RPL_LUSERUNKNOWN, str(unregistered(hub)), "unknown connection(s)")
         self.reply(num.RPL_LUSERCHANNELS, str(rooms), "channels formed")
         self.reply(num.RPL_LUSERME, f"I have {users} clients and 0 servers")
         self.reply(
@@ -129,6 +172,34 @@ class ServerQueries:
         ):
             self.reply(num.RPL_INFO, line)
         self.reply(num.RPL_ENDOFINFO, "End of INFO list")
+
+    def irc_LINKS(self, prefix: str, params: list[str]) -> None:
+        """
+        365 alone: this server links to no other (a backbone's processes are one
+        server to clients), which is how servers that show no links answer.
+        """
+        self.reply(num.RPL_ENDOFLINKS, "*", "End of /LINKS list")
+
+    def irc_HELP(self, prefix: str, params: list[str]) -> None:
+        """HELP [subject]: 704, 705..., 706 (Modern IRC), or 524 for an unknown subject."""
+        subject = params[0] if params and params[0] else "*"
+        text = self._commands() if subject == "*" else HELP.get(subject.upper())
+        if text is None:
+            self.reply(num.ERR_HELPNOTFOUND, subject, "No help available on this topic")
+            return
+        first, *rest = text
+        self.reply(num.RPL_HELPSTART, subject, first)
+        for line in rest:
+            self.reply(num.RPL_HELPTXT, subject, line)
+        self.reply(num.RPL_ENDOFHELP, subject, "End of /HELP")
+
+    irc_HELPOP = irc_HELP
+
+    def _commands(self) -> tuple[str, ...]:
+        """HELP's index: every command this session answers, ten a line."""
+        names = sorted(n[4:] for n in dir(type(self)) if n.startswith("irc_") and n[4:].isupper())
+        rows = [" ".join(names[i : i + 10]) for i in range(0, len(names), 10)]
+        return ("netsuite's IRC door; HELP <command> tells more of one.", *rows)
 
     def irc_MOTD(self, prefix: str, params: list[str]) -> None:
         if self._ours(params):

@@ -228,3 +228,38 @@ ERR_SASLALREADY = "907"
 RPL_SASLMECHS = "908"
 #: Modern IRC: "<client> <nick> <account> :is logged in as" (WHOIS).
 RPL_WHOISACCOUNT = "330"
+
+# --- users, WHOWAS, LINKS and HELP (Modern IRC; Twisted's table has the numbers) ---------
+#: "<client> <nick> <secs> <signon> :seconds idle, signon time" (WHOIS).
+RPL_WHOISIDLE = "317"
+#: "<client> <nick> <username> <host> * :<realname>" (WHOWAS, one per entry).
+RPL_WHOWASUSER = "314"
+#: "<client> <nick> :There was no such nickname" (WHOWAS, a nick with no entry).
+ERR_WASNOSUCHNICK = "406"
+#: "<client> <nick> :End of WHOWAS" (the nicks as asked).
+RPL_ENDOFWHOWAS = "369"
+#: "<client> * <server> :<hopcount> <server info>" (LINKS).
+RPL_LINKS = "364"
+#: "<client> * :End of /LINKS list".
+RPL_ENDOFLINKS = "365"
+#: "<client> <subject> :<first line of help section>" (HELP).
+RPL_HELPSTART = "704"
+#: "<client> <subject> :<line of help text>".
+RPL_HELPTXT = "705"
+#: "<client> <subject> :<last line of help text>".
+RPL_ENDOFHELP = "706"
+#: "<client> <subject> :No help available on this topic".
+ERR_HELPNOTFOUND = "524"
+
+__all__ += [
+    "ERR_HELPNOTFOUND",
+    "ERR_WASNOSUCHNICK",
+    "RPL_ENDOFHELP",
+    "RPL_ENDOFLINKS",
+    "RPL_ENDOFWHOWAS",
+    "RPL_HELPSTART",
+    "RPL_HELPTXT",
+    "RPL_LINKS",
+    "RPL_WHOISIDLE",
+    "RPL_WHOWASUSER",
+]

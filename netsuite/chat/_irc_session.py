@@ -56,7 +56,7 @@ from netsuite.chat._events import (
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
-from netsuite.chat._irc_info import ServerQueries
+from netsuite.chat._irc_info import ServerQueries, note_unregistered
 from netsuite.chat._irc_modes import USER_MODES, ChannelCommands
 from netsuite.chat._irc_oper import ServerOperators
 from netsuite.chat._irc_render import (
@@ -78,6 +78,7 @@ from netsuite.chat._irc_tags import (
     read_tags,
     split_tags,
 )
+from netsuite.chat._irc_users import REALNAME_MAX, UserQueries
 from netsuite.chat._modes import FLAGS, KEY_MAX, LIST_MODES, ROLES
 from netsuite.chat._names import NICK_MAX, ROOM_MAX, fold, valid_nick
 from netsuite.chat._text import scrub
@@ -98,7 +99,7 @@ PARAMETER_MODES = "".join(sorted(LIST_MODES + "kl" + ROLES))
 PREFIX = "(ov)@+"
 
 #: Commands that take several targets, none with a limit (ISUPPORT TARGMAX).
-TARGMAX = "JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:"
+TARGMAX = "JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:,WHOWAS:"
 
 #: Commands a client may send before it is registered (anything else gets 451).
 _BEFORE_REGISTRATION = frozenset(
@@ -125,6 +126,7 @@ class IRCSession(
     CapNegotiation,
     SaslLogin,
     ServerQueries,
+    UserQueries,
     ServerOperators,
     ChannelCommands,
     RoomCommands,
@@ -196,6 +198,9 @@ class IRCSession(
         self.umodes: set[str] = {"i"}
         self.pacer = InputPacer(hub.flood_rate, hub.flood_burst, hub.flood_queue, hub.clock)
         self.errors = ErrorBudget(hub.clock)
+        self.signon = 0.0  # when registration succeeded (WHOIS 317)
+        self.last_active = 0.0  # when this client last sent a message (WHOIS 317's idle)
+        note_unregistered(hub, self)  # LUSERS 253 counts it until it registers
 
     # --- output ---------------------------------------------------------------------------
 
@@ -295,6 +300,8 @@ class IRCSession(
                 self._sink(event.encoded(self._message_fmt, self._message_render))
         elif isinstance(event, Joined):
             self._sink(event.encoded(self._join_fmt, self._join_render))
+            if "away-notify" in self.caps:
+                self.joined_news(event)
         elif isinstance(event, Notice):
             self.server_notice(event.text)
         else:
@@ -461,7 +468,7 @@ class IRCSession(
         if len(params) < 4 or not params[0] or not params[3]:
             raise _NeedMoreParamsError()  # an empty realname too (Modern IRC, USER)
         self.username = params[0][:NICK_MAX]
-        self.realname = params[3][:100]
+        self.realname = params[3].encode()[:REALNAME_MAX].decode("utf-8", "ignore")
         self._try_register()
 
     def _try_register(self) -> None:
@@ -485,6 +492,7 @@ class IRCSession(
             self.chat_error(e, nick)
             return
         self.registered = True
+        self.signon = self.last_active = self.hub.clock()
         self.welcome()
 
     def welcome(self) -> None:
@@ -592,6 +600,7 @@ class IRCSession(
                 self.reply(num.ERR_NOTEXTTOSEND, "No text to send")
             return
         text = params[1]
+        self.last_active = self.hub.clock()
         kind = "notice" if notice else "say"
         ctcp = False
         if text.startswith("\x01"):
@@ -679,91 +688,3 @@ class IRCSession(
                 continue
             if isinstance(member, IRCSession):
                 member.deliver(event)
-
-    def irc_AWAY(self, prefix: str, params: list[str]) -> None:
-        message = params[0] if params else ""
-        self.hub.set_away(self, message[:TOPIC_MAX])
-        if message:
-            self.reply(num.RPL_NOWAWAY, "You have been marked as being away")
-        else:
-            self.reply(num.RPL_UNAWAY, "You are no longer marked as being away")
-
-    # --- who is who -----------------------------------------------------------------------
-
-    def _realname(self, member: Member) -> str:
-        return getattr(member, "realname", "") or f"via the {member.door} door"
-
-    def irc_WHO(self, prefix: str, params: list[str]) -> None:
-        """WHO #room or WHO nick (no wildcard masks): 352 per person, then 315."""
-        mask = params[0] if params and params[0] else "*"
-        members: list[Member] = []
-        channel = "*"
-        if mask.startswith("#"):
-            if self._room_exists(mask) and self.hub.visible(self, mask):
-                channel = self.hub.room_info(mask).name
-                members = self.hub.who(mask)
-        else:
-            found = self.hub.find(mask)
-            members = [found] if found is not None else []
-        host = self.hostname
-        for m in members:
-            flag = "G" if self.hub.away(m) else "H"
-            if "o" in getattr(m, "umodes", ()):
-                flag += "*"  # an IRC operator
-            if channel != "*":
-                flag += self._prefixes(m, channel)
-            self.reply(
-                num.RPL_WHOREPLY,
-                channel,
-                m.nick,
-                host,
-                host,
-                m.nick,
-                flag,
-                f"0 {wire(self._realname(m))}",
-            )
-        self.reply(num.RPL_ENDOFWHO, mask, "End of /WHO list")
-
-    def irc_WHOIS(self, prefix: str, params: list[str]) -> None:
-        """WHOIS [server] nick[,nick]: 311, 319, 312, 301 per nick, or 401; then 318."""
-        if not params or not params[-1]:
-            self.reply(num.ERR_NONICKNAMEGIVEN, "No nickname given")
-            return
-        host = self.hostname
-        for nick in params[-1].split(","):
-            member = self.hub.find(nick)
-            if member is None:
-                self.reply(num.ERR_NOSUCHNICK, nick, "No such nick/channel")
-                self.reply(num.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
-                continue
-            who = member.nick
-            self.reply(num.RPL_WHOISUSER, who, who, host, "*", wire(self._realname(member)))
-            rooms = [
-                self._prefixes(member, room) + room
-                for room in self.hub.rooms_of(member)
-                if self.hub.visible(self, room)  # +s: shown to its members only
-            ]
-            if rooms:
-                self._listing(num.RPL_WHOISCHANNELS, (who,), rooms)
-            self.reply(num.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
-            self.whois_extra(member)  # 313 operator, 330 account (_irc_oper)
-            away = self.hub.away(member)
-            if away:
-                self.reply(num.RPL_AWAY, who, away)
-            self.reply(num.RPL_ENDOFWHOIS, who, "End of /WHOIS list")
-
-    def irc_ISON(self, prefix: str, params: list[str]) -> None:
-        """ISON nick...: which are here (irssi's and weechat's notify lists poll it)."""
-        self._need(params, 1)
-        found = [m.nick for n in " ".join(params).split() if (m := self.hub.find(n))]
-        self.reply(num.RPL_ISON, " ".join(found))
-
-    def irc_USERHOST(self, prefix: str, params: list[str]) -> None:
-        self._need(params, 1)
-        found = []
-        for nick in params[:5]:
-            m = self.hub.find(nick)
-            if m is not None:
-                flag = "-" if self.hub.away(m) else "+"
-                found.append(f"{m.nick}={flag}{m.nick}@{self.hostname}")
-        self.reply(num.RPL_USERHOST, " ".join(found))

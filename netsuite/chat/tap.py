@@ -25,6 +25,7 @@ from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.chat._modes import MAX_LIST, MAX_MODES
+from netsuite.chat._whowas import WHOWAS_MAX
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._door import SHUTDOWN_REASON
@@ -72,6 +73,8 @@ CHAT_LIMITS = (
     Parameter("max-list", MAX_LIST,
               "Masks each ban, exception and invite-exception list of a room holds (IRC's "
               "MAXLIST).", int, least=1),
+    Parameter("whowas", WHOWAS_MAX,
+              "IRC: departed or renamed nicks WHOWAS remembers (0: none).", int, least=0),
     Parameter("ping-interval", limits.IRC_PING_INTERVAL,
               "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
     Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
@@ -237,6 +240,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         text_max=options["max-line"],  # one limit: a line the doors take, the hub takes
         max_modes=options["max-modes"],
         max_list=options["max-list"],
+        whowas=options["whowas"],
         server_name=options["server-name"],  # bans match nick!nick@<server name>
         counters=Counters("chat"),
     )

@@ -546,6 +546,8 @@ class CommandTests(SynchronousTestCase):
                 ":netsuite 352 alice * bob netsuite netsuite bob H :0 via the line door",
                 ":netsuite 315 alice bob :End of /WHO list",
                 ":netsuite 315 alice #nowhere :End of /WHO list",
+                ":netsuite 352 alice * alice netsuite netsuite alice H :0 Alice Example",
+                ":netsuite 352 alice * bob netsuite netsuite bob H :0 via the line door",
                 ":netsuite 315 alice * :End of /WHO list",
             ],
         )
@@ -563,6 +565,7 @@ class CommandTests(SynchronousTestCase):
                 ":netsuite 311 alice alice alice netsuite * :Alice Example",
                 ":netsuite 319 alice alice :#lobby",
                 ":netsuite 312 alice alice netsuite :netsuite, irc door",
+                ":netsuite 317 alice alice 0 1000 :seconds idle, signon time",
                 ":netsuite 301 alice alice :out",
                 ":netsuite 318 alice alice :End of /WHOIS list",
                 ":netsuite 401 alice nobody :No such nick/channel",

@@ -408,6 +408,7 @@ class PrefixAndSecretTests(ModesTestCase):
                 ":netsuite 311 bob alice alice netsuite * :Alice Example",
                 ":netsuite 319 bob alice :@#x",
                 ":netsuite 312 bob alice netsuite :netsuite, irc door",
+                ":netsuite 317 bob alice 0 1000 :seconds idle, signon time",
                 ":netsuite 318 bob alice :End of /WHOIS list",
             ],
         )
@@ -426,6 +427,7 @@ class PrefixAndSecretTests(ModesTestCase):
                 ":netsuite 315 carol #x :End of /WHO list",
                 ":netsuite 311 carol alice alice netsuite * :Alice Example",
                 ":netsuite 312 carol alice netsuite :netsuite, irc door",
+                ":netsuite 317 carol alice 0 1000 :seconds idle, signon time",
                 ":netsuite 318 carol alice :End of /WHOIS list",
                 ":netsuite 403 carol #x :No such channel",
             ],

@@ -75,7 +75,7 @@ class ISupportTests(SynchronousTestCase):
                 "NETWORK=netsuite",
                 "NICKLEN=30",
                 "PREFIX=(ov)@+",
-                "TARGMAX=JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:",
+                "TARGMAX=JOIN:,KICK:,LIST:,NAMES:,NOTICE:,PART:,PRIVMSG:,TAGMSG:,WHOIS:,WHOWAS:",
                 "TOPICLEN=300",
                 "USERLEN=30",
             ],

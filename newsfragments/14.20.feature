@@ -1,0 +1,1 @@
+IRC door: `WHOWAS nick[,nick] [count]` answers from a bounded history of the nicks that quit or were changed, on any door (314, 312, 406, 369, newest first); `--whowas N` (config `whowas`, default 100, 0 for none) bounds it.

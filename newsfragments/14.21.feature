@@ -1,0 +1,1 @@
+IRC door: `WHO` takes masks (`WHO *`, `WHO bo?`, `WHO <mask> o`) and hides invisible people who share no room with you from them; `WHO`, `WHOIS` and `USERHOST` show the user name given with `USER`; `WHOIS` adds `317` (idle and signon times); `LUSERS` 253 counts connections that have not registered yet.

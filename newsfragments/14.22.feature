@@ -1,0 +1,1 @@
+IRC door: the `away-notify`, `setname` and `invite-notify` capabilities (`SETNAME :realname`, refused with `FAIL SETNAME INVALID_REALNAME` past 100 bytes); `LINKS` (365), `HELP`/`HELPOP` (704-706, 524). `chghost` is not offered: hosts never change here.
