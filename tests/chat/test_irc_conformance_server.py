@@ -223,3 +223,19 @@ class TruncationTests(ServerCase):
             ((_, _, text),) = privmsgs(out)
             self.assertEqual(set(text), {char})  # decodes: no character cut in half
             self.assertGreater(len(raw), LINE_MAX - width)  # as much as fits
+
+
+class EncodingTests(ServerCase):
+    """
+    Bytes that are not UTF-8 (a latin-1 client): decoded with U+FFFD in place of each
+    bad byte, the line kept (Modern IRC, character encodings: UTF-8 is expected, and
+    servers must not fail on anything else); what is relayed is valid UTF-8.
+    """
+
+    def test_latin1_bytes_relayed_as_valid_utf8(self) -> None:
+        alice, _, _ = registered(self.hub, "alice")
+        bob, out, _ = registered(self.hub, "bob")
+        feed(alice, b"PRIVMSG bob :caf\xe9 ok")
+        self.assertEqual(privmsgs(out), [("alice", "bob", "caf\ufffd ok")])
+        feed(alice, b"NICK \xff")  # a nick that cannot be: 432, still connected
+        self.assertTrue(alice.registered and not alice.closed)
