@@ -37,6 +37,7 @@ REACTORS = {
     "poll": "twisted.internet.pollreactor.PollReactor",
     "select": "twisted.internet.selectreactor.SelectReactor",
     "asyncio": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    "netsuite": "netsuite._twisted.reactor.NetsuiteReactor",
 }
 
 
@@ -197,3 +198,7 @@ class SelectTests(ReactorMatrixMixin, SynchronousTestCase):
 
 class AsyncioTests(ReactorMatrixMixin, SynchronousTestCase):
     reactor = "asyncio"
+
+
+class NetsuiteReactorTests(ReactorMatrixMixin, SynchronousTestCase):
+    reactor = "netsuite"
