@@ -302,3 +302,24 @@ class WhowasOptionTests(SynchronousTestCase):
         with open(path, "w") as f:
             f.write("[chat]\nwhowas = 7\n")
         self.assertEqual(tap.makeService(self.parse("--config", path)).hub.whowas.limit, 7)
+
+
+class InviteNotifyTests(SynchronousTestCase):
+    """IRCv3 invite-notify: a room's operators with the capability see the INVITE."""
+
+    def test_operators_with_the_cap(self) -> None:
+        hub, _ = hub_on_clock(flood_rate=100, flood_burst=100)
+        op, op_out, _ = person(hub, "op", "op", "Op")
+        watch, watch_out, _ = person(hub, "watch", "w", "W", "invite-notify")
+        plain, plain_out, _ = person(hub, "plain", "p", "P")
+        bob, bob_out, _ = person(hub, "bob", "b", "B")
+        for session in (op, watch, plain):
+            feed(session, "JOIN #x")
+        feed(op, "MODE #x +o watch", "MODE #x +o plain")
+        for out in (op_out, watch_out, plain_out, bob_out):
+            out.clear()
+        feed(op, "INVITE bob #x")
+        self.assertEqual(lines(op_out), [":netsuite 341 op bob #x"])
+        self.assertEqual(lines(watch_out), [":op!op@netsuite INVITE bob #x"])
+        self.assertEqual(lines(plain_out), [])  # an operator without the capability
+        self.assertEqual(lines(bob_out), [":op!op@netsuite INVITE bob #x"])
