@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.interfaces import INegotiated
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 
@@ -47,7 +48,11 @@ class IRCChat(ChatDoor):
         )  # fmt: skip
 
     def begin(self, identity: str | None) -> None:
-        """Nothing to send first: IRC clients speak first (CAP, NICK, USER)."""
+        """
+        Nothing to send first: IRC clients speak first (CAP, NICK, USER). Over TLS the
+        session is marked secure (WHOIS 671).
+        """
+        self.session.secure = INegotiated.providedBy(self.transport)
 
     def farewell(self, reason: str) -> None:
         """C{ERROR :Closing Link: nick (server shutting down)}, as ircds say it."""

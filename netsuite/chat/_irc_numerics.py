@@ -234,6 +234,8 @@ RPL_WHOISACCOUNT = "330"
 RPL_WHOISIDLE = "317"
 #: "<client> <nick> <username> <host> * :<realname>" (WHOWAS, one per entry).
 RPL_WHOWASUSER = "314"
+#: "<client> <nick> :is using a secure connection" (WHOIS, a TLS client).
+RPL_WHOISSECURE = "671"
 #: "<client> <nick> :There was no such nickname" (WHOWAS, a nick with no entry).
 ERR_WASNOSUCHNICK = "406"
 #: "<client> <nick> :End of WHOWAS" (the nicks as asked).
@@ -261,5 +263,6 @@ __all__ += [
     "RPL_HELPTXT",
     "RPL_LINKS",
     "RPL_WHOISIDLE",
+    "RPL_WHOISSECURE",
     "RPL_WHOWASUSER",
 ]

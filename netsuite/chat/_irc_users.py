@@ -16,9 +16,9 @@ Where the documents leave a choice, the door does what Ergo does:
   - The user name shown by C{WHO}, C{WHOIS} and C{WHOWAS} is the one given with USER
     (the nick, for other doors' members); the host is the server's name, the same host
     every member's mask has, on every door (bans match that mask).
-  - C{WHOIS} sends 311, 319, 312, 313, 330, 317 (idle and signon, IRC members only),
-    301, then 318; C{WHOWAS} 314 and 312 per entry, newest first, C{406} for each nick
-    with none, then one 369 naming the nicks as asked (several, comma-separated).
+  - C{WHOIS} sends 311, 319, 312, 313, 330, 671 (TLS), 317 (idle and signon, IRC
+    members only), 301, then 318; C{WHOWAS} 314 and 312 per entry, newest first,
+    C{406} for each nick with none, then one 369 naming the nicks as asked.
   - C{away-notify}: C{AWAY} goes to the IRC members sharing a room with the one who
     changed (not to that one), and to a room's members when someone already away joins.
   - C{setname}: a realname of 1 to L{REALNAME_MAX} bytes is taken and C{SETNAME} goes to
@@ -67,6 +67,8 @@ class UserQueries:
     hostname: str
     nick: str
     caps: set[str]
+    #: The connection is TLS (set by the door's adapter; WHOIS 671).
+    secure: bool = False
     out: IRCWriter
     renderer: IRCRenderer
     realname: str
@@ -212,6 +214,8 @@ class UserQueries:
                 self._listing(num.RPL_WHOISCHANNELS, (who,), rooms)
             self.reply(num.RPL_WHOISSERVER, who, host, f"netsuite, {member.door} door")
             self.whois_extra(member)  # 313 operator, 330 account (_irc_oper)
+            if getattr(member, "secure", False) is True:
+                self.reply(num.RPL_WHOISSECURE, who, "is using a secure connection")
             signon = getattr(member, "signon", None)
             if isinstance(signon, float) and signon:
                 idle = max(int(hub.clock() - getattr(member, "last_active", signon)), 0)

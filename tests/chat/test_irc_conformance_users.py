@@ -8,10 +8,17 @@ at n and n+1, AWAY to away-notify room-mates, SETNAME and its refusal.
 
 from __future__ import annotations
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import INegotiated
+from twisted.internet.task import Clock as ReactorClock
+from twisted.internet.testing import StringTransport
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import directlyProvides
 
 from netsuite.chat import tap
+from netsuite.chat._hub import Hub
+from netsuite.chat._irc_door import IRCChatFactory
 from netsuite.chat._irc_users import REALNAME_MAX
 from netsuite.chat._whowas import WHOWAS_MAX, Whowas
 from netsuite.testing import hub_on_clock
@@ -323,3 +330,30 @@ class InviteNotifyTests(SynchronousTestCase):
         self.assertEqual(lines(watch_out), [":op!op@netsuite INVITE bob #x"])
         self.assertEqual(lines(plain_out), [])  # an operator without the capability
         self.assertEqual(lines(bob_out), [":op!op@netsuite INVITE bob #x"])
+
+
+class SecureTests(SynchronousTestCase):
+    """Modern IRC, RPL_WHOISSECURE (671): for a client connected over TLS."""
+
+    def connect(self, hub: Hub, tls: bool, nick: str) -> StringTransport:
+        factory = IRCChatFactory("chat/irc", hub, clock=ReactorClock())
+        proto = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+        assert proto is not None
+        transport = StringTransport()
+        if tls:  # Twisted's TLS transport provides INegotiated; the door begins after
+            directlyProvides(transport, INegotiated)  # the handshake, as here
+        proto.makeConnection(transport)
+        if tls:
+            proto.begin(None)  # type: ignore[attr-defined]
+        proto.dataReceived(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+        transport.clear()
+        return transport
+
+    def test_671_over_tls_only(self) -> None:
+        hub, _ = hub_on_clock(flood_rate=100, flood_burst=100)
+        self.connect(hub, True, "safe")
+        self.connect(hub, False, "plain")
+        asker, out, _ = person(hub, "asker", "a", "A")
+        feed(asker, "WHOIS safe", "WHOIS plain")
+        found = [line for line in lines(out) if line.split()[1] == "671"]
+        self.assertEqual(found, [":netsuite 671 asker safe :is using a secure connection"])
