@@ -1,0 +1,1 @@
+IRC door: `WHOIS` says `671 ... :is using a secure connection` for someone connected over TLS.
