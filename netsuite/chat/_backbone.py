@@ -35,7 +35,7 @@ and sends again what it sent in the last L{REPLAY_SECONDS} (which another proces
 have read before the restart); history older than that is lost with a store that keeps
 nothing on disk (docs/scale.md: use Redis with AOF for history that survives).
 
-Entry fields: C{t} type (say, join, part, quit, nick, topic, mode, kick, pm, wake),
+Entry fields: C{t} type (say, join, part, quit, nick, topic, mode, kick, pm, kill, wake),
 C{m} id, C{p} process of the member concerned, C{n} nick, C{d} door, C{r} room as
 written, C{x} text, reason, topic, new nick or mode changes (C{+o-k}), C{a} the mode
 changes' arguments (a JSON list), C{k} kind, C{w} when, C{o} the target's nick (pm,
@@ -161,7 +161,11 @@ class RemoteMember:
             self.backbone.private(self, event)
 
     def disconnect(self, reason: str) -> None:
-        """Only its own process can drop it."""
+        """Only its own process can drop it (an operator's KILL asks it: L{kill})."""
+
+    def kill(self, reason: str) -> None:
+        """Ask its process to drop it, with C{reason} (IRC's C{KILL} by an operator)."""
+        self.backbone.kill(self, reason)
 
     def __repr__(self) -> str:
         return f"<RemoteMember {self.nick} on {self.proc}>"
@@ -588,6 +592,12 @@ class Backbone:
             "o": target.nick, "x": said.text, "k": said.kind, "w": repr(said.when),
         })  # fmt: skip
 
+    def kill(self, target: RemoteMember, reason: str) -> None:
+        """An operator here KILLs C{target}: its process drops it (its inbox stream)."""
+        self._send(self._key("inbox", target.proc), {
+            "t": "kill", "m": self.mid(), "p": self.proc, "o": target.nick, "x": reason,
+        })  # fmt: skip
+
     # --- coming back -------------------------------------------------------------------
 
     def _sync(self, link: _RoomLink) -> None:
@@ -730,6 +740,14 @@ class Backbone:
             return
         if kind == "pm":
             hub.arrive_private(self._said(fields))
+            return
+        if kind == "kill":  # an operator elsewhere: in this process's inbox, one of ours
+            victim = hub.find(fields.get("o", ""))
+            if victim is not None and not getattr(victim, "remote", False):
+                _log.info("backbone {proc}: {nick} killed from {by}: {reason}",
+                          proc=self.proc, nick=victim.nick, by=fields.get("p", ""),
+                          reason=fields.get("x", ""))  # fmt: skip
+                victim.disconnect(fields.get("x", ""))
             return
         proc = fields.get("p", "")
         if kind == "wake" or proc == self.proc:

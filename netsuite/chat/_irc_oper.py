@@ -99,11 +99,12 @@ class ServerOperators:
         if victim is None:
             self.reply(num.ERR_NOSUCHNICK, params[0], "No such nick/channel")
             return
-        if getattr(victim, "remote", False):
-            self.server_notice(f"{victim.nick} is on another process: KILL it there")
-            return
         reason = params[1] if len(params) > 1 and params[1] else "<no reason supplied>"
-        victim.disconnect(f"Killed ({self.nick} ({reason}))")
+        text = f"Killed ({self.nick} ({reason}))"
+        if getattr(victim, "remote", False):  # its own process drops it (the backbone)
+            victim.kill(text)  # type: ignore[attr-defined]
+            return
+        victim.disconnect(text)
 
     def irc_WALLOPS(self, prefix: str, params: list[str]) -> None:
         self._need(params, 1)

@@ -141,3 +141,22 @@ def _entry(mask: str):  # type: ignore[no-untyped-def]
     from netsuite.chat._modes import ListEntry
 
     return ListEntry(mask, "alice!alice@x", 1.0)
+
+
+class KillAcrossTests(SynchronousTestCase):
+    def test_kill_reaches_a_member_on_another_process(self) -> None:
+        """An operator's KILL of someone elsewhere: that process drops them, with why."""
+        c = Cluster(2)
+        c.member(0, "oper")
+        victim = c.member(1, "victim")
+        stub = there(c, 0, "victim")
+        stub.kill("Killed (oper (spam))")
+        self.assertEqual(victim.dropped, "Killed (oper (spam))")
+
+    def test_kill_of_a_nick_not_there_changes_nothing(self) -> None:
+        c = Cluster(2)
+        victim = c.member(1, "victim")
+        stub = there(c, 0, "victim")
+        c.hubs[1].rename(victim, "renamed")  # gone from that nick before the kill lands
+        stub.kill("Killed (oper (late))")
+        self.assertIsNone(victim.dropped)
