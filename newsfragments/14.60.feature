@@ -1,1 +1,2 @@
 With a backbone, channel roles and modes cross processes: an operator on one process is one on every process, mode changes (`+ntmiklsb`, `+e`, `+I`, ops and voices) made on one hold on all, a process joining a room held elsewhere adopts its modes and operators (and puts out, with the reason, a member its key, ban, limit or `+i` refuses), and `KICK` reaches a member on any process.
+An operator's `KILL` reaches a member on any process of the backbone (its own process drops it).
