@@ -98,6 +98,8 @@ class _Room:
     name: str
     topic: str = ""
     topic_by: str = ""
+    #: When the topic was last set, by the hub's clock (IRC's RPL_TOPICWHOTIME, 333).
+    topic_at: float = 0.0
     members: dict[int, Member] = field(default_factory=dict)  # id(member) -> member, ordered
     history: deque[Said] = field(default_factory=deque)
     #: id(member) -> when it last spoke here, oldest first (for quiet rooms).
@@ -513,6 +515,10 @@ class Hub:
         room = self._room(name)
         return room.topic, room.topic_by
 
+    def topic_time(self, name: str) -> float:
+        """When room C{name}'s topic was last set (the hub's clock; 0 if never)."""
+        return self._room(name).topic_at
+
     def set_topic(self, member: Member, name: str, topic: str) -> None:
         """Set the topic (C{+t}: operators only, else C{chanop_needed})."""
         state = self._state(member)
@@ -523,6 +529,7 @@ class Hub:
             room.modes.check_topic(id(member))
         room.topic = topic[:TOPIC_MAX]
         room.topic_by = member.nick
+        room.topic_at = self.clock()
         self._tell(
             room.members.values(), TopicChanged(room=room.name, nick=member.nick, topic=room.topic)
         )
@@ -831,6 +838,7 @@ class Hub:
         room.history.extend(dataclasses.replace(s, seq=next(self._seq)) for s in history)
         if topic:
             room.topic, room.topic_by = topic[:TOPIC_MAX], topic_by
+            room.topic_at = self.clock()
         if created and created < room.created:
             room.created = created
         for stub in others:

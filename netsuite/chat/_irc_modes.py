@@ -175,24 +175,35 @@ class ChannelCommands:
     # --- KICK and INVITE ------------------------------------------------------------------
 
     def irc_KICK(self, prefix: str, params: list[str]) -> None:
-        """KICK #room nick[,nick] [:reason]: one KICK line per nick, to the room."""
+        """
+        KICK #room nick[,nick] [:reason], or KICK #a,#b nick,nick (RFC 2812: one room
+        for every nick, or a room per nick): one KICK line per nick, to its room.
+        """
         self._need(params, 2)
-        room = params[0]
+        rooms = params[0].split(",")
+        nicks = params[1].split(",")
         reason = params[2] if len(params) > 2 else ""
-        if not room.startswith("#"):
-            self.reply(num.ERR_BADCHANMASK, room, "Bad Channel Mask")
+        if len(rooms) == 1:
+            rooms = rooms * len(nicks)
+        elif len(rooms) != len(nicks):
+            self.reply(num.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")
             return
-        for nick in params[1].split(","):
+        refused: set[str] = set()  # rooms whose refusal was said (the same for every nick)
+        for room, nick in zip(rooms, nicks, strict=True):
             if self.closed:
                 return
-            if not nick:
+            if not nick or fold(room) in refused:
+                continue
+            if not room.startswith("#"):
+                self.reply(num.ERR_BADCHANMASK, room, "Bad Channel Mask")
+                refused.add(fold(room))
                 continue
             try:
                 self.hub.kick(self, room, nick, reason)  # type: ignore[arg-type]
             except ChatError as e:
                 self.mode_error(e, room)
                 if e.code in ("no_such_room", "not_on_room", "chanop_needed"):
-                    return  # the same for every nick: said once
+                    refused.add(fold(room))
 
     def irc_INVITE(self, prefix: str, params: list[str]) -> None:
         """INVITE nick #room: 341 to the inviter, INVITE to the invitee."""

@@ -175,6 +175,7 @@ __all__ = [
     "RPL_SASLMECHS",
     "RPL_SASLSUCCESS",
     "RPL_TIME",
+    "RPL_TOPICWHOTIME",
     "RPL_UMODEIS",
     "RPL_UNAWAY",
     "RPL_USERHOST",
@@ -208,6 +209,8 @@ ERR_INVALIDMODEPARAM = "696"
 RPL_INVITED_LIST = "336"
 #: Modern IRC: "<client> :End of /INVITE list".
 RPL_ENDOFINVITEDLIST = "337"
+#: Modern IRC: "<client> <channel> <nick> <setat>", after RPL_TOPIC (who set it, when).
+RPL_TOPICWHOTIME = "333"
 
 #: IRCv3 SASL 3.1 (ircv3.net/specs/extensions/sasl-3.1): "<nick> <nick>!<ident>@<host>
 #: <account> :You are now logged in as <user>".

@@ -7,6 +7,18 @@ page use).
 L{RoomCommands} is a mixin of L{netsuite.chat._irc_session.IRCSession}, kept apart
 because a room's membership and listings are one concern with numerics of their own;
 the channel-operator commands (MODE, KICK, INVITE) are L{netsuite.chat._irc_modes}.
+Where the document leaves a choice, the door does what Ergo does:
+
+  - A name that is not a room's (no C{#}, a space, too long) gets 476 (Bad Channel
+    Mask); C{JOIN 0} parts every room, each with its own C{PART}.
+  - A topic comes with who set it and when (332 then 333), on JOIN and on C{TOPIC
+    #room}; a room without one gets 331 only when asked, never on JOIN.
+  - C{NAMES #a,#b} sends the 353 lines of each room one may see (not another's C{+s}
+    room) and one 366 naming the rooms as asked, as RFC 1459 ends a listing.
+  - C{LIST} takes ELIST's filters (ISUPPORT C{ELIST=MNU}): names and masks (C{*an1},
+    C{#c*}), masks that must not match (C{!*an1}) and member counts (C{>1}, C{<10}),
+    comma-separated; a room must pass every count, match a mask if any is given, and
+    match none of the C{!} ones. C{+s} rooms are listed only to their members.
 """
 
 from __future__ import annotations
@@ -17,9 +29,13 @@ from netsuite.chat import _irc_numerics as num
 from netsuite.chat._events import ChatError, ChatEvent, Replayed
 from netsuite.chat._hub import Hub, Member
 from netsuite.chat._irc_render import IRCRenderer, IRCWriter, wire
-from netsuite.chat._names import fold
+from netsuite.chat._modes import mask_matches
+from netsuite.chat._names import valid_room
 
-__all__ = ["RoomCommands"]
+#: What LIST can filter on (ISUPPORT ELIST): masks, masks that must not match, users.
+ELIST = "MNU"
+
+__all__ = ["ELIST", "RoomCommands", "list_filter"]
 
 
 class RoomCommands:
@@ -27,6 +43,7 @@ class RoomCommands:
 
     # What the session provides (see IRCSession).
     hub: Hub
+    hostname: str
     nick: str
     caps: set[str]
     closed: bool
@@ -40,6 +57,10 @@ class RoomCommands:
     _room_exists: Callable[[str], bool]
     _not_on: Callable[[ChatError, str], None]
 
+    def room_isupport(self) -> list[str]:
+        """This mixin's ISUPPORT tokens: what LIST filters on."""
+        return [f"ELIST={ELIST}"]
+
     def irc_JOIN(self, prefix: str, params: list[str]) -> None:
         """JOIN #a,#b [key,key]: the first key for the first room...; C{JOIN 0} leaves all."""
         self._need(params, 1)
@@ -52,6 +73,9 @@ class RoomCommands:
             if self.closed:
                 return
             if not name:
+                continue
+            if not valid_room(name):
+                self.reply(num.ERR_BADCHANMASK, name, "Bad Channel Mask")
                 continue
             try:
                 self._join(name, keys[index] if index < len(keys) else "")
@@ -97,8 +121,14 @@ class RoomCommands:
             self.chat_error(e, room)
 
     def _send_topic(self, room: str) -> None:
-        topic, _ = self.hub.topic(room)
+        """332 and 333 (who set it, when), or 331 for a room without a topic."""
+        topic, by = self.hub.topic(room)
         self.out.topic(self.nick, room, wire(topic) if topic else None)  # 332 or 331
+        if topic:
+            when = str(int(self.hub.topic_time(room)))
+            self.out.sendCommand(
+                num.RPL_TOPICWHOTIME, (self.nick, room, by or "*", when), self.hostname
+            )
 
     def _prefixes(self, member: Member, room: str) -> str:
         """
@@ -107,8 +137,8 @@ class RoomCommands:
         """
         return self.hub.prefixes(room, member, every="multi-prefix" in self.caps)
 
-    def _send_names(self, room: str) -> None:
-        """353 lines (as many as the nicks need; C{@} for a secret room) and 366."""
+    def _send_names(self, room: str, *, end: bool = True) -> None:
+        """353 lines (as many as the nicks need; C{@} for a secret room), then 366."""
         full = "userhost-in-names" in self.caps  # nick!user@host, not the nick alone
         mask = self.renderer.mask
         names = [
@@ -117,7 +147,8 @@ class RoomCommands:
         ]
         symbol = "@" if self.hub.room_info(room).secret else "="
         self._listing(num.RPL_NAMREPLY, (symbol, room), names)
-        self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
+        if end:
+            self.reply(num.RPL_ENDOFNAMES, room, "End of /NAMES list")
 
     def _listing(self, numeric: str, middle: Sequence[str], words: Iterable[str]) -> None:
         """C{numeric} replies whose trailing lists C{words}, each line within the limit."""
@@ -128,17 +159,52 @@ class RoomCommands:
             self.reply(num.RPL_ENDOFNAMES, "*", "End of /NAMES list")
             return
         for name in params[0].split(","):
-            if self._room_exists(name) and self.hub.visible(self, name):
-                self._send_names(self.hub.room_info(name).name)
-            else:
-                self.reply(num.RPL_ENDOFNAMES, name, "End of /NAMES list")
+            if name and self._room_exists(name) and self.hub.visible(self, name):
+                self._send_names(self.hub.room_info(name).name, end=False)
+        self.reply(num.RPL_ENDOFNAMES, params[0], "End of /NAMES list")
 
     def irc_LIST(self, prefix: str, params: list[str]) -> None:
-        wanted = {fold(n) for n in params[0].split(",")} if params and params[0] else None
+        """321, a 322 per room that passes the filters (L{list_filter}), 323."""
+        wanted = list_filter(params[0] if params else "")
         self.reply(num.RPL_LISTSTART, "Channel", "Users  Name")
         for info in self.hub.room_names():
             if info.secret and not self.hub.in_room(self, info.name):
                 continue  # +s: only its members see it
-            if wanted is None or fold(info.name) in wanted:
+            if wanted(info.name, info.members):
                 self.reply(num.RPL_LIST, info.name, str(info.members), wire(info.topic))
         self.reply(num.RPL_LISTEND, "End of /LIST")
+
+
+def list_filter(text: str) -> Callable[[str, int], bool]:
+    """
+    What LIST's parameter lets through, as C{(room name, members) -> bool}: the
+    comma-separated terms of ELIST (L{ELIST}). C{>n} and C{<n} bound the member count,
+    C{!mask} must not match the name, any other term is a mask (or a plain name) of
+    which one must match, if there are any. Terms of filters not offered (C{C<n},
+    C{T>n}: creation and topic times) are ignored.
+    """
+    masks: list[str] = []
+    never: list[str] = []
+    above, below = -1, None
+    for term in filter(None, text.split(",")):
+        head, rest = term[0], term[1:]
+        if head in "<>" and rest.isdigit():
+            if head == ">":
+                above = max(above, int(rest))
+            else:
+                below = int(rest) if below is None else min(below, int(rest))
+        elif head == "!" and rest:
+            never.append(rest)
+        elif len(term) > 1 and term[1] in "<>" and head in "CT":
+            continue
+        else:
+            masks.append(term)
+
+    def wanted(name: str, members: int) -> bool:
+        if members <= above or (below is not None and members >= below):
+            return False
+        if masks and not any(mask_matches(m, name) for m in masks):
+            return False
+        return not any(mask_matches(m, name) for m in never)
+
+    return wanted

@@ -539,6 +539,7 @@ class IRCSession(
             f"CHANMODES={CHANMODES}",
             f"CHANNELLEN={ROOM_MAX}",
             "CHANTYPES=#",
+            *self.room_isupport(),
             "EXCEPTS=e",
             "INVEX=I",
             f"KEYLEN={KEY_MAX}",

@@ -17,8 +17,9 @@ so that every door (line, IRC, WebSocket) obeys the same ones through the hub
     each of at most L{MAX_LIST} entries.
 
 Where the document leaves a choice, this does what Ergo does: an invitation lets one
-past C{+i} and the bans but not past the key or the limit; the checks on joining run
-limit, key, invite, ban (so the numeric is the first that applies); only changes that
+past C{+i}, the bans and (as the Modern document says) the limit, not the key; joining
+checks limit, key, invite, ban (the numeric is the first that applies); a key is RFC
+2812's (no space, 7-bit), a bad one refused with 696 and C{*}; only changes that
 change something are echoed; a parameter mode beyond L{MAX_MODES} in one command is
 dropped without a word. Refusals are L{ModeError}s (a L{ChatError} with the mode
 letter and parameter some IRC numerics carry), which the doors map to their replies.
@@ -51,6 +52,7 @@ __all__ = [
     "change_text",
     "mask_matches",
     "parse_changes",
+    "valid_key",
 ]
 
 #: Membership roles, most powerful first, with their prefix symbols (ISUPPORT PREFIX).
@@ -181,6 +183,15 @@ def canonical_mask(text: str) -> str:
     return text
 
 
+#: RFC 2812's key: 7-bit, no NUL, CR, LF, FF, tab, space; no comma (JOIN's separator).
+_KEY = re.compile(r"[\x01-\x05\x07\x08\x0c\x0e-\x1f\x21-\x2b\x2d-\x7f]+")
+
+
+def valid_key(key: str) -> bool:
+    """Whether C{key} may be a room's key (C{+k}): 1 to L{KEY_MAX} such characters."""
+    return 0 < len(key) <= KEY_MAX and not key.startswith(":") and _KEY.fullmatch(key) is not None
+
+
 _GLOBS: dict[str, re.Pattern[str]] = {}
 
 
@@ -255,7 +266,7 @@ class RoomModes:
 
     def check_join(self, mask: str, key: str, members: int, *, invited: bool) -> None:
         """Whether C{mask} may join now (Ergo's order: limit, key, invite, ban)."""
-        if self.limit and members >= self.limit:
+        if self.limit and members >= self.limit and not invited:
             raise ModeError("room_full", "Cannot join channel (+l)")
         if self.key and key != self.key:
             raise ModeError("bad_key", "Cannot join channel (+k)")
@@ -334,13 +345,9 @@ class RoomModes:
                 self.key = ""
                 return Change(False, "k", "*")
             assert arg is not None
-            if not arg or len(arg) > KEY_MAX or "," in arg or arg.startswith(":"):
-                raise ModeError(
-                    "invalid_mode_param",
-                    f"Invalid key: 1-{KEY_MAX} characters, no comma, not starting with ':'",
-                    char="k",
-                    param=arg or "*",
-                )
+            if not valid_key(arg):  # Ergo: the key refused is not echoed back (C{*})
+                why = f"Invalid key: 1-{KEY_MAX} printable ASCII characters, no space or comma"
+                raise ModeError("invalid_mode_param", why, char="k", param="*")
             if arg == self.key:
                 return None
             self.key = arg
@@ -353,12 +360,9 @@ class RoomModes:
                 return Change(False, "l")
             assert arg is not None
             if not arg.isdigit() or not 0 < int(arg) <= LIMIT_MAX:
-                raise ModeError(
-                    "invalid_mode_param",
-                    f"Invalid limit: a number from 1 to {LIMIT_MAX}",
-                    char="l",
-                    param=arg,
-                )
+                raise ModeError("invalid_mode_param", f"Invalid limit: a number from 1 to "
+                                f"{LIMIT_MAX}", char="l", param=arg if arg.isprintable()
+                                and arg and " " not in arg else "*")  # fmt: skip
             if int(arg) == self.limit:
                 return None
             self.limit = int(arg)

@@ -319,6 +319,7 @@ class CommandTests(SynchronousTestCase):
             [
                 ":alice!alice@netsuite JOIN #lobby",
                 ":netsuite 332 alice #lobby :welcome all",
+                ":netsuite 333 alice #lobby bob 1000",  # who set it, when (Modern IRC)
                 ":netsuite 353 alice = #lobby :@bob alice",
                 ":netsuite 366 alice #lobby :End of /NAMES list",
             ],
@@ -336,14 +337,14 @@ class CommandTests(SynchronousTestCase):
                 "JOIN",
                 "353",
                 "366",
-                "403",
+                "476",  # Modern IRC: ERR_BADCHANMASK for a name that is not a room's
                 "JOIN",
                 "353",
                 "366",
                 "461",
             ],
         )
-        self.assertEqual(shown[6].split(" ")[:4], [":netsuite", "403", "alice", "nohash"])
+        self.assertEqual(shown[6].split(" ")[:4], [":netsuite", "476", "alice", "nohash"])
         self.assertEqual(self.hub.rooms_of(self.alice), ["#a", "#B", "#lobby"])
 
     def test_join_zero_leaves_all(self) -> None:
@@ -500,6 +501,7 @@ class CommandTests(SynchronousTestCase):
                 ":netsuite 331 alice #lobby :No topic is set.",
                 ":alice!alice@netsuite TOPIC #lobby :be nice",
                 ":netsuite 332 alice #lobby :be nice",
+                ":netsuite 333 alice #lobby alice 1000",
                 ":netsuite 442 alice #den :you are not in #den",
                 ":netsuite 403 alice #nowhere :no room #nowhere",
                 ":netsuite 403 alice #nowhere :no room #nowhere",
@@ -517,8 +519,7 @@ class CommandTests(SynchronousTestCase):
             self.say("NAMES #lobby,#nowhere", "NAMES"),
             [
                 ":netsuite 353 alice = #lobby :@bob alice",
-                ":netsuite 366 alice #lobby :End of /NAMES list",
-                ":netsuite 366 alice #nowhere :End of /NAMES list",
+                ":netsuite 366 alice #lobby,#nowhere :End of /NAMES list",  # one, as asked
                 ":netsuite 366 alice * :End of /NAMES list",
             ],
         )

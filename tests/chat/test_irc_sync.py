@@ -67,6 +67,7 @@ class ISupportTests(SynchronousTestCase):
                 "CHANMODES=beI,k,l,imnst",
                 "CHANNELLEN=50",
                 "CHANTYPES=#",
+                "ELIST=MNU",
                 "EXCEPTS=e",
                 "INVEX=I",
                 "KEYLEN=23",
@@ -95,7 +96,7 @@ class ISupportTests(SynchronousTestCase):
         self.assertEqual(lines(out)[0].split(" ")[1], "432")
         session, out, _ = registered(self.hub, "n" * 30)
         feed(session, "JOIN #" + "r" * 50)  # CHANNELLEN=50: 51 with the #
-        self.assertEqual(lines(out)[0].split(" ")[1], "403")
+        self.assertEqual(lines(out)[0].split(" ")[1], "476")  # Bad Channel Mask
 
     def test_myinfo(self) -> None:
         """ "<client> <servername> <version> <user modes> <channel modes> [<with a parameter>]"."""

@@ -1,0 +1,1 @@
+The IRC door says who set a topic and when (333) with every topic it sends, refuses a name that is not a room's with 476, ends a NAMES of several rooms with one 366, pairs KICK's rooms with its nicks, refuses a bad key (spaces, over 23 characters, not ASCII) with 696, lets an invitation past +l, and filters LIST by masks, !masks and member counts (ELIST=MNU).
