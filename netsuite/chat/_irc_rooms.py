@@ -65,8 +65,8 @@ class RoomCommands:
         """JOIN #a,#b [key,key]: the first key for the first room...; C{JOIN 0} leaves all."""
         self._need(params, 1)
         if params[0] == "0":
-            for room in self.hub.rooms_of(self):
-                self.hub.part(self, room)
+            for room in self.hub.rooms_of(self):  # type: ignore[arg-type]
+                self.hub.part(self, room)  # type: ignore[arg-type]
             return
         keys = params[1].split(",") if len(params) > 1 else []
         for index, name in enumerate(params[0].split(",")):
@@ -85,7 +85,7 @@ class RoomCommands:
     def _join(self, name: str, key: str = "") -> None:
         self._replays = []
         try:
-            joined = self.hub.join(self, name, key)  # JOIN echo, then the history (held)
+            joined = self.hub.join(self, name, key)  # type: ignore[arg-type]  # JOIN echo, then the history
         finally:
             replays, self._replays = self._replays, None
         if not joined:
@@ -102,7 +102,7 @@ class RoomCommands:
         reason = params[1] if len(params) > 1 else ""
         for name in params[0].split(","):
             try:
-                self.hub.part(self, name, reason)
+                self.hub.part(self, name, reason)  # type: ignore[arg-type]
             except ChatError as e:
                 self._not_on(e, name)
 
@@ -111,7 +111,7 @@ class RoomCommands:
         room = params[0]
         if len(params) > 1:
             try:
-                self.hub.set_topic(self, room, params[1])  # the hub echoes TOPIC
+                self.hub.set_topic(self, room, params[1])  # type: ignore[arg-type]  # the hub echoes TOPIC
             except ChatError as e:
                 self._not_on(e, room)
             return
@@ -159,7 +159,7 @@ class RoomCommands:
             self.reply(num.RPL_ENDOFNAMES, "*", "End of /NAMES list")
             return
         for name in params[0].split(","):
-            if name and self._room_exists(name) and self.hub.visible(self, name):
+            if name and self._room_exists(name) and self.hub.visible(self, name):  # type: ignore[arg-type]
                 self._send_names(self.hub.room_info(name).name, end=False)
         self.reply(num.RPL_ENDOFNAMES, params[0], "End of /NAMES list")
 
@@ -168,7 +168,7 @@ class RoomCommands:
         wanted = list_filter(params[0] if params else "")
         self.reply(num.RPL_LISTSTART, "Channel", "Users  Name")
         for info in self.hub.room_names():
-            if info.secret and not self.hub.in_room(self, info.name):
+            if info.secret and not self.hub.in_room(self, info.name):  # type: ignore[arg-type]
                 continue  # +s: only its members see it
             if wanted(info.name, info.members):
                 self.reply(num.RPL_LIST, info.name, str(info.members), wire(info.topic))
