@@ -42,6 +42,7 @@ from netsuite.chat._events import (
     TopicChanged,
 )
 from netsuite.chat._flood import FLOOD_QUEUE
+from netsuite.chat._history import CHATHISTORY_MAX, Selector, query
 from netsuite.chat._modes import (
     MAX_LIST,
     MAX_MODES,
@@ -52,6 +53,7 @@ from netsuite.chat._modes import (
     parse_changes,
 )
 from netsuite.chat._modes_wire import dump_modes, load_modes
+from netsuite.chat._monitor import MONITOR_MAX, Monitors
 from netsuite.chat._names import NICK_MAX, fold, valid_nick, valid_room
 from netsuite.chat._whowas import WHOWAS_MAX, Whowas
 from netsuite.limits._defaults import MAX_LINE
@@ -189,6 +191,8 @@ class Hub:
         max_list: int = MAX_LIST,
         server_name: str = "netsuite",
         whowas: int = WHOWAS_MAX,
+        monitor_max: int = MONITOR_MAX,
+        chathistory_max: int = CHATHISTORY_MAX,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -207,6 +211,10 @@ class Hub:
         self.server_name = server_name
         #: Nicks that were, for WHOWAS (L{netsuite.chat._whowas}): C{whowas} kept.
         self.whowas = Whowas(whowas)
+        #: Who watches which nick (IRC's MONITOR, L{netsuite.chat._monitor}).
+        self.monitors = Monitors(monitor_max)
+        #: Most messages one history query returns (IRC's CHATHISTORY=, L{history_query}).
+        self.chathistory_max = chathistory_max
         self.counters = counters if counters is not None else Counters("chat")
         self._rooms: dict[str, _Room] = {}
         self._nicks: dict[str, _State] = {}  # folded nick -> state
@@ -256,6 +264,7 @@ class Hub:
         link = self._link(member)
         if link is not None:
             link.connected(member)
+        self.monitors.changed(nick, True)
         return nick
 
     def is_connected(self, member: Member) -> bool:
@@ -311,6 +320,7 @@ class Hub:
         link = self._link(member)
         if link is not None:
             link.renamed(member, old, [room.name for room in state.rooms.values()])
+        self.monitors.renamed(old, nick)
 
     def find(self, nick: str) -> Member | None:
         state = self._nicks.get(fold(nick))
@@ -335,6 +345,8 @@ class Hub:
             self._left(room, member)
         told.pop(id(member), None)
         self._tell(told.values(), Quit(nick=member.nick, reason=reason))
+        self.monitors.clear(member)  # its own watch list, if any
+        self.monitors.changed(member.nick, False)
         if link is not None or self.backbone is None:
             self.counters["members.quit"] += 1
 
@@ -354,6 +366,7 @@ class Hub:
             link.quitted(member, [room.name for room in state.rooms.values()], "")
         for room in state.rooms.values():
             self._left(room, member)
+        self.monitors.clear(member)  # no news: no one is told
         self.counters["members.quit"] += 1
 
     def _audience(self, room: _Room) -> dict[int, Member]:
@@ -542,6 +555,17 @@ class Hub:
         history = self._room(name).history
         items = list(history)
         return items if count is None else items[-count:] if count > 0 else []
+
+    def history_query(
+        self, name: str, sub: str, first: Selector, limit: int, second: Selector | None = None
+    ) -> list[Said]:
+        """
+        Room C{name}'s kept messages that a history query selects (LATEST, BEFORE, AFTER,
+        AROUND, BETWEEN: L{netsuite.chat._history.query}), at most L{chathistory_max}.
+        """
+        most = self.chathistory_max
+        return query(self._room(name).history, sub, first, min(limit, most) if most else limit,
+                     second)  # fmt: skip
 
     # --- roles and modes (L{netsuite.chat._modes}) -----------------------------------
 
@@ -787,6 +811,7 @@ class Hub:
         state = _State(stub, TokenBucket(self.flood_rate, self.flood_burst, stamp=self.clock()))
         self._nicks[key] = state
         self._states[id(stub)] = state
+        self.monitors.changed(stub.nick, True)
         return True
 
     def arrive(self, said: Said) -> None:

@@ -34,6 +34,7 @@ CAPABILITIES: Mapping[str, str] = {
     "away-notify": "",  # netsuite.chat._irc_users
     "batch": "",
     "cap-notify": "",
+    "draft/chathistory": "",  # netsuite.chat._irc_history
     "echo-message": "",
     "extended-join": "",
     "invite-notify": "",  # INVITE shown to a room's operators who ask for it

@@ -56,8 +56,10 @@ from netsuite.chat._events import (
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
+from netsuite.chat._irc_history import CHATHISTORY_CAP, MSGREFTYPES, ChatHistory
 from netsuite.chat._irc_info import ServerQueries, note_unregistered
 from netsuite.chat._irc_modes import USER_MODES, ChannelCommands
+from netsuite.chat._irc_monitor import MonitorCommand
 from netsuite.chat._irc_oper import ServerOperators
 from netsuite.chat._irc_render import (
     IRC_NUMERICS,
@@ -130,6 +132,8 @@ class IRCSession(
     ServerOperators,
     ChannelCommands,
     RoomCommands,
+    ChatHistory,
+    MonitorCommand,
     PacedInput,
 ):
     """
@@ -290,6 +294,8 @@ class IRCSession(
                     self._sink(event.encoded(self._message_fmt, self._message_render))
             self._sink(event.encoded(self._message_fmt, self._message_render))
         elif isinstance(event, Replayed):
+            if CHATHISTORY_CAP in self.caps:  # it asks with CHATHISTORY (the spec, Ergo)
+                return
             if self._replays is not None:
                 self._replays.append(event)  # after the JOIN's topic and names
                 return
@@ -539,12 +545,15 @@ class IRCSession(
             f"CHANMODES={CHANMODES}",
             f"CHANNELLEN={ROOM_MAX}",
             "CHANTYPES=#",
+            self.chathistory_isupport(),  # CHATHISTORY=<max> (draft/chathistory)
             *self.room_isupport(),
             "EXCEPTS=e",
             "INVEX=I",
             f"KEYLEN={KEY_MAX}",
             f"MAXLIST=b:{most},e:{most},I:{most}",
             f"MODES={self.hub.max_modes}",
+            self.monitor_isupport(),  # MONITOR=<limit>
+            f"MSGREFTYPES={MSGREFTYPES}",
             f"NETWORK={self.hostname}",
             f"NICKLEN={NICK_MAX}",
             f"PREFIX={PREFIX}",

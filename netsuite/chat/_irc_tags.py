@@ -142,7 +142,9 @@ def labeled(label: str, data: bytes, server: str, batch: str) -> bytes:
     return b"".join(
         [
             f"@{tag} :{server} BATCH +{batch} labeled-response\r\n".encode(),
-            *(with_tags(line, inner) + b"\r\n" for line in lines),
+            # A line already in a nested batch (CHATHISTORY's) keeps its own batch tag.
+            *(line + b"\r\n" if line.startswith(b"@batch=") else with_tags(line, inner) + b"\r\n"
+              for line in lines),
             f":{server} BATCH -{batch}\r\n".encode(),
         ]
     )

@@ -22,9 +22,11 @@ from netsuite.chat._accounts import AccountBook, parse_entries
 from netsuite.chat._accounts_thread import threaded
 from netsuite.chat._backbone import LEASE, QUEUE, Backbone
 from netsuite.chat._flood import FLOOD_QUEUE
+from netsuite.chat._history import CHATHISTORY_MAX
 from netsuite.chat._hub import QUIET_ABOVE, Hub
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.chat._modes import MAX_LIST, MAX_MODES
+from netsuite.chat._monitor import MONITOR_MAX
 from netsuite.chat._whowas import WHOWAS_MAX
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
@@ -75,6 +77,11 @@ CHAT_LIMITS = (
               "MAXLIST).", int, least=1),
     Parameter("whowas", WHOWAS_MAX,
               "IRC: departed or renamed nicks WHOWAS remembers (0: none).", int, least=0),
+    Parameter("chathistory-max", CHATHISTORY_MAX,
+              "IRC: most messages one CHATHISTORY query returns (ISUPPORT CHATHISTORY; "
+              "0: no bound but --history).", int, least=0),
+    Parameter("monitor-max", MONITOR_MAX,
+              "IRC: nicks one client may MONITOR (ISUPPORT MONITOR).", int, least=0),
     Parameter("ping-interval", limits.IRC_PING_INTERVAL,
               "IRC: seconds of silence before the server PINGs.", float, least=0, strict=True),
     Parameter("ping-timeout", limits.IRC_PING_TIMEOUT,
@@ -241,6 +248,8 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         max_modes=options["max-modes"],
         max_list=options["max-list"],
         whowas=options["whowas"],
+        chathistory_max=options["chathistory-max"],
+        monitor_max=options["monitor-max"],
         server_name=options["server-name"],  # bans match nick!nick@<server name>
         counters=Counters("chat"),
     )

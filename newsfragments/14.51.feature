@@ -1,0 +1,1 @@
+IRC: `MONITOR` (IRCv3): `+`, `-`, `C`, `L`, `S` with 730-734, and news when a watched nick connects, quits or changes nick on any door; `--monitor-max` (config `monitor_max`, ISUPPORT `MONITOR=`) bounds each client's list.
