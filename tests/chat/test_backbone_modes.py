@@ -160,3 +160,28 @@ class KillAcrossTests(SynchronousTestCase):
         c.hubs[1].rename(victim, "renamed")  # gone from that nick before the kill lands
         stub.kill("Killed (oper (late))")
         self.assertIsNone(victim.dropped)
+
+
+class PresenceWatcher:
+    """A MONITOR watcher (L{netsuite.chat._monitor.Watcher}) that records what it is told."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, bool]] = []
+
+    def presence(self, nick: str, online: bool) -> None:
+        self.told.append((nick, online))
+
+
+class MonitorAcrossTests(SynchronousTestCase):
+    def test_watched_nick_on_another_process(self) -> None:
+        """MONITOR here sees a nick come, change and go on another process."""
+        c = Cluster(2)
+        watcher = PresenceWatcher()
+        c.hubs[0].monitors.add(watcher, ["bob", "robert"])
+        bob = c.member(1, "bob")
+        c.hubs[1].rename(bob, "robert")
+        c.hubs[1].quit(bob, "bye")
+        self.assertEqual(
+            watcher.told,
+            [("bob", True), ("bob", False), ("robert", True), ("robert", False)],
+        )
