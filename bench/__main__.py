@@ -16,7 +16,9 @@ the medians from the JSON file the driver writes (bench/out/suite/NAME.json).
 Peers a driver cannot start here are left out with a line saying why, never silently:
 aiohttp (web) needs the package importable by the drivers' interpreter (--peers-venv
 DIR makes a venv of its own with it), nginx (web) needs the binary, wrk runs the whole
-web driver. No driver has a uvloop peer yet, so uvloop is not installed.
+web driver, uvloop (echo, udp: the asyncio peers on uvloop's loop) needs uvloop
+importable (--peers-venv installs it; the driver prints a line when it leaves it out).
+netsuite runs under its own reactor (each driver's --reactor, default "netsuite").
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ PYTHON_PEERS = ("asyncio", "uvloop", "threaded", "aiohttp", "http.server")
 LIMITS = ("nginx", "c-epoll", "ncat")
 
 #: Packages --peers-venv installs, each because a driver's default server set uses it.
-PEER_PACKAGES = {"aiohttp": "web.py's aiohttp server (bench/peers/aiohttp_web.py)"}
+PEER_PACKAGES = {
+    "aiohttp": "web.py's aiohttp server (bench/peers/aiohttp_web.py)",
+    "uvloop": "echo.py's and udp.py's uvloop servers (bench/peers/asyncio_{echo,udp}.py)",
+}
 
 
 @dataclass

@@ -52,6 +52,78 @@ def twistd_command() -> list[str]:
     return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 
 
+#: The reactor every driver runs netsuite under (its --reactor option's default):
+#: netsuite's own (docs/reactors.md). "netsuite-epoll" rows run it on Twisted's stock
+#: epoll reactor instead, so the reactor's gain shows in the same run.
+DEFAULT_REACTOR = "netsuite"
+STOCK_ROW = {"netsuite-epoll": "epoll"}
+
+
+def with_reactor(argv: list[str], reactor: str, at: int | None = None) -> list[str]:
+    """
+    C{argv} (a twistd command line) with C{--reactor REACTOR}: a twistd option, so after
+    the twistd command (C{at} words; default: this machine's twistd command) and before
+    the plugin's name. An empty C{reactor} leaves twistd's.
+    """
+    if not reactor:
+        return list(argv)
+    at = len(twistd_command()) if at is None else at
+    return [*argv[:at], "--reactor", reactor, *argv[at:]]
+
+
+def reactor_rows(servers: Sequence[str], reactor: str) -> dict[str, str]:
+    """For the JSON and the table: which reactor each netsuite row ran under."""
+    chosen = {name: STOCK_ROW[name] for name in servers if name in STOCK_ROW}
+    if "netsuite" in servers:
+        chosen["netsuite"] = reactor or "twistd default"
+    return chosen
+
+
+def reactor_gain(
+    mine: Mapping[str, float], stock: Mapping[str, float], rate: str, cpu: str
+) -> str:
+    """
+    One line: netsuite under its reactor over netsuite on the stock epoll reactor, in
+    throughput (C{rate}) and in server CPU per operation (C{cpu}; stock over ours, so
+    above 1 means the netsuite reactor is cheaper). Same run, so a fair comparison.
+    """
+    return (
+        f"netsuite / netsuite-epoll: {rate} {mine[rate] / stock[rate]:.3f}x,"
+        f" CPU per operation {mine[cpu]:.2f} vs {stock[cpu]:.2f} us"
+        f" ({stock[cpu] / mine[cpu]:.3f}x cheaper)"
+    )
+
+
+def add_reactor_option(parser: argparse.ArgumentParser) -> None:
+    """The drivers' C{--reactor}: one default and one help text for all of them."""
+    parser.add_argument(
+        "--reactor",
+        default=DEFAULT_REACTOR,
+        help=f"twistd --reactor for the netsuite server (default {DEFAULT_REACTOR!r};"
+        " epoll, poll, select, asyncio; '' for twistd's default); the netsuite-epoll"
+        " server is netsuite on Twisted's epoll reactor whatever this says",
+    )
+
+
+def uvloop_importable(python: str = sys.executable) -> bool:
+    """Whether the uvloop peers can run: the peers run under C{python}."""
+    probe = [python, "-c", "import uvloop"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+def drop_missing_uvloop(servers: list[str], asked: bool, driver: str) -> list[str]:
+    """
+    C{servers} without "uvloop" when it is not importable: a line saying so when it was
+    only in the default set, an error when it was asked for by name (never silently).
+    """
+    if "uvloop" not in servers or uvloop_importable():
+        return servers
+    if asked:
+        sys.exit(f"{driver}: uvloop asked for but not importable by {sys.executable}")
+    print(f"{driver}: uvloop skipped: not importable by {sys.executable}", flush=True)
+    return [s for s in servers if s != "uvloop"]
+
+
 def netsuite_echo_command() -> list[str]:
     """netsuite-echo with every default (limits, idle timeout) and an ephemeral port."""
     return [

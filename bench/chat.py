@@ -34,13 +34,17 @@ from benchproc import (
     BARE_PORT,
     BENCH,
     OUT,
+    STOCK_ROW,
     PolledServer,
     Server,
+    add_reactor_option,
     build_c,
+    reactor_rows,
     rotations,
     run_windowed,
     twistd_command,
     window_options,
+    with_reactor,
 )
 
 SERVERS = ("netsuite", "naive-twisted", "threaded", "ncat")
@@ -49,8 +53,10 @@ NOT_TO_SENDER = ("ncat",)
 #: ncat 7.93's broker does not take 500 members here: some never get a line (chatgen:
 #: "only 435 of 499 receivers joined"), whatever the probe interval; it runs up to this.
 NCAT_MAX_MEMBERS = 100
-#: Not run by default: peers/netsuite_corked_chat.py, a what-if experiment (see there).
-EXPERIMENTS = ("netsuite-corked",)
+#: Not run by default: peers/netsuite_corked_chat.py, a what-if experiment (see there);
+#: netsuite on Twisted's stock epoll reactor (benchproc.STOCK_ROW; netsuite runs on
+#: --reactor, default its own).
+EXPERIMENTS = ("netsuite-corked", *STOCK_ROW)
 CHATGEN_SRC = BENCH / "chatgen.c"
 CHATGEN = OUT / "chatgen"
 
@@ -91,13 +97,16 @@ class NcatBroker(PolledServer):
         return [ncat, "--broker", "--listen", "--max-conns", "2000", "127.0.0.1", str(port)]
 
 
-def make_server(name: str, nagle: bool) -> Server:
-    """The named server, not yet started (peers get TCP_NODELAY unless C{nagle})."""
+def make_server(name: str, nagle: bool, reactor: str = "") -> Server:
+    """
+    The named server, not yet started (peers get TCP_NODELAY unless C{nagle}); netsuite
+    under C{twistd --reactor REACTOR}.
+    """
     if name == "ncat":
         return NcatBroker()
-    if name == "netsuite":
+    if name == "netsuite" or name in STOCK_ROW:
         argv = [*twistd_command(), "-n", "--pidfile=", "netsuite-chat", *NETSUITE_OPTIONS]
-        return Server(name, argv, CHAT_PORT)
+        return Server(name, with_reactor(argv, STOCK_ROW.get(name, reactor)), CHAT_PORT)
     if name == "netsuite-corked":
         argv = [sys.executable, str(BENCH / "peers" / "netsuite_corked_chat.py")]
         return Server(name, argv + list(NETSUITE_OPTIONS), CHAT_PORT)
@@ -211,6 +220,9 @@ def print_table(
             " --max-per-ip 1000 (all members are 127.0.0.1);"
         )
         print("  send-queue bound 1 MiB, max-connections 1024, idle timeout: defaults, on.")
+    reactors = reactor_rows(args.servers, args.reactor)
+    if reactors:
+        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
     print(
         "peers: textbook, Nagle on (--peer-nagle)"
         if args.peer_nagle
@@ -288,6 +300,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="SERVER_CPU,LOADGEN_CPU: pin each to one CPU (e.g. 0,1); default: no pinning",
     )
+    add_reactor_option(p)
     p.add_argument("--json", type=Path, default=OUT / "chat.json")
     args = p.parse_args(argv)
     args.pin = [int(c) for c in args.pin.split(",")] if args.pin else []
@@ -314,7 +327,7 @@ def main() -> int:
                     continue
                 # A fresh server per run: no history replay or leftover quits from the
                 # previous member count in the next measurement.
-                server = make_server(name, args.peer_nagle)
+                server = make_server(name, args.peer_nagle, args.reactor)
                 server.start()
                 if args.pin:
                     os.sched_setaffinity(server.pid, {args.pin[0]})
@@ -342,7 +355,10 @@ def main() -> int:
     elapsed = time.monotonic() - began
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "netsuite_command": ["twistd", "-n", "--pidfile=", "netsuite-chat", *NETSUITE_OPTIONS],
+        "netsuite_command": with_reactor(
+            ["twistd", "-n", "--pidfile=", "netsuite-chat", *NETSUITE_OPTIONS], args.reactor, 1
+        ),
+        "reactors": reactor_rows(args.servers, args.reactor),
         "machine": {
             "cpus": os.cpu_count(),
             "kernel": platform.release(),

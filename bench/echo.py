@@ -7,7 +7,12 @@ noisy neighbour on the machine hurts every server alike instead of the one that 
 to run during it; server and load-generator CPU are both recorded, so the table shows
 the server (not the client) was the bottleneck.
 
-    /tmp/venv/bin/python bench/echo.py [--duration 10] [--rounds 3] [--reactor poll]
+    /tmp/venv/bin/python bench/echo.py [--duration 10] [--rounds 3] [--reactor netsuite]
+
+netsuite runs under its own reactor (--reactor netsuite, docs/reactors.md) unless
+--reactor says otherwise; the server "netsuite-epoll" (not run by default) is netsuite on
+Twisted's stock epoll reactor, so the reactor's gain shows in one run. "uvloop" is the
+asyncio peer on uvloop's loop; left out, with a line saying so, when uvloop is missing.
 
 Writes bench/out/echo.json; exits 1 if any echoed byte was wrong or a connection failed.
 """
@@ -31,27 +36,34 @@ from benchproc import (
     BARE_PORT,
     BENCH,
     OUT,
+    STOCK_ROW,
     TWISTD_PORT,
     Server,
+    add_reactor_option,
     build_loadgen,
     cpu_seconds,
+    drop_missing_uvloop,
     machine_cpu_seconds,
     netsuite_echo_command,
-    twistd_command,
+    reactor_gain,
+    reactor_rows,
+    with_reactor,
 )
 
-SERVERS = ("netsuite", "plain-twisted", "asyncio")
+SERVERS = ("netsuite", "plain-twisted", "asyncio", "uvloop")
+#: Not run by default: netsuite on Twisted's stock epoll reactor (benchproc.STOCK_ROW).
+EXTRA_SERVERS = tuple(STOCK_ROW)
 WORKLOADS = ("pipelined", "bulk")
 
 
 def make_server(name: str, reactor: str = "") -> Server:
     """The named server, not yet started; netsuite under C{twistd --reactor REACTOR}."""
-    if name == "netsuite":
-        argv = netsuite_echo_command()
-        if reactor:  # a twistd option: after the twistd command, before the plugin's name
-            at = len(twistd_command())
-            argv[at:at] = ["--reactor", reactor]
+    if name == "netsuite" or name in STOCK_ROW:
+        argv = with_reactor(netsuite_echo_command(), STOCK_ROW.get(name, reactor))
         return Server(name, argv, TWISTD_PORT)
+    if name == "uvloop":  # the asyncio echo, unchanged, on uvloop's loop
+        argv = [sys.executable, str(BENCH / "peers" / "asyncio_echo.py"), "--uvloop"]
+        return Server(name, argv, BARE_PORT)
     peer = {"plain-twisted": "plain_twisted_echo.py", "asyncio": "asyncio_echo.py"}[name]
     return Server(name, [sys.executable, str(BENCH / "peers" / peer)], BARE_PORT)
 
@@ -178,8 +190,10 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
         f"pipelined: {args.conns} conns x {args.inflight} in flight x {args.size} B;  "
         f"bulk: {args.bulk_conns} conns x {args.bulk_inflight} in flight x {args.bulk_size} B;"
         f"  {args.duration:g} s windows, median of {args.rounds} rounds;"
-        f" netsuite reactor: {args.reactor or 'twistd default'}"
     )
+    reactors = reactor_rows(args.servers, args.reactor)
+    if reactors:
+        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
     head = (
         f"{'':<14} {'pipelined':-^52}  {'bulk':-^40}\n"
         f"{'server':<14} {'msgs/s':>10} {'MB/s':>7} {'srv CPU':>8} {'gen CPU':>8}"
@@ -214,6 +228,16 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
             if key in ("pipelined_msgs_per_s", "bulk_mb_per_s"):
                 verdict = "  ok (>= 0.95)" if value >= 0.95 else "  BELOW 0.95"
             print(f"netsuite / plain Twisted {key:<25} {value:.3f}x{verdict}")
+    if "netsuite" in medians and "netsuite-epoll" in medians:
+        print()
+        for mode, rate in (("pipelined", "msgs_per_s"), ("bulk", "mb_per_s")):
+            gain = reactor_gain(
+                medians["netsuite"][mode],
+                medians["netsuite-epoll"][mode],
+                rate,
+                "server_cpu_us_per_msg",
+            )
+            print(f"{mode:<9} {gain}")
     print()
     for server, modes in medians.items():
         for mode, fig in modes.items():
@@ -230,7 +254,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="seconds measured per workload")
     p.add_argument("--warmup", type=float, default=0.5, help="seconds before measuring")
     p.add_argument("--rounds", type=int, default=3, help="rounds (servers alternate)")
-    p.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
+    p.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        help=f"comma-separated, of {', '.join(SERVERS + EXTRA_SERVERS)}",
+    )
     p.add_argument("--conns", type=int, default=50)
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--inflight", type=int, default=16)
@@ -248,17 +276,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="SERVER_CPU,LOADGEN_CPU: pin each to one CPU (e.g. 0,1); default: no pinning",
     )
-    p.add_argument(
-        "--reactor",
-        default="",
-        help="twistd --reactor for the netsuite server (epoll, poll, select, asyncio);"
-        " default: twistd's",
-    )
+    add_reactor_option(p)
     p.add_argument("--json", type=Path, default=OUT / "echo.json")
     args = p.parse_args(argv)
     args.pin = [int(c) for c in args.pin.split(",")] if args.pin else []
-    args.servers = [s for s in args.servers.split(",") if s]
-    unknown = set(args.servers) - set(SERVERS)
+    asked = args.servers != ",".join(SERVERS)
+    args.servers = drop_missing_uvloop([s for s in args.servers.split(",") if s], asked, "echo")
+    unknown = set(args.servers) - set(SERVERS + EXTRA_SERVERS)
     if unknown or args.rounds < 1 or args.duration <= 0:
         p.error(f"bad --servers/--rounds/--duration ({sorted(unknown)})")
     return args
@@ -308,6 +332,7 @@ def main() -> int:
             "twisted": metadata.version("twisted"),
             "netsuite": metadata.version("netsuite"),
         },
+        "reactors": reactor_rows(args.servers, args.reactor),
         "medians": medians,
         "netsuite_over_plain_twisted": ratios(medians),
         "errors": errors,

@@ -14,7 +14,12 @@ but with the per-source budget raised (--udp-rate/--udp-burst 1e12): the default
 a source IP, would cap this single-source benchmark at ~22,000 datagrams/s of 64 B. The
 guard still runs all its checks and counters on every datagram.
 
-    /tmp/venv/bin/python bench/udp.py [--duration 8] [--rounds 5]
+    /tmp/venv/bin/python bench/udp.py [--duration 8] [--rounds 5] [--reactor netsuite]
+
+netsuite runs under its own reactor (--reactor netsuite, docs/reactors.md) unless
+--reactor says otherwise; "netsuite-epoll" (not run by default) is netsuite on Twisted's
+stock epoll reactor, so the reactor's gain shows in one run. "uvloop" is the asyncio peer
+on uvloop's loop; left out, with a line saying so, when uvloop is missing.
 
 Writes bench/out/udp.json; exits 1 if an echo was wrong, duplicated or foreign.
 """
@@ -33,14 +38,29 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchproc import BARE_PORT, BENCH, OUT, Server, build_c, run_windowed, twistd_command
+from benchproc import (
+    BARE_PORT,
+    BENCH,
+    OUT,
+    STOCK_ROW,
+    Server,
+    add_reactor_option,
+    build_c,
+    drop_missing_uvloop,
+    reactor_gain,
+    reactor_rows,
+    run_windowed,
+    twistd_command,
+    with_reactor,
+)
 
-SERVERS = ("netsuite", "naive-twisted", "asyncio")
+SERVERS = ("netsuite", "naive-twisted", "asyncio", "uvloop")
 #: Not run by default: the naive echo with netsuite's 65,535-byte receive size instead of
 #: Twisted's 8,192, an A/B of what that costs alone; and two what-if experiments on
 #: netsuite's hot path (peers/netsuite_udp_whatif.py: the clock resolved once; that and
 #: the echo sent with the socket's sendto rather than udp.Port.write).
-EXTRA_SERVERS = ("naive-twisted-64k", "netsuite-clockfix", "netsuite-direct")
+#: And netsuite on Twisted's stock epoll reactor (benchproc.STOCK_ROW).
+EXTRA_SERVERS = ("naive-twisted-64k", "netsuite-clockfix", "netsuite-direct", *STOCK_ROW)
 WHATIF = {"netsuite-clockfix": "clock", "netsuite-direct": "direct"}
 UDPGEN_SRC = BENCH / "udpgen.c"
 UDPGEN = OUT / "udpgen"
@@ -62,17 +82,20 @@ NETSUITE_OPTIONS = (
 TARGET = 0.95  # netsuite / naive Twisted, datagrams/s
 
 
-def make_server(name: str) -> Server:
-    """The named server, not yet started."""
-    if name == "netsuite":
+def make_server(name: str, reactor: str = "") -> Server:
+    """The named server, not yet started; netsuite under C{twistd --reactor REACTOR}."""
+    if name == "netsuite" or name in STOCK_ROW:
         argv = [*twistd_command(), "-n", "--pidfile=", "netsuite-echo", *NETSUITE_OPTIONS]
-        return Server(name, argv, UDP_PORT)
+        return Server(name, with_reactor(argv, STOCK_ROW.get(name, reactor)), UDP_PORT)
     if name in WHATIF:
         argv = [sys.executable, str(BENCH / "peers" / "netsuite_udp_whatif.py")]
         argv += ["--variant", WHATIF[name], "-n", "--pidfile=", "netsuite-echo"]
         return Server(name, [*argv, *NETSUITE_OPTIONS], UDP_PORT)
     if name == "asyncio":
         return Server(name, [sys.executable, str(BENCH / "peers" / "asyncio_udp.py")], BARE_PORT)
+    if name == "uvloop":  # the asyncio echo, unchanged, on uvloop's loop
+        argv = [sys.executable, str(BENCH / "peers" / "asyncio_udp.py"), "--uvloop"]
+        return Server(name, argv, BARE_PORT)
     argv = [sys.executable, str(BENCH / "peers" / "naive_twisted_udp.py")]
     if name == "naive-twisted-64k":
         argv += ["--max-packet-size", "65535"]
@@ -189,6 +212,9 @@ def print_table(
         f" {args.loss_timeout:g} s is lost;"
     )
     print(f"{args.duration:g} s windows, median of {args.rounds} rounds (servers rotated)")
+    reactors = reactor_rows(args.servers, args.reactor)
+    if reactors:
+        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
     if "netsuite" in args.servers:
         print(
             "netsuite-echo: guards on (deny-list, per-source token bucket, LRU of sources),"
@@ -235,6 +261,16 @@ def print_table(
             print(f"{key:<36} dgrams/s {value['dgrams_per_s']:6.3f}x{verdict}")
             print(f"{'':<36} per round: {rounds}")
             print(f"{key + ' cpu efficiency':<45} {value['cpu_efficiency']:6.3f}x")
+    if "netsuite" in medians and "netsuite-epoll" in medians:
+        print()
+        print(
+            reactor_gain(
+                medians["netsuite"],
+                medians["netsuite-epoll"],
+                "dgrams_per_s",
+                "server_cpu_us_per_dgram",
+            )
+        )
     print()
     for name, fig in medians.items():
         relation = "<" if fig["loadgen_cpu_util"] < fig["server_cpu_util"] else ">="
@@ -276,10 +312,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="SERVER_CPU,LOADGEN_CPU: pin each to one CPU (e.g. 0,1); default: no pinning",
     )
+    add_reactor_option(p)
     p.add_argument("--json", type=Path, default=OUT / "udp.json")
     args = p.parse_args(argv)
     args.pin = [int(c) for c in args.pin.split(",")] if args.pin else []
-    args.servers = [s for s in args.servers.split(",") if s]
+    asked = args.servers != ",".join(SERVERS)
+    args.servers = drop_missing_uvloop([s for s in args.servers.split(",") if s], asked, "udp")
     unknown = set(args.servers) - set(SERVERS) - set(EXTRA_SERVERS)
     if unknown or args.rounds < 1 or args.duration <= 0 or not 1 <= args.flows <= args.window:
         p.error(f"bad --servers/--rounds/--duration/--flows ({sorted(unknown)})")
@@ -296,7 +334,7 @@ def main() -> int:
     for rnd in range(args.rounds):
         shift = rnd % len(args.servers)
         for name in args.servers[shift:] + args.servers[:shift]:
-            server = make_server(name)
+            server = make_server(name, args.reactor)
             server.start()
             if args.pin:
                 os.sched_setaffinity(server.pid, {args.pin[0]})
@@ -329,7 +367,10 @@ def main() -> int:
     elapsed = time.monotonic() - began
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "netsuite_command": ["twistd", "-n", "--pidfile=", "netsuite-echo", *NETSUITE_OPTIONS],
+        "netsuite_command": with_reactor(
+            ["twistd", "-n", "--pidfile=", "netsuite-echo", *NETSUITE_OPTIONS], args.reactor, 1
+        ),
+        "reactors": reactor_rows(args.servers, args.reactor),
         "netsuite_note": (
             "guards on; per-source budget raised from 2 MB/s (burst 256 KiB) to 1e12 so one"
             " source is not rate limited; every check still runs per datagram"

@@ -3,10 +3,15 @@ An asyncio Protocol echo server, for context next to the Twisted ones.
 
 asyncio sets TCP_NODELAY on TCP transports itself and writes at once when its buffer is
 empty. Prints its port on stdout; SIGTERM ends it.
+
+With C{--uvloop} the same code runs on uvloop's event loop (C{uvloop.run}, as uvloop's
+README writes it): the bench's "uvloop" server.
 """
 
 import asyncio
+import importlib
 import signal
+import sys
 
 
 class Echo(asyncio.Protocol):
@@ -31,4 +36,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # --uvloop: the same code on uvloop's loop, started with uvloop.run as its README does
+    uvloop = sys.argv[1:] == ["--uvloop"]
+    (importlib.import_module("uvloop").run if uvloop else asyncio.run)(main())

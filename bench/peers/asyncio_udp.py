@@ -5,10 +5,15 @@ asyncio reads one datagram per readiness event (an epoll_wait per datagram), int
 256 KiB buffer (its transport's max_size: glibc serves that with an mmap and a munmap per
 datagram, 15 us against 1.5 us for recvfrom(8192) here), and sends at once when its
 buffer is empty. Textbook, unchanged. Prints its port on stdout; SIGTERM ends it.
+
+With C{--uvloop} the same code runs on uvloop's event loop (C{uvloop.run}, as uvloop's
+README writes it): the bench's "uvloop" server.
 """
 
 import asyncio
+import importlib
 import signal
+import sys
 
 
 class Echo(asyncio.DatagramProtocol):
@@ -35,4 +40,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # --uvloop: the same code on uvloop's loop, started with uvloop.run as its README does
+    uvloop = sys.argv[1:] == ["--uvloop"]
+    (importlib.import_module("uvloop").run if uvloop else asyncio.run)(main())
