@@ -79,6 +79,13 @@ def reactor_rows(servers: Sequence[str], reactor: str) -> dict[str, str]:
     return chosen
 
 
+def print_reactors(servers: Sequence[str], reactor: str) -> None:
+    """The table's line saying which reactor each netsuite row ran under."""
+    chosen = reactor_rows(servers, reactor)
+    if chosen:
+        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in chosen.items()))
+
+
 def reactor_gain(
     mine: Mapping[str, float], stock: Mapping[str, float], rate: str, cpu: str
 ) -> str:

@@ -39,6 +39,7 @@ from benchproc import (
     Server,
     add_reactor_option,
     build_c,
+    print_reactors,
     reactor_rows,
     rotations,
     run_windowed,
@@ -220,9 +221,7 @@ def print_table(
             " --max-per-ip 1000 (all members are 127.0.0.1);"
         )
         print("  send-queue bound 1 MiB, max-connections 1024, idle timeout: defaults, on.")
-    reactors = reactor_rows(args.servers, args.reactor)
-    if reactors:
-        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
+    print_reactors(args.servers, args.reactor)
     print(
         "peers: textbook, Nagle on (--peer-nagle)"
         if args.peer_nagle

@@ -45,6 +45,7 @@ from benchproc import (
     drop_missing_uvloop,
     machine_cpu_seconds,
     netsuite_echo_command,
+    print_reactors,
     reactor_gain,
     reactor_rows,
     with_reactor,
@@ -191,9 +192,7 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
         f"bulk: {args.bulk_conns} conns x {args.bulk_inflight} in flight x {args.bulk_size} B;"
         f"  {args.duration:g} s windows, median of {args.rounds} rounds;"
     )
-    reactors = reactor_rows(args.servers, args.reactor)
-    if reactors:
-        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
+    print_reactors(args.servers, args.reactor)
     head = (
         f"{'':<14} {'pipelined':-^52}  {'bulk':-^40}\n"
         f"{'server':<14} {'msgs/s':>10} {'MB/s':>7} {'srv CPU':>8} {'gen CPU':>8}"

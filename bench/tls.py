@@ -29,7 +29,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchproc import BARE_PORT, BENCH, OUT, Server, gen_command, run_windowed, twistd_command
+from benchproc import (
+    BARE_PORT,
+    BENCH,
+    OUT,
+    STOCK_ROW,
+    Server,
+    add_reactor_option,
+    gen_command,
+    print_reactors,
+    reactor_rows,
+    run_windowed,
+    twistd_command,
+    with_reactor,
+)
 
 from netsuite.testing import TLSFiles
 
@@ -37,7 +50,8 @@ SERVERS = ("netsuite", "plain-twisted", "asyncio")
 #: Not run by default, for A/B profiling: netsuite with its per-connection log lines
 #: dropped (peers/quiet_twistd.py), and also without its per-connection guards (handshake
 #: deadline, idle timer, connection caps).
-EXTRA_SERVERS = ("netsuite-quietlog", "netsuite-bare")
+#: And netsuite on Twisted's stock epoll reactor (benchproc.STOCK_ROW).
+EXTRA_SERVERS = ("netsuite-quietlog", "netsuite-bare", *STOCK_ROW)
 TLSGEN_SRC = BENCH / "tlsgen.c"
 TLSGEN = OUT / "tlsgen"
 # "... echo/tls listening on tls 127.0.0.1:37009" (netsuite.twistd._service.ListenerService)
@@ -68,12 +82,15 @@ def build_tlsgen() -> Path:
     return TLSGEN
 
 
-def make_server(name: str, certs: TLSFiles) -> Server:
-    """The named server, not yet started, serving the run's certificate."""
+def make_server(name: str, certs: TLSFiles, reactor: str = "") -> Server:
+    """
+    The named server, not yet started, serving the run's certificate; netsuite (and its
+    A/B variants) under C{twistd --reactor REACTOR}, netsuite-epoll under epoll.
+    """
     cert, key = certs.cert_path, certs.key_path
     if name.startswith("netsuite"):
         launcher = twistd_command()
-        if name != "netsuite":  # both A/B variants drop the per-connection log lines
+        if name in ("netsuite-quietlog", "netsuite-bare"):  # drop per-connection log lines
             launcher = [sys.executable, str(BENCH / "peers" / "quiet_twistd.py")]
         description = f"nstls:0:interface=127.0.0.1:cert={cert}:key={key}"
         options: list[str] = []
@@ -81,6 +98,7 @@ def make_server(name: str, certs: TLSFiles) -> Server:
             description += ":handshakeTimeout=0:reloadInterval=0"
             options = ["--idle-timeout", "0", "--max-connections", "0", "--max-per-ip", "0"]
         argv = [*launcher, "-n", "--pidfile=", "netsuite-echo", *options, "--listen", description]
+        argv = with_reactor(argv, STOCK_ROW.get(name, reactor), len(launcher))
         return Server(name, argv, TLS_PORT)
     peer = {"plain-twisted": "twisted_ssl_echo.py", "asyncio": "asyncio_ssl_echo.py"}[name]
     return Server(name, [sys.executable, str(BENCH / "peers" / peer), cert, key], BARE_PORT)
@@ -193,6 +211,7 @@ def ratios(medians: Medians) -> dict[str, dict[str, dict[str, float]]]:
 def print_table(medians: dict[str, dict[str, dict[str, Any]]], args: argparse.Namespace) -> None:
     """Medians per server and workload, the ratios, and the CPU comparison."""
     print()
+    print_reactors(args.servers, args.reactor)
     print(
         f"handshakes: {args.hs_conns} conns, each connect + handshake + {args.size} B echo +"
         f" close_notify, repeated;  bulk: {args.bulk_conns} conns x {args.bulk_inflight}"
@@ -296,6 +315,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the client verifies the server's chain and name (costs the client CPU)",
     )
     p.add_argument("--pin", default="", help="SERVER_CPU,LOADGEN_CPU (e.g. 0,1); default none")
+    add_reactor_option(p)
     p.add_argument("--json", type=Path, default=OUT / "tls.json")
     args = p.parse_args(argv)
     args.pin = [int(c) for c in args.pin.split(",")] if args.pin else []
@@ -319,7 +339,7 @@ def main() -> int:
     for rnd in range(args.rounds):
         k = rnd % len(args.servers)
         for name in args.servers[k:] + args.servers[:k]:
-            server = make_server(name, certs)
+            server = make_server(name, certs, args.reactor)
             server.start()
             if args.pin:
                 os.sched_setaffinity(server.pid, {args.pin[0]})
@@ -348,6 +368,7 @@ def main() -> int:
     elapsed = time.monotonic() - began
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "reactors": reactor_rows(args.servers, args.reactor),
         "machine": {
             "cpus": os.cpu_count(),
             "kernel": platform.release(),

@@ -47,6 +47,7 @@ from benchproc import (
     add_reactor_option,
     build_c,
     drop_missing_uvloop,
+    print_reactors,
     reactor_gain,
     reactor_rows,
     run_windowed,
@@ -212,9 +213,7 @@ def print_table(
         f" {args.loss_timeout:g} s is lost;"
     )
     print(f"{args.duration:g} s windows, median of {args.rounds} rounds (servers rotated)")
-    reactors = reactor_rows(args.servers, args.reactor)
-    if reactors:
-        print("reactors: " + ", ".join(f"{name} on {r}" for name, r in reactors.items()))
+    print_reactors(args.servers, args.reactor)
     if "netsuite" in args.servers:
         print(
             "netsuite-echo: guards on (deny-list, per-source token bucket, LRU of sources),"

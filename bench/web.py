@@ -45,7 +45,9 @@ from benchproc import (
     OUT,
     PolledServer,
     Server,
+    add_reactor_option,
     machine_cpu_seconds,
+    print_reactors,
     twistd_command,
 )
 
@@ -372,6 +374,7 @@ def print_table(
 ) -> None:
     """Medians per workload and server, the spread, the ratios and the targets."""
     print()
+    print_reactors(args.servers, args.reactor)
     print(
         f"wrk -t{args.threads} -c{args.conns} -d{args.duration:g}s --latency;"
         f" static: GET /{FILE_NAME} ({FILE_SIZE} B), json: a small JSON endpoint;"
@@ -440,11 +443,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--grace", type=float, default=15.0,
                    help="seconds past its duration before a wrk run is killed")  # fmt: skip
-    p.add_argument(
-        "--reactor",
-        default="",
-        help="twistd --reactor for the netsuite server (default: twistd's)",
-    )
+    add_reactor_option(p)
     p.add_argument("--json", type=Path, default=OUT / "web.json")
     args = p.parse_args(argv)
     args.servers = [s for s in args.servers.split(",") if s]
