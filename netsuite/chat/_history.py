@@ -32,7 +32,13 @@ from netsuite.chat._events import Said
 
 __all__ = [
     "CHATHISTORY_MAX",
-    "SUBCOMMANDS", "Selector", "millis", "msgid_of", "parse_selector", "query"]
+    "SUBCOMMANDS",
+    "Selector",
+    "millis",
+    "msgid_of",
+    "parse_selector",
+    "query",
+]
 
 #: Most messages one query returns by default (C{--chathistory-max}; ISUPPORT
 #: C{CHATHISTORY=}). More than a room keeps (C{--history}) is never there to return.

@@ -155,4 +155,3 @@ class ChatHistory:
             for line in data.split(b"\r\n")[:-1]:
                 self.emit(with_tags(line, tag) + b"\r\n")
         self.emit(f":{self.hostname} BATCH -{name}\r\n".encode())
-

@@ -143,8 +143,10 @@ def labeled(label: str, data: bytes, server: str, batch: str) -> bytes:
         [
             f"@{tag} :{server} BATCH +{batch} labeled-response\r\n".encode(),
             # A line already in a nested batch (CHATHISTORY's) keeps its own batch tag.
-            *(line + b"\r\n" if line.startswith(b"@batch=") else with_tags(line, inner) + b"\r\n"
-              for line in lines),
+            *(
+                line + b"\r\n" if line.startswith(b"@batch=") else with_tags(line, inner) + b"\r\n"
+                for line in lines
+            ),
             f":{server} BATCH -{batch}\r\n".encode(),
         ]
     )

@@ -123,9 +123,7 @@ class SubcommandTests(HistoryCase):
         self.assertEqual(self.texts("CHATHISTORY BEFORE #r msgid=nope 5"), [])
 
     def test_targets(self) -> None:
-        got = self.ask(
-            f"CHATHISTORY TARGETS timestamp={stamp(-1)} timestamp={stamp(20)} 10"
-        )
+        got = self.ask(f"CHATHISTORY TARGETS timestamp={stamp(-1)} timestamp={stamp(20)} 10")
         self.assertRegex(got[0], r"^:netsuite BATCH \+\w+ draft/chathistory-targets$")
         name = got[0].split()[2][1:]
         self.assertEqual(
