@@ -458,8 +458,9 @@ class Hub:
         remote = getattr(member, "remote", False)
         if room.members and not remote:
             room.modes.check_join(
-                self.mask(member), key, len(room.members), invited=folded in state.invited
-            )
+                self.mask(member), key, len(room.members), invited=folded in state.invited,
+                account=account_of(member),
+            )  # fmt: skip
         elif not room.members and not remote:
             room.modes.ops.add(id(member))
         state.invited.discard(folded)
@@ -900,7 +901,7 @@ class Hub:
                 continue
             try:
                 room.modes.check_join(self.mask(member), keys.get(id(member), ""), admitted,
-                                      invited=False)  # fmt: skip
+                                      invited=False, account=account_of(member))  # fmt: skip
             except ModeError as e:
                 event = Kicked(room=room.name, nick=self.server_name, target=member.nick,
                                reason=e.message)  # fmt: skip

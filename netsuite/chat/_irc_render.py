@@ -83,10 +83,11 @@ IRC_NUMERICS: dict[str, str] = {
     "invite_only": num.ERR_INVITEONLYCHAN,  # 473
     "banned": num.ERR_BANNEDFROMCHAN,  # 474
     "bad_key": num.ERR_BADCHANNELKEY,  # 475
+    "account_needed": "477",  # ERR_NEEDREGGEDNICK (Ergo's, for +R)
     "chanop_needed": num.ERR_CHANOPRIVSNEEDED,  # 482
 }
 #: Numerics whose first parameter names what the error is about (a nick or a room).
-WITH_SUBJECT = {"401", "403", "404", "432", "433", "442", "471", "473", "474", "475", "482"}
+WITH_SUBJECT = {"401", "403", "404", "432", "433", "442", "471", "473", "474", "475", "477", "482"}
 #: What could break or smuggle a protocol line in text from other doors.
 _UNSAFE = re.compile(r"[\r\n\x00\x10]")
 

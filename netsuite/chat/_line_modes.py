@@ -40,6 +40,7 @@ _TEXT = {
     "room_full": "{room} is full (+l)",
     "invite_only": "{room} is invite only (+i): an operator can /invite you",
     "banned": "you are banned from {room} (+b)",
+    "account_needed": "{room} is for members logged in to an account (+R): /login NAME PASSWORD",
     "user_not_in_room": "{param} is not in {room}",
     "user_on_room": "{param} is already in {room}",
     "no_such_nick": "no one is called {param}",

@@ -10,7 +10,7 @@ so that every door (line, IRC, WebSocket) obeys the same ones through the hub
   - roles: operators (C{o}, C{@}) and voiced members (C{v}, C{+}), keyed by whatever
     the hub uses to name a member (an opaque hashable);
   - flags: C{i} invite only, C{m} moderated, C{n} no outside messages, C{s} secret,
-    C{t} topic lock (C{n} and C{t} on by default, as on most servers);
+    C{t} topic lock (C{n} and C{t} on by default), C{R} accounts only (Ergo's);
   - a key (C{k}, type B: always a parameter) and a limit (C{l}, type C: a parameter to
     set, none to unset);
   - lists of masks (type A): C{b} bans, C{e} ban exceptions, C{I} invite exceptions,
@@ -18,11 +18,10 @@ so that every door (line, IRC, WebSocket) obeys the same ones through the hub
 
 Where the document leaves a choice, this does what Ergo does: an invitation lets one
 past C{+i}, the bans and (as the Modern document says) the limit, not the key; joining
-checks limit, key, invite, ban (the numeric is the first that applies); a key is RFC
-2812's (no space, 7-bit), a bad one refused with 696 and C{*}; only changes that
-change something are echoed; a parameter mode beyond L{MAX_MODES} in one command is
-dropped without a word. Refusals are L{ModeError}s (a L{ChatError} with the mode
-letter and parameter some IRC numerics carry), which the doors map to their replies.
+checks limit, key, invite, ban, +R; a key is RFC 2812's (no space, 7-bit), a bad one
+refused with 696 and C{*}; only changes that change something are echoed; a parameter
+mode beyond L{MAX_MODES} in one command is dropped without a word. Refusals are
+L{ModeError}s (a L{ChatError} with the letter and parameter some numerics carry).
 """
 
 from __future__ import annotations
@@ -60,8 +59,8 @@ ROLES = "ov"
 PREFIXES = {"o": "@", "v": "+"}
 #: List modes (type A): bans, ban exceptions, invite exceptions.
 LIST_MODES = "beI"
-#: Flags (type D), on or off.
-FLAGS = "imnst"
+#: Flags (type D), on or off (C{R}: only members logged in to an account join, 477).
+FLAGS = "Rimnst"
 #: What a new room starts with: no outside messages, topic lock.
 DEFAULT_FLAGS = frozenset("nt")
 #: Modes with a parameter applied per command (ISUPPORT MODES); more are dropped.
@@ -264,8 +263,9 @@ class RoomModes:
 
     # --- checks -----------------------------------------------------------------------
 
-    def check_join(self, mask: str, key: str, members: int, *, invited: bool) -> None:
-        """Whether C{mask} may join now (Ergo's order: limit, key, invite, ban)."""
+    def check_join(self, mask: str, key: str, members: int, *, invited: bool,
+                   account: str | None = None) -> None:  # fmt: skip
+        """Whether C{mask} (with C{account}) may join (Ergo's order: l, k, i, b, R)."""
         if self.limit and members >= self.limit and not invited:
             raise ModeError("room_full", "Cannot join channel (+l)")
         if self.key and key != self.key:
@@ -274,6 +274,9 @@ class RoomModes:
             raise ModeError("invite_only", "Cannot join channel (+i)")
         if not invited and self._listed("b", mask) and not self._listed("e", mask):
             raise ModeError("banned", "Cannot join channel (+b)")
+        if "R" in self.flags and not account and not invited:
+            why = "Cannot join channel (+R) - you need to be logged into your account"
+            raise ModeError("account_needed", why)
 
     def check_speak(self, who: Hashable, mask: str, *, member: bool) -> None:
         """Whether C{who} may send to the room (+n, +m, bans; a role overrides the last two)."""

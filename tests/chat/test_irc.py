@@ -121,6 +121,7 @@ class HelperTests(SynchronousTestCase):
             "room_full",
             "invite_only",
             "banned",
+            "account_needed",
             "bad_key",
             "chanop_needed",
         }

@@ -192,3 +192,32 @@ class ListTests(RoomsTestCase):
         wanted = list_filter("#a,C<5,T>2")  # times are not offered: ignored
         self.assertTrue(wanted("#A", 1))
         self.assertFalse(wanted("#b", 1))
+
+
+class RegisteredOnlyTests(RoomsTestCase):
+    """+R (Ergo's): only members logged in to an account join; 477 for the rest."""
+
+    def test_477_without_an_account_then_in_with_one(self) -> None:
+        self.assertEqual(self.say("foo", "MODE #chan +R"), [":foo!foo@netsuite MODE #chan +R"])
+        carol, c_out, _ = registered(self.hub, "carol")
+        feed(carol, "JOIN #chan")
+        self.assertEqual(
+            lines(c_out)[-1],
+            ":netsuite 477 carol #chan :Cannot join channel (+R) - you need to be logged "
+            "into your account",
+        )
+        c_out.clear()
+        carol.account = "carol"  # what a SASL login sets
+        feed(carol, "JOIN #chan")
+        self.assertEqual(lines(c_out)[0], ":carol!carol@netsuite JOIN #chan")
+
+    def test_an_invitation_passes_it(self) -> None:
+        self.say("foo", "MODE #chan +R")
+        dave, d_out, _ = registered(self.hub, "dave")
+        self.say("foo", "INVITE dave #chan")
+        feed(dave, "JOIN #chan")
+        self.assertIn(":dave!dave@netsuite JOIN #chan", lines(d_out))
+
+    def test_in_chanmodes(self) -> None:
+        answer = self.say("foo", "MODE #chan +R", "MODE #chan")
+        self.assertIn(":netsuite 324 foo #chan +Rnt", answer)

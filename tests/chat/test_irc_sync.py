@@ -64,7 +64,7 @@ class ISupportTests(SynchronousTestCase):
             [
                 "CASEMAPPING=rfc1459",
                 "CHANLIMIT=#:",
-                "CHANMODES=beI,k,l,imnst",
+                "CHANMODES=beI,k,l,Rimnst",
                 "CHANNELLEN=50",
                 "CHANTYPES=#",
                 "CHATHISTORY=100",
@@ -106,7 +106,7 @@ class ISupportTests(SynchronousTestCase):
         (line,) = [x for x in self.welcome() if x.split(" ")[1] == "004"]
         words = line.split(" ")
         self.assertEqual(words[:4], [":netsuite", "004", "alice", "netsuite"])
-        self.assertEqual(words[5:], ["iow", "Ibeiklmnostv", "Ibeklov"])
+        self.assertEqual(words[5:], ["iow", "IRbeiklmnostv", "Ibeklov"])
 
 
 class JoinSyncTests(SynchronousTestCase):

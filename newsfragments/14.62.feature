@@ -1,0 +1,1 @@
+Rooms can be `+R` (as Ergo's): only members logged in to an account (SASL, the line door's `/login`, a verified client certificate) may join; the others get IRC's `477` or the line door's explanation. An invitation lets one past it.
