@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchproc import BENCH, Server, build_c
+from benchproc import BENCH, Server, add_reactor_option, build_c
 from chat_profile import proc_counters, read_perf, read_spy, start_observers
 from udp import EXTRA_SERVERS, SERVERS, UDPGEN, UDPGEN_SRC, make_server
 
@@ -233,6 +233,7 @@ def main() -> int:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--cprofile", action="store_true", help="run the server under cpuprof.py")
     p.add_argument("--top", type=int, default=20)
+    add_reactor_option(p)
     p.add_argument(
         "--parts",
         action="store_true",
@@ -249,7 +250,7 @@ def main() -> int:
     build_c(UDPGEN_SRC, UDPGEN)
     scratch = Path(tempfile.mkdtemp(prefix="udp_profile."))
     stats = scratch / "server.prof"
-    server = make_server(args.server)
+    server = make_server(args.server, args.reactor)
     if args.cprofile:
         server = profiled(server, stats)
     server.start()
