@@ -231,6 +231,9 @@ def run_driver(name: str, args: argparse.Namespace, python: str, env: dict[str, 
             return Outcome(name, None, [], [line], 0.0)
         servers, skipped = web_servers(python, env)
         argv += ["--servers", ",".join(servers)]
+    if name in ("echo", "udp") and not _importable(python, "uvloop", env):
+        # the driver leaves it out and says so too; this line also reaches the document
+        skipped.append(f"{name}: uvloop skipped: not importable (use --peers-venv DIR)")
     for line in skipped:
         print(f"bench: {line}", flush=True)
     print(f"\nbench: {shlex.join(argv)}", flush=True)
