@@ -7,9 +7,10 @@ irssi joins #ops first, so it is the room's operator; it must report the join sy
 within 2 s (every query it waits for answered: MODE #ops, WHO #ops, MODE #ops b; its own
 client-side pacing off, as in test_chat_irc_sync.py). It then moderates the room (+m),
 sets a key (+k), kicks a member and bans it; the others see each change as it happens
-and are refused what the modes refuse (404, 475, 474). Commands name the room
-(C{/mode #ops ...}, C{/kick #ops ...}): irssi's active window after an autojoin is not
-always the room's.
+and are refused what the modes refuse (404, 475, 474). Before that, irssi shows a line
+said on the line door, and a member's away message (on its /msg and in its /whois).
+Commands name the room (C{/mode #ops ...}, C{/kick #ops ...}): irssi's active window
+after an autojoin is not always the room's.
 """
 
 from __future__ import annotations
@@ -69,6 +70,21 @@ class IrssiOperatorTests(ChatServerCase):
 
         rosa, vic, lina = yield blocking(members)
         yield blocking(ivy.wait_log, "#ops", "lina")
+
+        # A line said on the line door shows in irssi's room window.
+        yield blocking(lina.send, "hello from the line door")
+        said = yield blocking(ivy.wait_log, "#ops", "hello from the line door")
+        self.assertIn("lina", said)
+
+        # Away notices: rosa is away; irssi's WHOIS and its message to her say so.
+        yield blocking(rosa.send, "AWAY :at lunch")
+        yield blocking(rosa.expect, " 306 rosa ")
+        yield blocking(ivy.type, "/msg rosa are you there?")
+        yield blocking(ivy.wait_log, "rosa", "at lunch")
+        yield blocking(ivy.type, "/whois rosa")
+        channels = yield blocking(ivy.wait_log, "rosa", "channels")
+        self.assertIn("#ops", channels)  # WHOIS's 319, as irssi shows it
+        yield blocking(ivy.wait_log, "rosa", "End of WHOIS")
 
         # +m: told to everyone; vic may no longer speak; ivy still may.
         yield blocking(ivy.type, "/mode #ops +m")
