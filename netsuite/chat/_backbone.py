@@ -39,7 +39,7 @@ Entry fields: C{t} type (say, join, part, quit, nick, topic, mode, kick, pm, kil
 C{m} id, C{p} process of the member concerned, C{n} nick, C{d} door, C{r} room as
 written, C{x} text, reason, topic, new nick or mode changes (C{+o-k}), C{a} the mode
 changes' arguments (a JSON list), C{k} kind, C{w} when, C{o} the target's nick (pm,
-kick).
+kick), C{g} set on the quits a reaper writes for a dead process (all its members go).
 
 Modes and roles cross processes: a change is applied where it was made (checked
 there, told to its members at once) and sent in the room's stream, which every other
@@ -761,6 +761,11 @@ class Backbone:
             stub = self._held(proc, nick)
             if stub is not None and room in hub.rooms_of(stub):
                 hub.part(stub, room, fields.get("x", ""))
+        elif kind == "quit" and fields.get("g"):
+            # A reaped process (C{g}): all its members went with it. The store's nick for
+            # one may lag a rename it made just before it died, so not one by nick.
+            for stub in [s for s in self.stubs.values() if s.proc == proc]:
+                self._forget(stub, fields.get("x", ""))
         elif kind == "quit":
             stub = self._held(proc, nick)
             if stub is not None:  # the first of its rooms' entries: the rest find none
@@ -863,7 +868,7 @@ class Backbone:
         mid = self.mid()
         for room, nick in gone:
             self._send(self.room_stream(room), {"t": "quit", "m": f"{mid}:{fold(nick)}",
-                                                "p": proc, "n": nick, "r": room,
+                                                "p": proc, "n": nick, "r": room, "g": "1",
                                                 "x": "lost its server"})  # fmt: skip
         for stub in [s for s in self.stubs.values() if s.proc == proc]:
             if not self.hub.rooms_of(stub):

@@ -223,6 +223,26 @@ class NickTests(SynchronousTestCase):
         self.assertEqual([q.nick for q in a.of(Quit)], ["bob"])
         c.hubs[0].connect(RecordingMember(), "bob")
 
+    def test_crashed_process_members_go_whatever_nick_the_store_has(self) -> None:
+        """A process renamed a member and died before the store heard of it: the store
+        reaps it under its old nick, and the member still goes, under its new one."""
+        c = Cluster(2, lease=3.0)
+        a = c.member(0, "alice", "#r")
+        bob = c.member(1, "guest1", "#r")
+        dead = c.backbones[1]
+        for loop in dead._timers:
+            loop.stop()
+        dead.closing = True
+        members = c.store._members("#r")
+        c.hubs[1].rename(bob, "bob")  # the room's stream says so; the store is put back:
+        c.clock.advance(0.01)
+        members.pop("bob", None)
+        members["guest1"] = "p1 test guest1"
+        self.assertIsNotNone(c.hubs[0].find("bob"))
+        c.clock.advance(3.5)
+        self.assertIsNone(c.hubs[0].find("bob"))
+        self.assertEqual([q.nick for q in a.of(Quit)], ["bob"])
+
 
 class FaultTests(SynchronousTestCase):
     def test_outage_holds_then_delivers_in_order(self) -> None:
