@@ -23,45 +23,15 @@ waits on a C{select}, to a deadline; L{tests.e2e.weechat} says how).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
-
-from twisted.trial.unittest import SynchronousTestCase
 
 from netsuite.chat._irc_caps import CAPABILITIES
-from netsuite.testing import TwistdProcess, require_tool
 
 from .chatclient import LineClient
-from .weechat import Weechat
-
-TCP = "tcp:0:interface=127.0.0.1"
+from .weechat import Weechat, WeechatServerCase
 
 
-class WeechatTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.executable = require_tool("weechat-headless")
-        process = TwistdProcess(
-            "netsuite-chat",
-            ["--listen", TCP, "--irc-listen", TCP, "--flood-rate", "1000",
-             "--flood-burst", "1000"],
-            expect=2,
-        )  # fmt: skip
-        self.server = process.start()
-        self.addCleanup(self.stop_server)
-
-    def stop_server(self) -> None:
-        self.assertEqual(self.server.stop(), 0, self.server.log())
-
-    def address(self, door: str) -> tuple[str, int]:
-        return self.server.address(next(k for k in self.server.listeners if door in k))
-
-    def tempdir(self) -> Path:
-        path = Path(tempfile.mkdtemp(prefix="netsuite-e2e-"))
-        self.addCleanup(shutil.rmtree, path, True)
-        return path
-
+class WeechatTests(WeechatServerCase):
     def test_weechat(self) -> None:
         bob = LineClient(self.address("line"))  # in #lobby from the start
         self.addCleanup(bob.close)

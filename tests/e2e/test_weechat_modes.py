@@ -16,40 +16,12 @@ operator's client sees weechat's away message (WHOIS 301, and 301 on a private m
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
-from twisted.trial.unittest import SynchronousTestCase
-
-from netsuite.testing import TwistdProcess, require_tool
-
 from .chatclient import LineClient
 from .ircclients import RawIRC
-from .weechat import Weechat
-
-TCP = "tcp:0:interface=127.0.0.1"
+from .weechat import Weechat, WeechatServerCase
 
 
-class WeechatModesTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.executable = require_tool("weechat-headless")
-        self.server = TwistdProcess(
-            "netsuite-chat",
-            ["--listen", TCP, "--irc-listen", TCP, "--flood-rate", "1000",
-             "--flood-burst", "1000"],
-            expect=2,
-        ).start()  # fmt: skip
-        self.addCleanup(lambda: self.assertEqual(self.server.stop(), 0, self.server.log()))
-
-    def address(self, door: str) -> tuple[str, int]:
-        return self.server.address(next(k for k in self.server.listeners if door in k))
-
-    def tempdir(self) -> Path:
-        path = Path(tempfile.mkdtemp(prefix="netsuite-e2e-"))
-        self.addCleanup(shutil.rmtree, path, True)
-        return path
-
+class WeechatModesTests(WeechatServerCase):
     def test_member_of_a_moderated_room(self) -> None:
         opal = RawIRC(self.address("irc"))
         self.addCleanup(opal.close)

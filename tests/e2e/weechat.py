@@ -22,14 +22,51 @@ from __future__ import annotations
 import errno
 import os
 import select
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
+from twisted.trial.unittest import SynchronousTestCase
+
+from netsuite.testing import TwistdProcess, require_tool
+
 from .ircclients import TIMEOUT
 
-__all__ = ["Weechat"]
+__all__ = ["Weechat", "WeechatServerCase"]
+
+TCP = "tcp:0:interface=127.0.0.1"
+
+
+class WeechatServerCase(SynchronousTestCase):
+    """
+    A test with weechat-headless (found, or skipped as L{require_tool} says) and the real
+    C{twistd -n netsuite-chat}, its line and IRC doors on 127.0.0.1, flood limits raised
+    (a client's queued lines are not the test's subject); it must exit 0 when stopped.
+    """
+
+    def setUp(self) -> None:
+        self.executable = require_tool("weechat-headless")
+        self.server = TwistdProcess(
+            "netsuite-chat",
+            ["--listen", TCP, "--irc-listen", TCP, "--flood-rate", "1000",
+             "--flood-burst", "1000"],
+            expect=2,
+        ).start()  # fmt: skip
+        self.addCleanup(self.stop_server)
+
+    def stop_server(self) -> None:
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+
+    def address(self, door: str) -> tuple[str, int]:
+        return self.server.address(next(k for k in self.server.listeners if door in k))
+
+    def tempdir(self) -> Path:
+        path = Path(tempfile.mkdtemp(prefix="netsuite-e2e-"))
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
 
 
 class Weechat:
