@@ -634,17 +634,18 @@ class Backbone:
         keys, link.keys = link.keys, {}
         self.hub.sync_room(link.name, history[-self.hub.history:] if self.hub.history else [],
                            snap.topic, snap.topic_by, snap.created,
-                           [m for m in members if m is not None], waiting,
-                           modes=snap.modes, keys=keys)  # fmt: skip
-        if not snap.modes and any(self.hub.in_room(m, link.name) for m in waiting):
-            self._share_modes(link.name)  # a room new to the store: its modes start here
-        # The members hash was read after the tail, but a rename or a part may have been
-        # halfway written: the last seconds' comings and goings are applied again (each
-        # is idempotent: a join of someone there, a part of someone gone change nothing).
+                           [m for m in members if m is not None])  # fmt: skip
+        # The members hash was read after the tail, but a join, a rename or a part may
+        # have been halfway written: the last seconds' comings and goings are applied
+        # again (each is idempotent: a join of someone there, a part of someone gone
+        # change nothing), before the modes, so their roles find every member.
         last = _ms(entries[-1][0]) if entries else 0
         for entry_id, fields in entries[:split]:
             if fields.get("t") in _MEMBERSHIP and _ms(entry_id) >= last - RESETTLE_MS:
                 self._dispatch(link.stream, fields)
+        self.hub.settle_room(link.name, waiting, modes=snap.modes, keys=keys)
+        if not snap.modes and any(self.hub.in_room(m, link.name) for m in waiting):
+            self._share_modes(link.name)  # a room new to the store: its modes start here
         for entry_id, fields in entries[split:]:  # after this process's join: live
             if seen.first(fields.get("m", entry_id)):
                 self._dispatch(link.stream, fields)

@@ -844,18 +844,12 @@ class Hub:
         topic_by: str,
         created: float,
         others: list[Member],
-        waiting: list[Member],
-        modes: str = "",
-        keys: Mapping[int, str] | None = None,
     ) -> None:
         """
         Room C{name} as the store holds it, read once when this process first joins it:
-        its history (replayed to C{waiting}, the members who joined before it came), its
-        topic, the members on other processes (their joins told here) and, if other
-        processes hold the room (C{modes}, L{netsuite.chat._modes_wire}), its modes and
-        roles: they replace what this process gave the room (its first member the
-        operator), and a member who joined before they were known (with C{keys}[id])
-        and whom they refuse is put out of the room, told why.
+        its history, its topic and the members on other processes (their joins told
+        here). The backbone then applies the last seconds' comings and goings again and
+        calls L{settle_room}.
         """
         room = self._rooms.get(fold(name))
         if room is None:
@@ -870,6 +864,26 @@ class Hub:
         for stub in others:
             if id(stub) not in room.members:
                 self.join(stub, room.name)
+
+    def settle_room(
+        self,
+        name: str,
+        waiting: list[Member],
+        modes: str = "",
+        keys: Mapping[int, str] | None = None,
+    ) -> None:
+        """
+        Room C{name}'s members are known (L{sync_room}): if other processes hold it
+        (C{modes}, L{netsuite.chat._modes_wire}), its modes and roles replace what this
+        process gave the room (its first member the operator), and a member who joined
+        before they were known (with C{keys}[id]) and whom they refuse is put out of the
+        room, told why. C{waiting}, the members who joined before the room was read, then
+        get its history. Run after every member is in, so a put-out never empties a
+        room others still hold (it would start afresh here, its key forgotten).
+        """
+        room = self._rooms.get(fold(name))
+        if room is None:
+            return
         if modes:
             self._adopt_modes(room, modes, waiting, keys or {})
         for member in waiting:

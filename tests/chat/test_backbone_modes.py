@@ -75,6 +75,24 @@ class ModesAcrossTests(SynchronousTestCase):
         self.assertNotIn("bob", [m.nick for m in c.hubs[0].who("#r")])
         self.assertNotIn("bob", c.store._members("#r"))
 
+    def test_put_out_when_the_members_hash_lagged_keeps_the_room(self) -> None:
+        """Alice's join is in the stream but not yet in the store's members hash when
+        bob's process reads the room: her join is applied before the modes, so putting
+        bob out leaves the room (her, its key, her op) and his wrong key is refused."""
+        c = Cluster(2)
+        a = c.member(0, "alice", "#r")
+        c.hubs[0].change_modes(a, "#r", "+k", ["sesame"])
+        del c.store._members("#r")["alice"]  # the hash lags the stream
+        b = c.member(1, "bob", "#r")
+        [kicked] = b.of(Kicked)
+        self.assertEqual(kicked.reason, "Cannot join channel (+k)")
+        self.assertEqual(c.hubs[1].roles("#r", there(c, 1, "alice")), "o")
+        with self.assertRaises(ChatError) as e:
+            c.hubs[1].join(b, "#r", "wrong")
+        self.assertEqual(e.exception.code, "bad_key")
+        self.assertTrue(c.hubs[1].join(b, "#r", "sesame"))
+        self.assertEqual(c.hubs[1].roles("#r", b), "")
+
     def test_early_joiner_with_the_key_stays(self) -> None:
         c = Cluster(2)
         a = c.member(0, "alice", "#r")

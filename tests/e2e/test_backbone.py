@@ -244,8 +244,8 @@ class BackboneProcessTests(SynchronousTestCase):
         self.addCleanup(bob.close)
         bob.send("JOIN #ops")
         self.assertIn(":Cannot join channel (+k)", bob.expect(" KICK #ops bob "))
-        # Known race (docs/scale.md): right after such a put-out, a rejoin may find the
-        # room afresh on bob's process, so a wrong key is not checked here.
+        bob.send("JOIN #ops wrong")
+        bob.expect(" 475 bob #ops ")
         bob.send("JOIN #ops sesame")
         names = bob.expect(" 353 ")
         self.assertIn("@alice", names)
