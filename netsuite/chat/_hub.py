@@ -41,6 +41,7 @@ from netsuite.chat._events import (
     Said,
     TopicChanged,
 )
+from netsuite.chat._fanout import Fanout, Hold
 from netsuite.chat._flood import FLOOD_QUEUE
 from netsuite.chat._history import CHATHISTORY_MAX, Selector, query
 from netsuite.chat._modes import (
@@ -193,6 +194,7 @@ class Hub:
         whowas: int = WHOWAS_MAX,
         monitor_max: int = MONITOR_MAX,
         chathistory_max: int = CHATHISTORY_MAX,
+        hold: Hold | None = None,
     ) -> None:
         if history < 0:
             raise ValueError(f"history must be 0 (off) or more messages, not {history}")
@@ -229,6 +231,9 @@ class Hub:
         #: The link to the hub's other processes (L{netsuite.chat._backbone}), if any:
         #: it learns what local members do, and calls the hub back with the rest.
         self.backbone: Backbone | None = None
+        #: Room messages held while an input chunk runs (L{netsuite.chat._fanout}), told
+        #: before anything else is: C{hold} is the doors' cork, if any.
+        self.fanout = Fanout(hold)
 
     def _link(self, member: Any) -> Backbone | None:
         """The backbone, for a member of this process (a stub's process tells its own)."""
@@ -420,6 +425,7 @@ class Hub:
         C{member} is out of C{room}: its roles go, and the room's modes with the last
         member (a room that fills again starts afresh: its first member the operator).
         """
+        self.fanout.release()  # what it holds was said to the room as it was
         room.members.pop(id(member), None)
         room.local.pop(id(member), None)
         room.spoke.pop(id(member), None)
@@ -464,6 +470,7 @@ class Hub:
         elif not room.members and not remote:
             room.modes.ops.add(id(member))
         state.invited.discard(folded)
+        self.fanout.release()  # what it holds was said before this joiner came
         room.members[id(member)] = member
         if self.backbone is not None and not remote:
             room.local[id(member)] = member
@@ -770,7 +777,8 @@ class Hub:
             room.history.append(said)
         told = room.members if self.backbone is None else room.local
         self.counters["deliveries"] += len(told)
-        self._tell(told.values(), said)
+        if not self.fanout.add(told, said):
+            self._tell(told.values(), said)
 
     def private(self, member: Member, nick: str, text: str, kind: str = "say") -> Said:
         """Send C{text} to one person; the sender gets it too (its door shows it as sent)."""
@@ -789,6 +797,7 @@ class Hub:
             mid=link.mid() if link is not None else "",
         )  # fmt: skip
         self.counters["messages.private"] += 1
+        self.fanout.release()
         target.member.deliver(said)
         if target.member is not member:
             member.deliver(said)
@@ -834,6 +843,7 @@ class Hub:
         target = self._nicks.get(fold(said.target or ""))
         if target is not None and not getattr(target.member, "remote", False):
             self.counters["messages.private"] += 1
+            self.fanout.release()
             target.member.deliver(dataclasses.replace(said, seq=next(self._seq)))
 
     def sync_room(
@@ -884,6 +894,7 @@ class Hub:
         room = self._rooms.get(fold(name))
         if room is None:
             return
+        self.fanout.release()
         if modes:
             self._adopt_modes(room, modes, waiting, keys or {})
         for member in waiting:
@@ -963,7 +974,7 @@ class Hub:
         self._put_out(room, target, event, kicker)
         return None if getattr(target.member, "remote", False) else target.member
 
-    @staticmethod
-    def _tell(members: Iterable[Member], event: ChatEvent) -> None:
+    def _tell(self, members: Iterable[Member], event: ChatEvent) -> None:
+        self.fanout.release()  # held messages came first
         for m in list(members):
             m.deliver(event)

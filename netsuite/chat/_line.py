@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from netsuite.chat import _events as ev
 from netsuite.chat._events import ChatError, ChatEvent
+from netsuite.chat._fanout import SaidBatch
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import Hub
 from netsuite.chat._line_login import LineLogin
@@ -64,27 +65,19 @@ def render(event: ChatEvent) -> bytes:
     control characters here too (IRC colour and bold codes would garble a terminal).
     """
     if isinstance(event, ev.Said):
-        event = ev.Said(
-            sender=event.sender,
-            text=scrub(event.text),
-            room=event.room,
-            target=event.target,
-            kind=event.kind,
-            when=event.when,
-            seq=event.seq,
-        )
+        said = scrub(event.text)
         if event.room is None:
-            text = f"[private] <{event.sender}> {event.text}"
+            text = f"[private] <{event.sender}> {said}"
         elif event.kind == "action":
-            text = f"[{event.room}] * {event.sender} {event.text}"
+            text = f"[{event.room}] * {event.sender} {said}"
         elif event.kind == "notice":
-            text = f"[{event.room}] -{event.sender}- {event.text}"
+            text = f"[{event.room}] -{event.sender}- {said}"
         else:
-            text = f"[{event.room}] <{event.sender}> {event.text}"
+            text = f"[{event.room}] <{event.sender}> {said}"
     elif isinstance(event, ev.Replayed):
         s = event.said
-        s = ev.Said(sender=s.sender, text=scrub(s.text), room=s.room, kind=s.kind, when=s.when)
-        body = f"* {s.sender} {s.text}" if s.kind == "action" else f"<{s.sender}> {s.text}"
+        said = scrub(s.text)
+        body = f"* {s.sender} {said}" if s.kind == "action" else f"<{s.sender}> {said}"
         text = f"[{s.room}] [history {_clock(s.when)}] {body}"
     elif isinstance(event, ev.Joined):
         text = f"[{event.room}] -> {event.nick} joined"
@@ -182,6 +175,15 @@ class LineSession(RoomCommands, LineLogin, PacedInput):
         self.send(wire if wire is not None else event.encoded(FORMAT, render))
         if event.__class__ is ev.Kicked and event.target == self.nick:
             self._gone_from(event.room)
+
+    def deliver_many(self, batch: SaidBatch) -> None:
+        """
+        Messages to one of our rooms, in a row (L{netsuite.chat._fanout}): their bytes,
+        joined once for every line member, in one send. None is a private message or a
+        kick, so nothing L{deliver} treats apart.
+        """
+        if not self.closed:
+            self.send(batch.encoded(FORMAT, render))
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): say why, then close."""

@@ -27,5 +27,7 @@ def scrub(text: str, *, keep_formatting: bool = False) -> str:
     C{text} without control characters, tabs as spaces; with C{keep_formatting}, IRC
     formatting codes and CTCP's C{\\x01} are kept.
     """
+    if text.isprintable():  # no control character, no tab: most text, at C speed
+        return text
     pattern = _CONTROL_BUT_FORMATTING if keep_formatting else _CONTROL
     return pattern.sub("", text.replace("\t", " "))

@@ -31,6 +31,7 @@ from netsuite.chat._whowas import WHOWAS_MAX
 from netsuite.limits import _defaults as limits
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._door import SHUTDOWN_REASON
+from netsuite.stream._write import hold
 from netsuite.twistd._endpoints import is_tls
 from netsuite.twistd._options import (
     BACKLOG,
@@ -252,6 +253,7 @@ def make_hub(options: Options, reactor: Any) -> Hub:
         monitor_max=options["monitor-max"],
         server_name=options["server-name"],  # bans match nick!nick@<server name>
         counters=Counters("chat"),
+        hold=hold,  # a room's messages from one input chunk go out once per member
     )
 
 

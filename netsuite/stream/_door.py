@@ -35,7 +35,15 @@ from netsuite.base._metrics import Counters
 from netsuite.limits._defaults import IDLE_TIMEOUT
 from netsuite.limits._policy import ConnectionGate
 from netsuite.stream._idle import IdleTimers
-from netsuite.stream._write import CORK_LIMIT, _cork, cork, direct_transport, pop_cork, send_now
+from netsuite.stream._write import (
+    CORK_LIMIT,
+    _cork,
+    cork,
+    direct_transport,
+    pop_cork,
+    release_held,
+    send_now,
+)
 
 __all__ = [
     "SHUTDOWN_REASON",
@@ -155,6 +163,8 @@ class StreamDoor(Protocol):
         """
         self.bytes_out += len(data)
         if _cork.depth:
+            if _cork.held is not None:  # a fan-out held back comes first
+                release_held()
             pending = self._corked
             if pending is None:
                 pending = self._corked = []

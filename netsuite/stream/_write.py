@@ -16,7 +16,7 @@ L{cork} and L{pop_cork} as plain callables (see L{netsuite.tls._listener}).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from netsuite._twisted.tcp import direct_transport, send_now
@@ -28,7 +28,9 @@ __all__ = [
     "cork",
     "corked",
     "direct_transport",
+    "hold",
     "pop_cork",
+    "release_held",
     "send_now",
 ]
 
@@ -40,11 +42,23 @@ class Uncorkable(Protocol):
 
 
 class _Cork:
-    """Process-wide cork state: how deep, and which doors hold gathered bytes."""
+    """
+    Process-wide cork state: how deep, which doors hold gathered bytes, and the
+    release of what a fan-out holds back (L{hold}), if anything.
+    """
 
     def __init__(self) -> None:
         self.depth = 0
         self.doors: list[Uncorkable] = []
+        self.held: Callable[[], None] | None = None
+
+
+def release_held() -> None:
+    """Run what L{hold} was given, once: a door is about to write, or the chunk ends."""
+    release = _cork.held
+    if release is not None:
+        _cork.held = None
+        release()
 
 
 _cork = _Cork()
@@ -74,9 +88,30 @@ def cork() -> None:
     _cork.depth += 1
 
 
+def hold(release: Callable[[], None]) -> bool:
+    """
+    While corked, have C{release} run before any door's next write and before the
+    outermost cork pops (its writes gathered with the rest); True. Not corked: False,
+    and nothing is held. The chat hub holds a room's messages this way
+    (L{netsuite.chat._fanout}).
+    """
+    if not _cork.depth:
+        return False
+    if _cork.held is not release:
+        release_held()
+        _cork.held = release
+    return True
+
+
 def pop_cork() -> None:
     """End one L{cork}; the outermost sends what every door gathered."""
-    _cork.depth -= 1
+    if _cork.depth == 1 and _cork.held is not None:
+        try:
+            release_held()  # still corked: what it tells is gathered, then sent below
+        finally:
+            _cork.depth -= 1
+    else:
+        _cork.depth -= 1
     if not _cork.depth and _cork.doors:
         doors, _cork.doors = _cork.doors, []
         # Every door sends, whatever one of them raises: a door left with gathered bytes

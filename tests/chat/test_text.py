@@ -24,3 +24,15 @@ class ScrubTests(SynchronousTestCase):
         controls = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
         kept = set(scrub(controls, keep_formatting=True)) - set(scrub(controls))
         self.assertEqual(kept, {"\x01", "\x02", "\x03", "\x0f", "\x16", "\x1d", "\x1f"})
+
+    def test_the_printable_shortcut_changes_nothing(self) -> None:
+        """Text that str.isprintable() passes is returned as it is: for every character
+        of the first 0x3000 code points (controls, separators, marks), alone and among
+        letters, the result is the pattern's."""
+        import re
+
+        plain = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+        for code in range(0x3000):
+            for text in (chr(code), f"a{chr(code)}b"):
+                expected = plain.sub("", text.replace("\t", " "))
+                self.assertEqual(scrub(text), expected, hex(code))
