@@ -53,6 +53,7 @@ from netsuite.chat._events import (
     Replayed,
     Said,
 )
+from netsuite.chat._fanout import SaidBatch
 from netsuite.chat._flood import ErrorBudget, InputPacer, PacedInput, Verdict
 from netsuite.chat._hub import TOPIC_MAX, Hub, Member
 from netsuite.chat._irc_caps import CAPABILITIES, CapNegotiation, render_flags
@@ -319,6 +320,21 @@ class IRCSession(
                 return
             renderer = self.renderer
             self._sink(event.encoded(renderer.fmt, renderer))
+
+    def deliver_many(self, batch: SaidBatch) -> None:
+        """
+        Messages to one of our rooms, in a row (L{netsuite.chat._fanout}): the same bytes
+        L{deliver} would send for each, joined once per tag set, in one write. One of
+        ours among them (its echo and client-only tags are this member's own): each.
+        """
+        if self.closed:
+            return
+        nick = self.nick
+        if any(said.sender == nick for said in batch.events):
+            for said in batch.events:
+                self.deliver(said)
+            return
+        self._sink(batch.encoded(self._message_fmt, self._message_render))
 
     def disconnect(self, reason: str) -> None:
         """The hub cuts us off (flooding): C{ERROR :Closing link: reason}, then close."""

@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from netsuite.chat._events import ChatEvent, Parted, Said
 from netsuite.chat._fanout import SaidBatch
 from netsuite.chat._hub import Hub
+from netsuite.chat._irc_door import IRCChatFactory
 from netsuite.chat._line_door import LineChatFactory
 from netsuite.stream._write import _cork, corked, hold
 from netsuite.testing import RecordingMember
@@ -197,6 +198,15 @@ class LineDoorTests(SynchronousTestCase):
         self.clock = Clock()
         self.hub = Hub(clock=self.clock.seconds, hold=hold, flood_rate=1000, flood_burst=1000)
         self.factory = LineChatFactory("chat/line", self.hub, clock=self.clock)
+        self.irc = IRCChatFactory("chat/irc", self.hub, clock=self.clock, ping_interval=0)
+
+    def connect_irc(self, nick: str) -> tuple[Any, StringTransport]:
+        proto = self.irc.buildProtocol(PEER)
+        transport = StringTransport(peerAddress=PEER)
+        proto.makeConnection(transport)
+        proto.dataReceived(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN #lobby\r\n".encode())
+        transport.clear()
+        return proto, transport
 
     def connect(self, nick: str) -> tuple[Any, StringTransport]:
         proto = self.factory.buildProtocol(PEER)
@@ -228,3 +238,25 @@ class LineDoorTests(SynchronousTestCase):
         self.assertLess(one, error)
         self.assertLess(error, two)
         self.assertIsNone(_cork.held)
+
+    def test_an_irc_member_gets_a_chunk_in_one_write(self) -> None:
+        alice, _ = self.connect("alice")
+        bob, bob_t = self.connect_irc("bob")
+        writes: list[bytes] = []
+        bob_t.write = writes.append  # type: ignore[method-assign]
+        batches: list[int] = []
+        many = bob.session.deliver_many
+        bob.session.deliver_many = lambda b: (batches.append(len(b.events)), many(b))
+        alice.dataReceived(b"one\r\ntwo\r\n")
+        self.assertEqual((len(writes), batches), (1, [2]))
+        self.assertEqual(writes[0], b":alice!alice@netsuite PRIVMSG #lobby :one\r\n"
+                                    b":alice!alice@netsuite PRIVMSG #lobby :two\r\n")  # fmt: skip
+
+    def test_an_irc_sender_is_not_sent_its_own_lines(self) -> None:
+        """Without echo-message, a client's own messages are not sent back to it, in a
+        batch as one by one; the others get them."""
+        carol, carol_t = self.connect_irc("carol")
+        _dave, dave_t = self.connect_irc("dave")
+        carol.dataReceived(b"PRIVMSG #lobby :one\r\nPRIVMSG #lobby :two\r\n")
+        self.assertNotIn(b"PRIVMSG", carol_t.value())
+        self.assertEqual(dave_t.value().count(b"PRIVMSG #lobby :"), 2)
