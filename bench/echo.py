@@ -41,17 +41,20 @@ from benchproc import (
     Server,
     add_reactor_option,
     build_loadgen,
-    cpu_seconds,
     drop_missing_uvloop,
     machine_cpu_seconds,
     netsuite_echo_command,
     print_reactors,
     reactor_gain,
     reactor_rows,
+    tree_cpu_seconds,
     with_reactor,
 )
 
-SERVERS = ("netsuite", "plain-twisted", "asyncio", "uvloop")
+SERVERS = ("netsuite", "plain-twisted", "asyncio", "uvloop", "netsuite-workers")
+#: netsuite-echo --workers 2 (the scale-out option: one process per core sharing the
+#: listener), its own row: never in a ratio, which is one process against one process.
+WORKERS = 2
 #: Not run by default: netsuite on Twisted's stock epoll reactor (benchproc.STOCK_ROW).
 EXTRA_SERVERS = tuple(STOCK_ROW)
 WORKLOADS = ("pipelined", "bulk")
@@ -61,6 +64,9 @@ def make_server(name: str, reactor: str = "") -> Server:
     """The named server, not yet started; netsuite under C{twistd --reactor REACTOR}."""
     if name == "netsuite" or name in STOCK_ROW:
         argv = with_reactor(netsuite_echo_command(), STOCK_ROW.get(name, reactor))
+        return Server(name, argv, TWISTD_PORT)
+    if name == "netsuite-workers":  # the parent logs the shared listener's port
+        argv = with_reactor([*netsuite_echo_command(), "--workers", str(WORKERS)], reactor)
         return Server(name, argv, TWISTD_PORT)
     if name == "uvloop":  # the asyncio echo, unchanged, on uvloop's loop
         argv = [sys.executable, str(BENCH / "peers" / "asyncio_echo.py"), "--uvloop"]
@@ -109,10 +115,10 @@ def run_load(loadgen: Path, server: Server, mode: str, args: argparse.Namespace)
             for line in lines:
                 message = json.loads(line)
                 if message.get("event") == "measuring":
-                    cpu_start = cpu_seconds(server.pid)
+                    cpu_start = sum(tree_cpu_seconds(server.pid))
                     busy_start, softirq_start = machine_cpu_seconds()
                 elif "msgs_per_s" in message:
-                    cpu_end = cpu_seconds(server.pid)
+                    cpu_end = sum(tree_cpu_seconds(server.pid))
                     busy, softirq = machine_cpu_seconds()
                     result = message
                     started = cpu_start is not None
@@ -194,15 +200,15 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
     )
     print_reactors(args.servers, args.reactor)
     head = (
-        f"{'':<14} {'pipelined':-^52}  {'bulk':-^40}\n"
-        f"{'server':<14} {'msgs/s':>10} {'MB/s':>7} {'srv CPU':>8} {'gen CPU':>8}"
+        f"{'':<16} {'pipelined':-^52}  {'bulk':-^40}\n"
+        f"{'server':<16} {'msgs/s':>10} {'MB/s':>7} {'srv CPU':>8} {'gen CPU':>8}"
         f" {'srv us/msg':>11}  {'MB/s':>7} {'srv CPU':>8} {'gen CPU':>8} {'srv us/msg':>11}"
     )
     print(head)
     for server, modes in medians.items():
         pipe, bulk = modes["pipelined"], modes["bulk"]
         print(
-            f"{server:<14} {pipe['msgs_per_s']:>10,.0f} {pipe['mb_per_s']:>7.2f}"
+            f"{server:<16} {pipe['msgs_per_s']:>10,.0f} {pipe['mb_per_s']:>7.2f}"
             f" {pipe['server_cpu_util']:>8.0%} {pipe['loadgen_cpu_util']:>8.0%}"
             f" {pipe['server_cpu_us_per_msg']:>11.2f}"
             f"  {bulk['mb_per_s']:>7.1f} {bulk['server_cpu_util']:>8.0%}"
@@ -213,7 +219,7 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
     for server, modes in medians.items():
         pipe, bulk = modes["pipelined"], modes["bulk"]
         print(
-            f"spread {server:<14} pipelined {pipe['msgs_per_s_min']:,.0f}"
+            f"spread {server:<16} pipelined {pipe['msgs_per_s_min']:,.0f}"
             f"..{pipe['msgs_per_s_max']:,.0f} msgs/s, bulk {bulk['mb_per_s_min']:.0f}"
             f"..{bulk['mb_per_s_max']:.0f} MB/s; softirq {pipe['softirq_util']:.0%}"
             f" / {bulk['softirq_util']:.0%}, machine busy {pipe['machine_busy_util']:.0%}"
@@ -242,7 +248,7 @@ def print_table(medians: dict[str, dict[str, dict[str, float]]], args: argparse.
         for mode, fig in modes.items():
             relation = "<" if fig["loadgen_cpu_util"] < fig["server_cpu_util"] else ">="
             print(
-                f"{server:<14} {mode:<9}: loadgen CPU {fig['loadgen_cpu_util']:.0%} {relation}"
+                f"{server:<16} {mode:<9}: loadgen CPU {fig['loadgen_cpu_util']:.0%} {relation}"
                 f" server CPU {fig['server_cpu_util']:.0%}"
             )
 
@@ -306,7 +312,7 @@ def main() -> int:
                     result.update(server=name, round=rnd)
                     runs.append(result)
                     print(
-                        f"round {rnd} {name:<14} {mode:<9} {result['msgs_per_s']:>10,.0f} msg/s"
+                        f"round {rnd} {name:<16} {mode:<9} {result['msgs_per_s']:>10,.0f} msg/s"
                         f" {result['mb_per_s']:>8.2f} MB/s  CPU s: server"
                         f" {result['server_cpu_s']:.2f} loadgen {result['loadgen_cpu_s']:.2f}"
                         f" softirq {result['softirq_s']:.2f}"

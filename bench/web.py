@@ -19,7 +19,6 @@ wrong body, died, or (any but http.server, see EXPECTED_ERRORS) had a wrk error.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import hashlib
 import http.client
@@ -41,13 +40,13 @@ from typing import Any
 from benchproc import (
     BARE_PORT,
     BENCH,
-    CLOCK_TICKS,
     OUT,
     PolledServer,
     Server,
     add_reactor_option,
     machine_cpu_seconds,
     print_reactors,
+    tree_cpu_seconds,
     twistd_command,
 )
 
@@ -94,38 +93,6 @@ def file_body() -> bytes:
         out += hashlib.sha256(b"netsuite bench web %d" % counter).digest()
         counter += 1
     return out[:FILE_SIZE]
-
-
-def tree_pids(pid: int) -> list[int]:
-    """C{pid} and its descendants (nginx: master and worker), from /proc children lists."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", "rb") as f:
-                    todo += [int(p) for p in f.read().split()]
-        except OSError:
-            continue  # exited meanwhile
-    return found
-
-
-def tree_cpu_seconds(pid: int) -> tuple[float, float]:
-    """
-    (user, system) CPU seconds of C{pid} and its descendants: a server's CPU, however
-    many processes. Apart, because for a small response the kernel's share (send and
-    the loopback delivery it runs) is a large part of the cost.
-    """
-    user = system = 0.0
-    for p in tree_pids(pid):
-        with contextlib.suppress(OSError, ValueError):  # exited meanwhile
-            with open(f"/proc/{p}/stat", "rb") as f:
-                stat = f.read()
-            fields = stat[stat.rindex(b")") + 2 :].split()  # comm may hold spaces
-            user += int(fields[11]) / CLOCK_TICKS  # utime, field 14 of proc(5)
-            system += int(fields[12]) / CLOCK_TICKS  # stime, field 15
-    return user, system
 
 
 class NginxServer(PolledServer):
