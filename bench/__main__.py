@@ -1,6 +1,6 @@
 """
 The whole bench as one command: build the load generators, run the echo, udp, chat,
-web and tls drivers in turn with their default server sets, print one summary table
+web, tls and memory drivers in turn with their default server sets, print one summary table
 (netsuite's median and its ratio to each peer, with server CPU per operation) and write
 it, with the machine's description and the command, to docs/benchmarks.md.
 
@@ -43,7 +43,7 @@ REPO = BENCH.parent
 OUT = BENCH / "out" / "suite"
 DOC = REPO / "docs" / "benchmarks.md"
 
-DRIVERS = ("echo", "udp", "chat", "web", "tls")
+DRIVERS = ("echo", "udp", "chat", "web", "tls", "memory")
 
 #: Peer categories for the ratio columns (netsuite's figure over the peer's).
 NAIVE = ("plain-twisted", "naive-twisted", "twistd-web", "bare-twisted")
@@ -65,6 +65,9 @@ class Row:
     unit: str
     figures: dict[str, float]  # server -> median throughput
     cpu_us: dict[str, float]  # server -> server CPU microseconds per operation
+    #: A cost (memory's KiB/conn), not a rate: the best peer is the lowest and the ratio
+    #: is the peer's figure over netsuite's, so above 1 still means netsuite ahead.
+    lower_is_better: bool = False
 
 
 def _rows_echo(medians: dict[str, Any]) -> list[Row]:
@@ -79,6 +82,12 @@ def _rows_echo(medians: dict[str, Any]) -> list[Row]:
                 {s: v["server_cpu_us_per_msg"] for s, v in have.items()},
             )
         )
+    workers = medians.get("netsuite-workers", {})
+    for mode, key, unit in (("pipelined", "msgs_per_s", "msg/s"), ("bulk", "mb_per_s", "MB/s")):
+        if mode in workers:  # its own row, in no ratio: several processes against one
+            fig = workers[mode]
+            rows.append(Row(f"echo {mode}, --workers 2", unit, {"netsuite": fig[key]},
+                            {"netsuite": fig["server_cpu_us_per_msg"]}))  # fmt: skip
     return rows
 
 
@@ -137,12 +146,32 @@ def _rows_web(medians: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _rows_memory(medians: dict[str, Any]) -> list[Row]:
+    # KiB per idle connection (lower is better, so Row.lower_is_better); the CPU column
+    # is the server's CPU to accept each connection (and, over TLS, do its handshake).
+    transports = list(dict.fromkeys(t for m in medians.values() for t in m))
+    rows = []
+    for t in transports:
+        have = {s: m[t] for s, m in medians.items() if t in m}
+        rows.append(
+            Row(
+                f"memory idle {t}",
+                "KiB/conn",
+                {s: v["bytes_per_conn"] / 1024 for s, v in have.items()},
+                {s: v["server_cpu_us_per_conn"] for s, v in have.items()},
+                lower_is_better=True,
+            )
+        )
+    return rows
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "echo": _rows_echo,
     "udp": _rows_udp,
     "chat": _rows_chat,
     "web": _rows_web,
     "tls": _rows_tls,
+    "memory": _rows_memory,
 }
 
 
@@ -246,9 +275,10 @@ def run_driver(name: str, args: argparse.Namespace, python: str, env: dict[str, 
 
 
 def _category(row: Row, names: tuple[str, ...]) -> tuple[str, float] | None:
-    """The best (highest) figure among C{names} that ran this workload."""
+    """The best (highest; lowest for a cost) figure among C{names} that ran this workload."""
     found = [(s, row.figures[s]) for s in names if s in row.figures]
-    return max(found, key=lambda p: p[1]) if found else None
+    best = min if row.lower_is_better else max
+    return best(found, key=lambda p: p[1]) if found else None
 
 
 def _num(v: float) -> str:
@@ -276,7 +306,10 @@ def summary(outcomes: list[Outcome]) -> list[list[str]]:
                 server, figure = best
                 cpu = row.cpu_us.get(server)
                 cells.append(f"{server} {_num(figure)}" + (f" ({cpu:.2f} us)" if cpu else ""))
-                cells.append(f"{ours / figure:.2f}" if ours and figure else "-")
+                if not (ours and figure):
+                    cells.append("-")
+                    continue
+                cells.append(f"{figure / ours if row.lower_is_better else ours / figure:.2f}")
             table.append(cells)
     return table
 
@@ -355,8 +388,9 @@ def write_doc(path: Path, args: argparse.Namespace, command: str, table: list[li
         "## Results",
         "",
         "Medians over the rounds. `x` is netsuite's figure over that server's (above 1: "
-        "netsuite ahead). `srv us/op` is netsuite's server CPU per operation (message, "
-        "delivery, datagram, request, handshake cycle, MB for TLS bulk); the peers' own "
+        "netsuite ahead; for KiB/conn, a cost, that server's over netsuite's). `srv us/op` "
+        "is netsuite's server CPU per operation (message, delivery, datagram, request, "
+        "handshake cycle, MB for TLS bulk, idle connection accepted); the peers' own "
         "CPU per operation is in parentheses. One process against one process.",
         "",
         render_markdown(table),
